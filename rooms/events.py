@@ -1,0 +1,83 @@
+"""What happened to a room. Event names live in one enum; the codec maps them to the wire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from rooms.member import Member
+from rooms.room import RoomState
+
+
+class EventName(StrEnum):
+    MEMBER_JOINED = "member_joined"
+    MEMBER_RECONNECTED = "member_reconnected"
+    MEMBER_DISCONNECTED = "member_disconnected"
+    MEMBER_LEFT = "member_left"
+    MEMBER_REPLACED = "member_replaced"
+    MEDIA_CHANGED = "media_changed"
+    ROOM_STATE_CHANGED = "room_state_changed"
+
+
+class LeaveReason(StrEnum):
+    LEFT = "left"
+    TIMEOUT = "timeout"
+    REMOVED = "removed"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class MemberJoined:
+    member: Member
+    name: EventName = EventName.MEMBER_JOINED
+
+
+@dataclass(frozen=True)
+class MemberReconnected:
+    member: Member
+    name: EventName = EventName.MEMBER_RECONNECTED
+
+
+@dataclass(frozen=True)
+class MemberDisconnected:
+    member: Member
+    name: EventName = EventName.MEMBER_DISCONNECTED
+
+
+@dataclass(frozen=True)
+class MemberLeft:
+    member: Member
+    reason: LeaveReason
+    name: EventName = EventName.MEMBER_LEFT
+
+
+@dataclass(frozen=True)
+class MemberReplaced:
+    """The same link was opened again elsewhere: the older connection must go."""
+
+    member: Member
+    name: EventName = EventName.MEMBER_REPLACED
+
+
+@dataclass(frozen=True)
+class MediaChanged:
+    member: Member
+    name: EventName = EventName.MEDIA_CHANGED
+
+
+@dataclass(frozen=True)
+class RoomStateChanged:
+    old: RoomState
+    new: RoomState
+    name: EventName = EventName.ROOM_STATE_CHANGED
+
+
+DomainEvent = (
+    MemberJoined
+    | MemberReconnected
+    | MemberDisconnected
+    | MemberLeft
+    | MemberReplaced
+    | MediaChanged
+    | RoomStateChanged
+)

@@ -1,0 +1,52 @@
+"""A seat in a room: who holds it and whether they are here right now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from rooms.roles import Role
+
+
+class Presence(StrEnum):
+    CONNECTED = "connected"
+    # Transport dropped; the seat is held until the grace period ends.
+    DISCONNECTED = "disconnected"
+    LEFT = "left"
+
+
+@dataclass(frozen=True)
+class MediaState:
+    audio: bool = True
+    video: bool = True
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    role: Role
+    name: str
+    presence: Presence = Presence.CONNECTED
+    # Bumped on every fresh join (a new page), not on a resume: peers use it to
+    # know that the old peer connection to this member is dead.
+    epoch: int = 1
+    disconnected_at: float | None = None
+    joined_at: float = 0.0
+    media: MediaState = MediaState()
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("member id must not be empty")
+        if not self.name.strip():
+            raise ValueError("member name must not be blank")
+
+    @property
+    def seated(self) -> bool:
+        return self.presence is not Presence.LEFT
+
+    def with_presence(self, presence: Presence, *, at: float | None = None) -> Member:
+        return replace(
+            self,
+            presence=presence,
+            disconnected_at=at if presence is Presence.DISCONNECTED else None,
+        )
