@@ -1,0 +1,66 @@
+"""Process settings: one frozen object built from the command line and the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_DATA_DIR = Path("telehealth-data")
+# Browsers only: bigger payloads are refused with a clear error, not dropped.
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    data_dir: Path = DEFAULT_DATA_DIR
+    redis_url: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Public base URL used in join links, e.g. https://telehealth.clinic.example
+    # behind a reverse proxy. Defaults to the listening address.
+    public_url: str | None = None
+    # Extra origins allowed besides the page's own (same-origin is always allowed).
+    allowed_origins: tuple[str, ...] = ()
+    # Honour X-Forwarded-Proto/Host from a reverse proxy for the same-origin check.
+    trust_proxy: bool = False
+    link_ttl_s: float = 4 * 3600.0
+    resume_ttl_s: float = 15 * 60.0
+    grace_s: float = 30.0
+    max_group_size: int = 16
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = field(default=None, repr=False)
+    turn_ttl_s: float = 6 * 3600.0
+    rate_per_s: float = 20.0
+    rate_burst: float = 60.0
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port {self.port} is out of range")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
+        if self.turn_urls and not self.turn_secret:
+            raise ValueError("TURN servers need --turn-secret (TURN REST shared secret)")
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert is not None else "http"
+
+    def base_url(self, bound_port: int | None = None) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host if self.host not in ("0.0.0.0", "::") else "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{self.scheme}://{host}:{bound_port or self.port}"
+
+
+def redis_url_from_env() -> str | None:
+    return os.environ.get("TELEHEALTH_REDIS_URL") or None

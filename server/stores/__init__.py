@@ -1,0 +1,1 @@
+"""Room stores: one interface, a memory and a Redis backend, chosen in `factory`."""

@@ -1,0 +1,173 @@
+"""Join, resume and ops tokens: EdDSA JWTs, algorithm allow-listed, each refusal named."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from rooms.roles import Role
+from rooms.room import RoomKind
+
+ALGORITHM = "EdDSA"
+ISSUER = "telehealth"
+MAX_NAME_LENGTH = 64
+# Clock skew between the issuing host and this one.
+LEEWAY_S = 30
+
+
+class Audience(StrEnum):
+    JOIN = "telehealth:join"
+    RESUME = "telehealth:resume"
+    OPS = "telehealth:ops"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a verified token says; the connection's identity for its whole life."""
+
+    room: str
+    kind: RoomKind
+    role: Role
+    name: str
+    subject: str
+    jti: str
+    expires_at: float
+    audience: Audience
+
+
+class TokenRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def clean_display_name(raw: str) -> str:
+    """Names are shown to others: no control characters, bounded length."""
+    name = "".join(ch for ch in unicodedata.normalize("NFC", raw) if ch.isprintable()).strip()
+    if not name:
+        raise ValueError("display name must not be blank")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"display name is longer than {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def new_subject() -> str:
+    return "p_" + secrets.token_urlsafe(9)
+
+
+class TokenIssuer:
+    def __init__(
+        self, key: Ed25519PrivateKey, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._key = key
+        self._clock = clock
+
+    def issue(
+        self,
+        *,
+        room: str,
+        kind: RoomKind,
+        role: Role,
+        name: str,
+        ttl_s: float,
+        subject: str | None = None,
+        audience: Audience = Audience.JOIN,
+    ) -> str:
+        if ttl_s <= 0:
+            raise ValueError("ttl must be positive")
+        now = int(self._clock())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": audience.value,
+            "sub": subject or new_subject(),
+            "room": room,
+            "kind": kind.value,
+            "role": role.value,
+            "name": clean_display_name(name),
+            "iat": now,
+            "nbf": now,
+            "exp": now + int(ttl_s),
+            "jti": secrets.token_urlsafe(12),
+        }
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+    def reissue(self, grant: Grant, *, audience: Audience, ttl_s: float) -> str:
+        return self.issue(
+            room=grant.room,
+            kind=grant.kind,
+            role=grant.role,
+            name=grant.name,
+            ttl_s=ttl_s,
+            subject=grant.subject,
+            audience=audience,
+        )
+
+
+_REFUSALS: tuple[tuple[type[Exception], str, str], ...] = (
+    # Order matters: subclasses before their bases.
+    (jwt.ExpiredSignatureError, "token_expired",
+     "This link has expired. Ask your clinic for a new link."),
+    (jwt.ImmatureSignatureError, "token_not_yet_valid",
+     "This link is not valid yet. Check your device's clock."),
+    (jwt.InvalidAudienceError, "token_bad_audience",
+     "This link was not made for joining a session here."),
+    (jwt.InvalidAlgorithmError, "token_bad_algorithm",
+     "This link is not valid (unsupported signature algorithm)."),
+    (jwt.InvalidSignatureError, "token_bad_signature",
+     "This link is not valid: it was altered or made by someone else."),
+    (jwt.InvalidIssuerError, "token_bad_audience",
+     "This link was not made by this server."),
+    (jwt.MissingRequiredClaimError, "token_malformed", "This link is incomplete."),
+    (jwt.InvalidTokenError, "token_malformed", "This link is not a valid session link."),
+)
+
+
+class TokenVerifier:
+    def __init__(self, key: Ed25519PublicKey, clock: Callable[[], float] = time.time) -> None:
+        self._key = key
+        self._clock = clock
+
+    def verify(self, token: object, accept: frozenset[Audience]) -> Grant:
+        if not isinstance(token, str) or not token:
+            raise TokenRefused("token_missing", "This page was opened without a session link.")
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=[a.value for a in accept],
+                issuer=ISSUER,
+                leeway=LEEWAY_S,
+                options={"require": ["exp", "iat", "nbf", "sub", "aud", "jti", "iss"]},
+            )
+        except jwt.PyJWTError as error:
+            for kind, code, message in _REFUSALS:
+                if isinstance(error, kind):
+                    raise TokenRefused(code, message) from None
+            raise
+        return _grant_from_claims(claims)
+
+
+def _grant_from_claims(claims: dict[str, Any]) -> Grant:
+    try:
+        return Grant(
+            room=str(claims["room"]),
+            kind=RoomKind(claims["kind"]),
+            role=Role(claims["role"]),
+            name=clean_display_name(str(claims["name"])),
+            subject=str(claims["sub"]),
+            jti=str(claims["jti"]),
+            expires_at=float(claims["exp"]),
+            audience=Audience(claims["aud"]),
+        )
+    except (KeyError, ValueError):
+        raise TokenRefused("token_malformed", "This link is incomplete.") from None
