@@ -1,0 +1,347 @@
+"""Socket.IO handlers: authenticate, decode, dispatch, answer. The room logic is elsewhere."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
+
+from rooms.commands import Disconnect
+from rooms.errors import DomainError
+from rooms.events import DomainEvent
+from rooms.room import Room
+from signaling import codec
+from signaling.connections import Connection, ConnectionRegistry
+from signaling.events import ClientEvent, ServerEvent
+from signaling.origin import OriginPolicy
+from signaling.ports import Authenticator, GroupMedia, IceProvider, Identity, Refusal, RoomGateway
+from signaling.rate_limit import TokenBucket
+from signaling.schemas import (
+    CandidatePayload,
+    DescriptionPayload,
+    EmptyPayload,
+    JoinPayload,
+    MediaStatePayload,
+    RelaySdpPayload,
+)
+from signaling.socket_server import SignalingServer, ack_requested
+
+log = logging.getLogger(__name__)
+
+Reply = dict[str, Any]
+Handler = Callable[[Connection, Any], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Route:
+    schema: type[BaseModel]
+    handler: Handler
+    needs_join: bool = True
+
+
+@dataclass(frozen=True)
+class Limits:
+    rate_per_s: float = 20.0
+    burst: float = 60.0
+    max_message_bytes: int = 64 * 1024
+
+
+def room_channel(room_id: str) -> str:
+    return f"room:{room_id}"
+
+
+def member_channel(room_id: str, member_id: str) -> str:
+    return f"member:{room_id}:{member_id}"
+
+
+def error_reply(code: str, message: str) -> Reply:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+class SignalingObserver:
+    """Hooks for metrics; the default does nothing."""
+
+    def message_in(self, event: str) -> None: ...
+
+    def message_out(self, event: str) -> None: ...
+
+    def refused(self, reason: str) -> None: ...
+
+
+class Signaling:
+    def __init__(
+        self,
+        sio: SignalingServer,
+        *,
+        auth: Authenticator,
+        rooms: RoomGateway,
+        ice: IceProvider,
+        origin_policy: OriginPolicy,
+        limits: Limits = Limits(),
+        group_media: GroupMedia | None = None,
+        observer: SignalingObserver | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sio = sio
+        self.connections = ConnectionRegistry()
+        self._auth = auth
+        self._rooms = rooms
+        self._ice = ice
+        self._origin = origin_policy
+        self._limits = limits
+        self._group_media = group_media
+        self._observer = observer or SignalingObserver()
+        self._clock = clock
+        self._monotonic = monotonic
+        self._routes: dict[str, Route] = {
+            ClientEvent.SESSION_JOIN: Route(JoinPayload, self._join, needs_join=False),
+            ClientEvent.SESSION_LEAVE: Route(EmptyPayload, self._leave),
+            ClientEvent.MEDIA_STATE: Route(MediaStatePayload, self._media_state),
+            ClientEvent.SIGNAL_DESCRIPTION: Route(DescriptionPayload, self._relay_description),
+            ClientEvent.SIGNAL_CANDIDATE: Route(CandidatePayload, self._relay_candidate),
+            ClientEvent.RELAY_OFFER: Route(RelaySdpPayload, self._relay_offer),
+            ClientEvent.RELAY_ANSWER: Route(RelaySdpPayload, self._relay_answer),
+        }
+        sio.on("connect", self._on_connect)
+        sio.on("disconnect", self._on_disconnect)
+        sio.on("*", self._on_event)
+
+    def add_route(self, event: str, route: Route) -> None:
+        """Later features (moderation, floor, stats) register their events here."""
+        self._routes[event] = route
+
+    # --- connection lifecycle -------------------------------------------------
+
+    async def _on_connect(self, sid: str, environ: Mapping[str, Any], auth: Any) -> None:
+        if not self._origin.allows(environ):
+            self._observer.refused("origin_not_allowed")
+            raise SocketRefused(
+                {"code": "origin_not_allowed", "message": "This page is not allowed to connect."}
+            )
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            identity = self._auth.authenticate(token)
+            await self._check_room_open(identity)
+        except Refusal as refusal:
+            self._observer.refused(refusal.code)
+            raise SocketRefused(
+                {"code": refusal.code, "message": refusal.message}
+            ) from None
+        bucket = TokenBucket(self._limits.rate_per_s, self._limits.burst,
+                             updated_at=self._monotonic())
+        self.connections.add(Connection(sid=sid, identity=identity, bucket=bucket))
+
+    async def _check_room_open(self, identity: Identity) -> None:
+        room = await self._rooms.get(identity.room)
+        if room is None:
+            raise Refusal("room_not_found", "This session does not exist or has expired.")
+        if room.is_over:
+            raise Refusal("room_ended", "This session has ended.")
+        if identity.member_id in room.revoked:
+            raise Refusal("token_revoked", "You were removed from this session.")
+
+    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        connection = self.connections.get(sid)
+        if connection is None:
+            return
+        holds_seat = self.connections.holds_seat(connection)
+        self.connections.remove(sid)
+        if holds_seat:
+            identity = connection.identity
+            with contextlib.suppress(DomainError):
+                await self._rooms.execute(
+                    identity.room, Disconnect(identity.member_id, self._clock())
+                )
+
+    # --- dispatch ---------------------------------------------------------------
+
+    async def _on_event(self, event: str, sid: str, data: Any = None, *extra: Any) -> Reply | None:
+        reply = await self._dispatch(event, sid, data, extra)
+        if reply.get("ok") is False and not ack_requested.get():
+            error = dict(reply["error"], event=event)
+            await self._emit_to_sid(sid, ServerEvent.ERROR, error)
+        return reply
+
+    async def _dispatch(self, event: str, sid: str, data: Any, extra: tuple[Any, ...]) -> Reply:
+        connection = self.connections.get(sid)
+        if connection is None:
+            return error_reply("not_connected", "Reconnect with your session link.")
+        self._observer.message_in(event)
+        now = self._monotonic()
+        if not connection.bucket.take(now):
+            if connection.bucket.is_flooding(now):
+                log.warning("disconnecting a flooding connection",
+                            extra={"room": connection.identity.room})
+                await self.sio.disconnect(sid)
+            return error_reply("rate_limited", "Too many messages; slow down.")
+        route = self._routes.get(event)
+        if route is None:
+            return error_reply("unknown_event", f"There is no event called {event[:64]!r}.")
+        if extra:
+            return error_reply("invalid_payload", "Send exactly one payload object.")
+        if _wire_size(data) > self._limits.max_message_bytes:
+            return error_reply("message_too_large",
+                               f"Messages are limited to {self._limits.max_message_bytes} bytes.")
+        try:
+            payload = route.schema.model_validate({} if data is None else data)
+        except ValidationError as error:
+            return error_reply("invalid_payload", _describe(error))
+        if route.needs_join and not self.connections.holds_seat(connection):
+            return error_reply("not_joined", "Join the session first.")
+        try:
+            return await route.handler(connection, payload)
+        except (DomainError, Refusal) as refusal:
+            return error_reply(refusal.code, refusal.message)
+
+    # --- handlers ---------------------------------------------------------------
+
+    async def _join(self, connection: Connection, payload: JoinPayload) -> Reply:
+        identity = connection.identity
+        command = codec.join_command(identity, payload, self._clock())
+        room, events = await self._rooms.execute(identity.room, command)
+        await self._seat(connection)
+        return {
+            "ok": True,
+            "self": {"id": identity.member_id, "role": identity.role.value, "name": identity.name},
+            "room": codec.room_view(room),
+            "peers": codec.peers_of(room, identity.member_id),
+            # The participant yields in glare (W3C perfect negotiation).
+            "polite": identity.role.value != "therapist",
+            "ice_servers": self._ice.ice_servers(identity.member_id),
+            "resume_token": self._auth.resume_token(identity),
+            "resumed": any(e.name == "member_reconnected" for e in events),
+        }
+
+    async def _seat(self, connection: Connection) -> None:
+        identity = connection.identity
+        previous = self.connections.take_seat(connection)
+        if previous is not None:
+            await self._drop_stale(previous, identity)
+        await self.sio.enter_room(connection.sid, room_channel(identity.room))
+        await self.sio.enter_room(connection.sid, member_channel(identity.room, identity.member_id))
+
+    async def _drop_stale(self, sid: str, identity: Identity) -> None:
+        """The seat moved to a new connection: the old one hears nothing more."""
+        await self.sio.leave_room(sid, room_channel(identity.room))
+        await self.sio.leave_room(sid, member_channel(identity.room, identity.member_id))
+        stale = self.connections.get(sid)
+        if stale is not None:
+            stale.joined = False
+        await self.sio.disconnect(sid)
+
+    async def _leave(self, connection: Connection, payload: EmptyPayload) -> Reply:
+        identity = connection.identity
+        await self._rooms.execute(identity.room, codec.leave_command(identity, self._clock()))
+        self.connections.release_seat(connection)
+        await self.sio.leave_room(connection.sid, room_channel(identity.room))
+        await self.sio.leave_room(
+            connection.sid, member_channel(identity.room, identity.member_id)
+        )
+        return {"ok": True}
+
+    async def _media_state(self, connection: Connection, payload: MediaStatePayload) -> Reply:
+        identity = connection.identity
+        command = codec.media_command(identity, payload, self._clock())
+        await self._rooms.execute(identity.room, command)
+        return {"ok": True}
+
+    async def _relay_description(
+        self, connection: Connection, payload: DescriptionPayload
+    ) -> Reply:
+        message = {"from": connection.identity.member_id,
+                   "description": payload.description.model_dump()}
+        return await self._to_peer(connection, payload.to, ServerEvent.SIGNAL_DESCRIPTION, message)
+
+    async def _relay_candidate(self, connection: Connection, payload: CandidatePayload) -> Reply:
+        candidate = None if payload.candidate is None else payload.candidate.model_dump()
+        message = {"from": connection.identity.member_id, "candidate": candidate}
+        return await self._to_peer(connection, payload.to, ServerEvent.SIGNAL_CANDIDATE, message)
+
+    async def _to_peer(
+        self, connection: Connection, to: str, event: ServerEvent, message: dict[str, Any]
+    ) -> Reply:
+        identity = connection.identity
+        room = await self._rooms.get(identity.room)
+        peer = None if room is None else room.member(to)
+        if peer is None or not peer.seated or to == identity.member_id:
+            return error_reply("unknown_peer", "That person is not in this session.")
+        await self._emit(event, message, member_channel(identity.room, to))
+        return {"ok": True}
+
+    async def _relay_offer(self, connection: Connection, payload: RelaySdpPayload) -> Reply:
+        media = self._require_group_media(connection)
+        answer = await media.offer(connection.identity, payload.sdp)
+        return {"ok": True, **answer}
+
+    async def _relay_answer(self, connection: Connection, payload: RelaySdpPayload) -> Reply:
+        media = self._require_group_media(connection)
+        await media.answer(connection.identity, payload.sdp)
+        return {"ok": True}
+
+    def _require_group_media(self, connection: Connection) -> GroupMedia:
+        if connection.identity.kind.value != "group" or self._group_media is None:
+            raise Refusal("not_allowed", "This session does not use the group relay.")
+        return self._group_media
+
+    # --- publishing domain events --------------------------------------------
+
+    async def publish(self, room: Room, events: Sequence[DomainEvent]) -> None:
+        """RoomService listener: turn domain events into wire messages."""
+        for message in codec.to_wire(events):
+            if message.only_member is not None:
+                await self._emit(message.event, message.payload,
+                                 member_channel(room.id, message.only_member))
+                if message.event is ServerEvent.SESSION_REPLACED:
+                    await self._disconnect_member(room.id, message.only_member)
+                continue
+            skip = None
+            if message.except_member is not None:
+                holder = self.connections.seat_holder(room.id, message.except_member)
+                skip = holder.sid if holder is not None else None
+            await self._emit(message.event, message.payload, room_channel(room.id), skip_sid=skip)
+        if room.is_over:
+            await self.sio.close_room(room_channel(room.id))
+
+    async def _disconnect_member(self, room_id: str, member_id: str) -> None:
+        holder = self.connections.seat_holder(room_id, member_id)
+        if holder is not None:
+            self.connections.release_seat(holder)
+            await self.sio.leave_room(holder.sid, room_channel(room_id))
+            await self.sio.leave_room(holder.sid, member_channel(room_id, member_id))
+            await self.sio.disconnect(holder.sid)
+
+    async def send_to_member(self, room_id: str, member_id: str, event: str,
+                             payload: dict[str, Any]) -> None:
+        await self._emit(event, payload, member_channel(room_id, member_id))
+
+    async def _emit(self, event: str, payload: dict[str, Any], to: str,
+                    skip_sid: str | None = None) -> None:
+        self._observer.message_out(event)
+        await self.sio.emit(event, payload, to=to, skip_sid=skip_sid)
+
+    async def _emit_to_sid(self, sid: str, event: str, payload: dict[str, Any]) -> None:
+        self._observer.message_out(event)
+        await self.sio.emit(event, payload, to=sid)
+
+
+def _wire_size(data: Any) -> int:
+    if data is None:
+        return 0
+    try:
+        return len(json.dumps(data, separators=(",", ":")))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    return f"{where}: {first['msg']}"

@@ -1,0 +1,59 @@
+"""What signaling needs from the process, as interfaces the server implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from rooms.commands import Command
+from rooms.events import DomainEvent
+from rooms.roles import Role
+from rooms.room import Room, RoomKind
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a connection is: taken from its verified token, never from a payload."""
+
+    room: str
+    kind: RoomKind
+    role: Role
+    name: str
+    member_id: str
+
+
+class Refusal(Exception):
+    """A refused request: `code` and `message` go to the client as they are."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Authenticator(Protocol):
+    def authenticate(self, token: object) -> Identity:
+        """Raise Refusal with a token_* code when the token is not good."""
+
+    def resume_token(self, identity: Identity) -> str: ...
+
+
+class RoomGateway(Protocol):
+    async def get(self, room_id: str) -> Room | None: ...
+
+    async def execute(
+        self, room_id: str, command: Command
+    ) -> tuple[Room, tuple[DomainEvent, ...]]: ...
+
+
+class IceProvider(Protocol):
+    def ice_servers(self, member_id: str) -> list[dict[str, Any]]: ...
+
+
+class GroupMedia(Protocol):
+    """The group relay, as signaling sees it."""
+
+    async def offer(self, identity: Identity, sdp: str) -> dict[str, Any]:
+        """Answer a member's offer: {"sdp": ..., "tracks": ...}."""
+
+    async def answer(self, identity: Identity, sdp: str) -> None: ...

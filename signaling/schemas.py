@@ -1,0 +1,53 @@
+"""Payload schemas of client events: anything else is refused with `invalid_payload`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_SDP_CHARS = 60_000
+MAX_ID_CHARS = 64
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class JoinPayload(Payload):
+    resume: bool = False
+
+
+class EmptyPayload(Payload):
+    pass
+
+
+class MediaStatePayload(Payload):
+    audio: bool
+    video: bool
+
+
+class SessionDescription(Payload):
+    type: Literal["offer", "answer", "pranswer", "rollback"]
+    sdp: str = Field(default="", max_length=MAX_SDP_CHARS)
+
+
+class DescriptionPayload(Payload):
+    to: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    description: SessionDescription
+
+
+class IceCandidate(Payload):
+    candidate: str = Field(max_length=1024)
+    sdpMid: str | None = Field(default=None, max_length=64)
+    sdpMLineIndex: int | None = Field(default=None, ge=0, le=1024)
+    usernameFragment: str | None = Field(default=None, max_length=256)
+
+
+class CandidatePayload(Payload):
+    to: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    candidate: IceCandidate | None
+
+
+class RelaySdpPayload(Payload):
+    sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)
