@@ -1,0 +1,88 @@
+"""Runs room commands one at a time per room, saves, then tells the listeners."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from weakref import WeakValueDictionary
+
+from rooms.commands import Command, Tick
+from rooms.engine import apply
+from rooms.errors import DomainError
+from rooms.events import DomainEvent
+from rooms.room import Room, RoomKind, RoomPolicy
+from server.stores.base import RoomExists, RoomStore
+
+log = logging.getLogger(__name__)
+
+RoomListener = Callable[[Room, Sequence[DomainEvent]], Awaitable[None]]
+
+
+def new_room_id() -> str:
+    return "r_" + secrets.token_urlsafe(9)
+
+
+class RoomService:
+    def __init__(self, store: RoomStore, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        self._listeners: list[RoomListener] = []
+
+    def subscribe(self, listener: RoomListener) -> None:
+        self._listeners.append(listener)
+
+    def _lock(self, room_id: str) -> asyncio.Lock:
+        lock = self._locks.get(room_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[room_id] = lock
+        return lock
+
+    async def create(self, kind: RoomKind, policy: RoomPolicy) -> Room:
+        for _ in range(5):
+            room = Room(id=new_room_id(), kind=kind, created_at=self.clock(), policy=policy,
+                        last_activity_at=self.clock())
+            try:
+                await self.store.create(room)
+            except RoomExists:
+                continue
+            return room
+        raise RuntimeError("could not find a free room id")  # pragma: no cover
+
+    async def get(self, room_id: str) -> Room | None:
+        return await self.store.get(room_id)
+
+    async def execute(self, room_id: str, command: Command) -> tuple[Room, tuple[DomainEvent, ...]]:
+        """Apply the command under the room's lock; listeners run after the save."""
+        lock = self._lock(room_id)
+        async with lock:
+            room = await self.store.get(room_id)
+            if room is None:
+                raise DomainError("room_not_found", "This session does not exist.")
+            updated, events = apply(room, command)
+            if updated is not room:
+                await self.store.save(updated)
+            await self._notify(updated, events)
+        return updated, events
+
+    async def _notify(self, room: Room, events: Sequence[DomainEvent]) -> None:
+        if not events:
+            return
+        for listener in self._listeners:
+            try:
+                await listener(room, events)
+            except Exception:
+                # One broken listener (metrics, webhooks) must not break the room.
+                log.exception("room listener failed", extra={"room": room.id})
+
+    async def tick(self, room_ids: Sequence[str]) -> None:
+        now = self.clock()
+        for room_id in room_ids:
+            try:
+                await self.execute(room_id, Tick(now))
+            except DomainError:
+                continue
