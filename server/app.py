@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from server.admin_api import AdminApi
+from server.group_media import RelayRegistry
 from server.ice import ice_servers_for
 from server.identity import TokenAuthenticator
 from server.keys import KeyRing, load_or_create
@@ -41,6 +42,7 @@ class Components:
     rooms: RoomService
     issuer: TokenIssuer
     signaling: Signaling
+    relays: RelayRegistry
 
 
 COMPONENTS = web.AppKey("components", Components)
@@ -68,6 +70,15 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         logger=False,
         engineio_logger=False,
     )
+    relays = RelayRegistry(
+        rooms,
+        lambda room_id, member_id, event, payload: signaling.send_to_member(
+            room_id, member_id, event, payload
+        ),
+        on_voice=lambda room_id, member_id, speaking, at: signaling.announce_speaking(
+            room_id, member_id, speaking
+        ),
+    )
     signaling = Signaling(
         sio,
         auth=TokenAuthenticator(issuer, verifier, settings.resume_ttl_s),
@@ -75,11 +86,13 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         ice=SettingsIce(settings),
         origin_policy=OriginPolicy(settings.allowed_origins, trust_proxy=settings.trust_proxy),
         limits=Limits(settings.rate_per_s, settings.rate_burst, settings.max_message_bytes),
+        group_media=relays,
     )
     rooms.subscribe(signaling.publish)
+    rooms.subscribe(relays.on_room_events)
 
     app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers])
-    app[COMPONENTS] = Components(settings, keys, store, rooms, issuer, signaling)
+    app[COMPONENTS] = Components(settings, keys, store, rooms, issuer, signaling, relays)
     sio.attach(app)
     app.add_routes(page_routes(store))
     app.add_routes(AdminApi(settings, rooms, issuer, keys.admin_key).routes())
@@ -113,4 +126,5 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    await components.relays.close()
     await components.store.close()

@@ -28,4 +28,5 @@ class ServerEvent(StrEnum):
     SESSION_ENDED = "session.ended"
     RELAY_OFFER = "relay.offer"
     RELAY_TRACKS = "relay.tracks"
+    FLOOR_SPEAKING = "floor.speaking"
     ERROR = "error"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -101,6 +102,7 @@ class Signaling:
         self._observer = observer or SignalingObserver()
         self._clock = clock
         self._monotonic = monotonic
+        self._background: set[asyncio.Task[None]] = set()
         self._routes: dict[str, Route] = {
             ClientEvent.SESSION_JOIN: Route(JoinPayload, self._join, needs_join=False),
             ClientEvent.SESSION_LEAVE: Route(EmptyPayload, self._leave),
@@ -123,18 +125,14 @@ class Signaling:
     async def _on_connect(self, sid: str, environ: Mapping[str, Any], auth: Any) -> None:
         if not self._origin.allows(environ):
             self._observer.refused("origin_not_allowed")
-            raise SocketRefused(
-                {"code": "origin_not_allowed", "message": "This page is not allowed to connect."}
-            )
+            raise _refused("origin_not_allowed", "This page is not allowed to connect.")
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             identity = self._auth.authenticate(token)
             await self._check_room_open(identity)
         except Refusal as refusal:
             self._observer.refused(refusal.code)
-            raise SocketRefused(
-                {"code": refusal.code, "message": refusal.message}
-            ) from None
+            raise _refused(refusal.code, refusal.message) from None
         bucket = TokenBucket(self._limits.rate_per_s, self._limits.burst,
                              updated_at=self._monotonic())
         self.connections.add(Connection(sid=sid, identity=identity, bucket=bucket))
@@ -318,6 +316,15 @@ class Signaling:
             await self.sio.leave_room(holder.sid, member_channel(room_id, member_id))
             await self.sio.disconnect(holder.sid)
 
+    def announce_speaking(self, room_id: str, member_id: str, speaking: bool) -> None:
+        """Active-speaker hint from the relay's voice activity (called from sync code)."""
+        task = asyncio.get_running_loop().create_task(
+            self._emit(ServerEvent.FLOOR_SPEAKING, {"id": member_id, "speaking": speaking},
+                       room_channel(room_id))
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def send_to_member(self, room_id: str, member_id: str, event: str,
                              payload: dict[str, Any]) -> None:
         await self._emit(event, payload, member_channel(room_id, member_id))
@@ -330,6 +337,12 @@ class Signaling:
     async def _emit_to_sid(self, sid: str, event: str, payload: dict[str, Any]) -> None:
         self._observer.message_out(event)
         await self.sio.emit(event, payload, to=sid)
+
+
+def _refused(code: str, message: str) -> SocketRefused:
+    """A connect refusal whose `err.data` is {code, message}: python-socketio puts its
+    first argument in the packet's `message` and the second in `data`."""
+    return SocketRefused(message, {"code": code, "message": message})
 
 
 def _wire_size(data: Any) -> int:

@@ -1,0 +1,108 @@
+"""Signaling's GroupMedia port, backed by one GroupRelay per group room on this node."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from rooms.events import DomainEvent, MemberLeft
+from rooms.room import Room, RoomKind
+from server.relay import GroupRelay, NegotiationError, RelayClosedError
+from signaling.ports import Identity, Refusal, RoomGateway
+
+log = logging.getLogger(__name__)
+
+SendToMember = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
+VoiceListener = Callable[[str, str, bool, float], None]
+
+
+class RelayRegistry:
+    """Creates a room's relay on its first offer and closes it with the room."""
+
+    def __init__(
+        self,
+        rooms: RoomGateway,
+        send_to_member: SendToMember,
+        *,
+        on_voice: VoiceListener | None = None,
+    ) -> None:
+        self._rooms = rooms
+        self._send_to_member = send_to_member
+        self._on_voice = on_voice
+        self._relays: dict[str, GroupRelay] = {}
+
+    def relay(self, room_id: str) -> GroupRelay | None:
+        return self._relays.get(room_id)
+
+    def relays(self) -> dict[str, GroupRelay]:
+        return dict(self._relays)
+
+    def _relay_for(self, room_id: str) -> GroupRelay:
+        relay = self._relays.get(room_id)
+        if relay is None:
+            async def send(member_id: str, event: str, payload: dict[str, Any]) -> None:
+                await self._send_to_member(room_id, member_id, event, payload)
+
+            def voice(member_id: str, speaking: bool, at: float) -> None:
+                if self._on_voice is not None:
+                    self._on_voice(room_id, member_id, speaking, at)
+
+            relay = GroupRelay(room_id, send_to_member=send, on_voice_activity=voice)
+            self._relays[room_id] = relay
+        return relay
+
+    # --- GroupMedia port ------------------------------------------------------
+
+    async def offer(self, identity: Identity, sdp: str) -> dict[str, Any]:
+        room = await self._rooms.get(identity.room)
+        if room is None or room.kind is not RoomKind.GROUP or room.is_over:
+            raise Refusal("room_ended", "This session has ended.")
+        member = room.member(identity.member_id)
+        if member is None or not member.seated:
+            raise Refusal("not_joined", "Join the session first.")
+        relay = self._relay_for(identity.room)
+        try:
+            answer = await relay.join(identity.member_id, sdp)
+        except NegotiationError as error:
+            raise Refusal("invalid_sdp", f"The relay could not use this offer: {error}") from None
+        except RelayClosedError:
+            raise Refusal("room_ended", "This session has ended.") from None
+        except ValueError as error:
+            # aiortc raises ValueError for SDP it cannot parse or apply.
+            raise Refusal("invalid_sdp", f"The relay could not use this offer: {error}") from None
+        return {"sdp": answer, "tracks": relay.track_map(identity.member_id)}
+
+    async def answer(self, identity: Identity, sdp: str) -> None:
+        relay = self._relays.get(identity.room)
+        if relay is None:
+            raise Refusal("not_joined", "Send relay.offer first.")
+        try:
+            await relay.accept_answer(identity.member_id, sdp)
+        except (NegotiationError, ValueError) as error:
+            raise Refusal("invalid_sdp", f"The relay could not use this answer: {error}") from None
+
+    # --- room listener ----------------------------------------------------------
+
+    async def on_room_events(self, room: Room, events: Sequence[DomainEvent]) -> None:
+        relay = self._relays.get(room.id)
+        if relay is None:
+            return
+        if room.is_over:
+            await self._close(room.id)
+            return
+        for event in events:
+            if isinstance(event, MemberLeft):
+                await relay.leave(event.member.id)
+
+    async def _close(self, room_id: str) -> None:
+        relay = self._relays.pop(room_id, None)
+        if relay is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(relay.close(), timeout=10)
+
+    async def close(self) -> None:
+        for room_id in list(self._relays):
+            await self._close(room_id)
