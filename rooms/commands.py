@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rooms.floor_state import FloorMode, FloorSettings
 from rooms.roles import Role
 
 
@@ -52,3 +53,164 @@ class Tick:
 
 
 Command = Join | Leave | Disconnect | SetMedia | EndRoom | Tick
+
+
+# Waiting room and moderation: `by` is the member who asks (a therapist).
+
+
+@dataclass(frozen=True)
+class Admit:
+    by: str
+    member_id: str
+    now: float
+
+
+@dataclass(frozen=True)
+class Deny:
+    by: str
+    member_id: str
+    now: float
+
+
+@dataclass(frozen=True)
+class SendBack:
+    by: str
+    member_id: str
+    now: float
+
+
+@dataclass(frozen=True)
+class Remove:
+    by: str
+    member_id: str
+    now: float
+
+
+@dataclass(frozen=True)
+class Mute:
+    by: str
+    member_id: str
+    now: float
+
+
+@dataclass(frozen=True)
+class MuteAllBut:
+    by: str
+    # The member who keeps their audio; None mutes every participant.
+    keep: str | None
+    now: float
+
+
+@dataclass(frozen=True)
+class StopVideo:
+    by: str
+    member_id: str
+    now: float
+
+
+@dataclass(frozen=True)
+class LockRoom:
+    by: str
+    locked: bool
+    now: float
+
+
+# Floor control
+
+
+@dataclass(frozen=True)
+class SetFloorMode:
+    by: str
+    mode: FloorMode
+    now: float
+
+
+@dataclass(frozen=True)
+class ChangeFloorSettings:
+    by: str
+    settings: FloorSettings
+    now: float
+
+
+@dataclass(frozen=True)
+class RaiseHand:
+    by: str
+    now: float
+
+
+@dataclass(frozen=True)
+class LowerHand:
+    by: str
+    now: float
+
+
+@dataclass(frozen=True)
+class GrantNext:
+    by: str
+    now: float
+
+
+@dataclass(frozen=True)
+class GiveFloor:
+    by: str
+    member_id: str
+    now: float
+
+
+@dataclass(frozen=True)
+class YieldFloor:
+    by: str
+    now: float
+
+
+@dataclass(frozen=True)
+class PassTurn:
+    by: str
+    now: float
+
+
+@dataclass(frozen=True)
+class EndTurn:
+    by: str
+    now: float
+
+
+@dataclass(frozen=True)
+class SkipTurn:
+    by: str
+    member_id: str
+    now: float
+
+
+@dataclass(frozen=True)
+class ExtendTurn:
+    by: str
+    extra_s: float
+    now: float
+
+
+@dataclass(frozen=True)
+class Voice:
+    """The relay's voice activity for a member (server-measured, not client-claimed)."""
+
+    member_id: str
+    speaking: bool
+    now: float
+
+
+ModerationCommand = Admit | Deny | SendBack | Remove | Mute | MuteAllBut | StopVideo | LockRoom
+FloorCommand = (
+    SetFloorMode
+    | ChangeFloorSettings
+    | RaiseHand
+    | LowerHand
+    | GrantNext
+    | GiveFloor
+    | YieldFloor
+    | PassTurn
+    | EndTurn
+    | SkipTurn
+    | ExtendTurn
+    | Voice
+)
+AnyCommand = Command | ModerationCommand | FloorCommand

@@ -4,7 +4,36 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rooms.commands import Command, Disconnect, EndRoom, Join, Leave, SetMedia, Tick
+from rooms.authority import require_capability
+from rooms.commands import (
+    Admit,
+    AnyCommand,
+    ChangeFloorSettings,
+    Deny,
+    Disconnect,
+    EndRoom,
+    EndTurn,
+    ExtendTurn,
+    GiveFloor,
+    GrantNext,
+    Join,
+    Leave,
+    LockRoom,
+    LowerHand,
+    Mute,
+    MuteAllBut,
+    PassTurn,
+    RaiseHand,
+    Remove,
+    SendBack,
+    SetFloorMode,
+    SetMedia,
+    SkipTurn,
+    StopVideo,
+    Tick,
+    Voice,
+    YieldFloor,
+)
 from rooms.errors import DomainError
 from rooms.events import (
     DomainEvent,
@@ -17,14 +46,38 @@ from rooms.events import (
     MemberReplaced,
     RoomStateChanged,
 )
-from rooms.member import MediaState, Member, Presence
-from rooms.roles import Capability, can
-from rooms.room import INDIVIDUAL_SEATS, Room, RoomKind, RoomState
+from rooms.group_floor import apply_floor, sync_floor, tick_floor
+from rooms.member import Admission, MediaState, Member, Presence
+from rooms.moderation import apply_moderation
+from rooms.roles import Capability, Role, can
+from rooms.room import INDIVIDUAL_SEATS, AdmitPolicy, Room, RoomKind, RoomState
 
 Outcome = tuple[Room, tuple[DomainEvent, ...]]
 
+# EndRoom by the server itself (admin API, retention), not by a member.
+SYSTEM = "system"
 
-def apply(room: Room, command: Command) -> Outcome:
+MODERATION = (Admit, Deny, SendBack, Remove, Mute, MuteAllBut, StopVideo, LockRoom)
+FLOOR = (
+    SetFloorMode, ChangeFloorSettings, RaiseHand, LowerHand, GrantNext, GiveFloor,
+    YieldFloor, PassTurn, EndTurn, SkipTurn, ExtendTurn, Voice,
+)
+
+
+def apply(room: Room, command: AnyCommand) -> Outcome:
+    """Apply one command; the floor then follows whoever is admitted and seated."""
+    room, events = _apply(room, command)
+    if room.floor is None:
+        return room, events
+    room, synced = sync_floor(room, command.now)
+    return room, (*events, *synced)
+
+
+def _apply(room: Room, command: AnyCommand) -> Outcome:
+    if isinstance(command, MODERATION):
+        return apply_moderation(room, command)
+    if isinstance(command, FLOOR):
+        return apply_floor(room, command)
     match command:
         case Join():
             return _join(room, command)
@@ -78,12 +131,15 @@ def _join(room: Room, command: Join) -> Outcome:
         raise DomainError("token_revoked", "You were removed from this session.")
     events: list[DomainEvent] = []
     existing = room.member(command.member_id)
+    returning = existing is not None and existing.seated
     if existing is not None and existing.seated and command.resume:
         back = existing.with_presence(Presence.CONNECTED)
         events.append(MemberReconnected(back))
         room = replace(room.with_member(back), last_activity_at=command.now)
         return room, tuple(events)
     _check_seat_free(room, command)
+    if not returning and room.locked and command.role is not Role.THERAPIST:
+        raise DomainError("room_locked", "The therapist has locked this session.")
     if existing is not None and existing.presence is Presence.CONNECTED:
         events.append(MemberReplaced(existing))
     fresh = Member(
@@ -93,11 +149,29 @@ def _join(room: Room, command: Join) -> Outcome:
         epoch=(existing.epoch + 1) if existing is not None else 1,
         joined_at=command.now,
         media=MediaState(),
+        admission=_admission(room, command, existing if returning else None),
+        muted_by_moderator=returning and existing is not None and existing.muted_by_moderator,
+        video_stopped_by_moderator=(
+            returning and existing is not None and existing.video_stopped_by_moderator
+        ),
     )
     room = _activate(room, events)
     events.append(MemberJoined(fresh))
     room = replace(room.with_member(fresh), last_activity_at=command.now)
     return room, tuple(events)
+
+
+def _admission(room: Room, command: Join, seated: Member | None) -> Admission:
+    """Group participants wait for a therapist unless the room admits on arrival.
+
+    A member who still holds a seat (a reload, a second tab) keeps their admission;
+    moderator mutes are kept too (see _join), so a reload cannot undo them.
+    """
+    if seated is not None:
+        return seated.admission
+    if room.kind is RoomKind.GROUP and command.role is Role.PARTICIPANT:
+        return Admission.ADMITTED if room.policy.admit is AdmitPolicy.AUTO else Admission.WAITING
+    return Admission.ADMITTED
 
 
 def _leave(room: Room, command: Leave) -> Outcome:
@@ -115,7 +189,8 @@ def _disconnect(room: Room, command: Disconnect) -> Outcome:
         return room, ()
     if room.policy.grace_s == 0:
         gone = member.with_presence(Presence.LEFT)
-        return room.with_member(gone), (MemberLeft(gone, LeaveReason.TIMEOUT),)
+        room = replace(room.with_member(gone), last_activity_at=command.now)
+        return room, (MemberLeft(gone, LeaveReason.TIMEOUT),)
     dropped = member.with_presence(Presence.DISCONNECTED, at=command.now)
     room = replace(room.with_member(dropped), last_activity_at=command.now)
     return room, (MemberDisconnected(dropped),)
@@ -125,15 +200,23 @@ def _set_media(room: Room, command: SetMedia) -> Outcome:
     _ensure_open(room)
     member = room.require_member(command.member_id)
     media = MediaState(audio=command.audio, video=command.video)
-    if media == member.media:
+    # The member's own unmute (camera on) lifts a moderator's mute (video stop).
+    updated = replace(
+        member,
+        media=media,
+        muted_by_moderator=member.muted_by_moderator and not command.audio,
+        video_stopped_by_moderator=member.video_stopped_by_moderator and not command.video,
+    )
+    if updated == member:
         return room, ()
-    updated = replace(member, media=media)
     return room.with_member(updated), (MediaChanged(updated),)
 
 
 def _end(room: Room, command: EndRoom) -> Outcome:
     if room.is_over:
         return room, ()
+    if command.by != SYSTEM:
+        require_capability(room, command.by, Capability.MODERATE)
     events: list[DomainEvent] = []
     for member in room.seated():
         gone = member.with_presence(Presence.LEFT)
@@ -155,12 +238,15 @@ def _tick(room: Room, command: Tick) -> Outcome:
             and command.now - member.disconnected_at >= room.policy.grace_s
         ):
             gone = member.with_presence(Presence.LEFT)
-            room = room.with_member(gone)
+            # Idle expiry counts from the moment the room became empty.
+            room = replace(room.with_member(gone), last_activity_at=command.now)
             events.append(MemberLeft(gone, LeaveReason.TIMEOUT))
     if _expired(room, command.now):
         events.append(RoomStateChanged(room.state, RoomState.EXPIRED))
         room = room.with_state(RoomState.EXPIRED)
-    return room, tuple(events)
+        return room, tuple(events)
+    room, floor_events = tick_floor(room, command.now)
+    return room, (*events, *floor_events)
 
 
 def _expired(room: Room, now: float) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rooms.floor_events import FloorEvent
 from rooms.member import Member
 from rooms.room import RoomState
 
@@ -17,13 +18,24 @@ class EventName(StrEnum):
     MEMBER_REPLACED = "member_replaced"
     MEDIA_CHANGED = "media_changed"
     ROOM_STATE_CHANGED = "room_state_changed"
+    MEMBER_ADMITTED = "member_admitted"
+    MEMBER_SENT_BACK = "member_sent_back"
+    MEMBER_MODERATED = "member_moderated"
+    ROOM_LOCK_CHANGED = "room_lock_changed"
+    FLOOR_CHANGED = "floor_changed"
 
 
 class LeaveReason(StrEnum):
     LEFT = "left"
     TIMEOUT = "timeout"
     REMOVED = "removed"
+    DENIED = "denied"
     ENDED = "ended"
+
+
+class ModerationAction(StrEnum):
+    MUTED = "muted"
+    VIDEO_STOPPED = "video_stopped"
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,43 @@ class RoomStateChanged:
     name: EventName = EventName.ROOM_STATE_CHANGED
 
 
+@dataclass(frozen=True)
+class MemberAdmitted:
+    member: Member
+    by: str
+    name: EventName = EventName.MEMBER_ADMITTED
+
+
+@dataclass(frozen=True)
+class MemberSentBack:
+    member: Member
+    by: str
+    name: EventName = EventName.MEMBER_SENT_BACK
+
+
+@dataclass(frozen=True)
+class MemberModerated:
+    member: Member
+    action: ModerationAction
+    by: str
+    name: EventName = EventName.MEMBER_MODERATED
+
+
+@dataclass(frozen=True)
+class RoomLockChanged:
+    locked: bool
+    by: str
+    name: EventName = EventName.ROOM_LOCK_CHANGED
+
+
+@dataclass(frozen=True)
+class FloorChanged:
+    """The floor moved on: its own events, in order; the room holds the new state."""
+
+    events: tuple[FloorEvent, ...]
+    name: EventName = EventName.FLOOR_CHANGED
+
+
 DomainEvent = (
     MemberJoined
     | MemberReconnected
@@ -80,4 +129,9 @@ DomainEvent = (
     | MemberReplaced
     | MediaChanged
     | RoomStateChanged
+    | MemberAdmitted
+    | MemberSentBack
+    | MemberModerated
+    | RoomLockChanged
+    | FloorChanged
 )

@@ -15,6 +15,12 @@ class Presence(StrEnum):
     LEFT = "left"
 
 
+class Admission(StrEnum):
+    # In a group room's waiting room until a therapist admits them.
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+
+
 @dataclass(frozen=True)
 class MediaState:
     audio: bool = True
@@ -33,6 +39,11 @@ class Member:
     disconnected_at: float | None = None
     joined_at: float = 0.0
     media: MediaState = MediaState()
+    admission: Admission = Admission.ADMITTED
+    # A moderator closed this member's audio (video) gate; only the member's own
+    # unmute (camera on) reopens it: moderators never unmute anyone.
+    muted_by_moderator: bool = False
+    video_stopped_by_moderator: bool = False
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -43,6 +54,10 @@ class Member:
     @property
     def seated(self) -> bool:
         return self.presence is not Presence.LEFT
+
+    @property
+    def admitted(self) -> bool:
+        return self.seated and self.admission is Admission.ADMITTED
 
     def with_presence(self, presence: Presence, *, at: float | None = None) -> Member:
         return replace(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from rooms.errors import DomainError
+from rooms.floor_state import FloorState, new_floor
 from rooms.member import Member, Presence
 from rooms.roles import Role
 
@@ -67,6 +68,10 @@ class Room:
     # Subjects removed by a moderator: their links stop working for this session.
     revoked: frozenset[str] = frozenset()
     last_activity_at: float = 0.0
+    # Group rooms: no new arrivals while locked (therapists excepted).
+    locked: bool = False
+    # Group rooms only: floor control and talk time.
+    floor: FloorState | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -75,6 +80,12 @@ class Room:
     @property
     def is_over(self) -> bool:
         return self.state in (RoomState.ENDED, RoomState.EXPIRED)
+
+    def admitted_participants(self) -> tuple[str, ...]:
+        """Who can hold the floor: admitted, seated participants, in join order."""
+        return tuple(
+            m.id for m in self.members if m.admitted and m.role is Role.PARTICIPANT
+        )
 
     def member(self, member_id: str) -> Member | None:
         for member in self.members:
@@ -110,3 +121,14 @@ class Room:
                 "illegal_transition", f"a room cannot go from {self.state} to {new_state}"
             )
         return replace(self, state=new_state)
+
+
+def new_room(room_id: str, kind: RoomKind, now: float, policy: RoomPolicy | None = None) -> Room:
+    return Room(
+        id=room_id,
+        kind=kind,
+        created_at=now,
+        policy=policy or RoomPolicy(),
+        last_activity_at=now,
+        floor=new_floor(now) if kind is RoomKind.GROUP else None,
+    )

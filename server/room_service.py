@@ -9,11 +9,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from weakref import WeakValueDictionary
 
-from rooms.commands import Command, Tick
+from rooms.commands import AnyCommand, Tick
 from rooms.engine import apply
 from rooms.errors import DomainError
 from rooms.events import DomainEvent
-from rooms.room import Room, RoomKind, RoomPolicy
+from rooms.room import Room, RoomKind, RoomPolicy, new_room
 from server.stores.base import RoomExists, RoomStore
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,7 @@ class RoomService:
 
     async def create(self, kind: RoomKind, policy: RoomPolicy) -> Room:
         for _ in range(5):
-            room = Room(id=new_room_id(), kind=kind, created_at=self.clock(), policy=policy,
-                        last_activity_at=self.clock())
+            room = new_room(new_room_id(), kind, self.clock(), policy)
             try:
                 await self.store.create(room)
             except RoomExists:
@@ -56,7 +55,7 @@ class RoomService:
     async def get(self, room_id: str) -> Room | None:
         return await self.store.get(room_id)
 
-    async def execute(self, room_id: str, command: Command) -> tuple[Room, tuple[DomainEvent, ...]]:
+    async def execute(self, room_id: str, command: AnyCommand) -> tuple[Room, tuple[DomainEvent, ...]]:
         """Apply the command under the room's lock; listeners run after the save."""
         lock = self._lock(room_id)
         async with lock:

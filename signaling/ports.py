@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rooms.commands import Command
+from rooms.commands import AnyCommand
 from rooms.events import DomainEvent
 from rooms.roles import Role
 from rooms.room import Room, RoomKind
@@ -42,7 +42,7 @@ class RoomGateway(Protocol):
     async def get(self, room_id: str) -> Room | None: ...
 
     async def execute(
-        self, room_id: str, command: Command
+        self, room_id: str, command: AnyCommand
     ) -> tuple[Room, tuple[DomainEvent, ...]]: ...
 
 

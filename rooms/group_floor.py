@@ -1,0 +1,122 @@
+"""Floor control as room commands: capability checks, then rooms.floor does the work."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rooms import floor
+from rooms.authority import require_capability, require_group
+from rooms.commands import (
+    ChangeFloorSettings,
+    EndTurn,
+    ExtendTurn,
+    FloorCommand,
+    GiveFloor,
+    GrantNext,
+    LowerHand,
+    PassTurn,
+    RaiseHand,
+    SetFloorMode,
+    SkipTurn,
+    Voice,
+    YieldFloor,
+)
+from rooms.events import DomainEvent, FloorChanged
+from rooms.floor_events import FloorEvent
+from rooms.floor_state import FloorState
+from rooms.roles import Capability, Role
+from rooms.room import Room
+
+Outcome = tuple[Room, tuple[DomainEvent, ...]]
+FloorOutcome = tuple[FloorState, tuple[FloorEvent, ...]]
+
+
+def apply_floor(room: Room, command: FloorCommand) -> Outcome:
+    require_group(room)
+    state = room.floor
+    assert state is not None  # require_group checked it
+    if isinstance(command, Voice):
+        return _with_floor(room, _voice(room, state, command))
+    control = Capability.CONTROL_FLOOR
+    match command:
+        case SetFloorMode():
+            require_capability(room, command.by, control)
+            outcome = floor.set_mode(state, command.mode, command.now)
+        case ChangeFloorSettings():
+            require_capability(room, command.by, control)
+            outcome = floor.change_settings(state, command.settings, command.now)
+        case GrantNext():
+            require_capability(room, command.by, control)
+            outcome = floor.grant_next(state, command.now)
+        case GiveFloor():
+            require_capability(room, command.by, control)
+            outcome = floor.give_floor(state, command.member_id, command.now)
+        case EndTurn():
+            require_capability(room, command.by, control)
+            outcome = floor.end_turn(state, command.now)
+        case SkipTurn():
+            require_capability(room, command.by, control)
+            outcome = floor.skip(state, command.member_id, command.now)
+        case ExtendTurn():
+            require_capability(room, command.by, control)
+            outcome = floor.extend_turn(state, command.extra_s, command.now)
+        case RaiseHand():
+            require_capability(room, command.by, Capability.RAISE_HAND)
+            outcome = floor.raise_hand(state, command.by, command.now)
+        case LowerHand():
+            require_capability(room, command.by, Capability.RAISE_HAND)
+            outcome = floor.lower_hand(state, command.by, command.now)
+        case YieldFloor():
+            require_capability(room, command.by, Capability.RAISE_HAND)
+            outcome = floor.yield_floor(state, command.by, command.now)
+        case PassTurn():
+            require_capability(room, command.by, Capability.RAISE_HAND)
+            outcome = floor.pass_turn(state, command.by, command.now)
+        case _:  # pragma: no cover
+            raise TypeError(f"unknown command {command!r}")
+    return _with_floor(room, outcome)
+
+
+def _voice(room: Room, state: FloorState, command: Voice) -> FloorOutcome:
+    member = room.member(command.member_id)
+    privileged = member is not None and member.admitted and member.role is Role.THERAPIST
+    return floor.voice(state, command.member_id, command.speaking, command.now,
+                       privileged=privileged)
+
+
+def _with_floor(room: Room, outcome: FloorOutcome) -> Outcome:
+    state, events = outcome
+    if state == room.floor:
+        return room, ()
+    changed = replace(room, floor=state)
+    return changed, ((FloorChanged(events),) if events else ())
+
+
+def sync_floor(room: Room, now: float) -> Outcome:
+    """Keep the floor's participants equal to the admitted, seated participants.
+
+    Called after every command, so joins, leaves, admits, removals and
+    send-backs all reach the floor through one path.
+    """
+    state = room.floor
+    if state is None:
+        return room, ()
+    wanted = room.admitted_participants()
+    events: list[FloorEvent] = []
+    for member in state.participants:
+        if member not in wanted:
+            state, left = floor.leave(state, member, now)
+            events.extend(left)
+    for member in wanted:
+        if member not in state.participants:
+            state, joined = floor.join(state, member, now)
+            events.extend(joined)
+    if state == room.floor:
+        return room, ()
+    return replace(room, floor=state), ((FloorChanged(tuple(events)),) if events else ())
+
+
+def tick_floor(room: Room, now: float) -> Outcome:
+    if room.floor is None or room.is_over:
+        return room, ()
+    return _with_floor(room, floor.tick(room.floor, now))
