@@ -23,13 +23,19 @@ from server.settings import Settings
 from server.stores.base import RoomStore
 from server.stores.factory import make_store
 from server.tokens import TokenIssuer, TokenVerifier
+from server.voice import VoiceToFloor
+from signaling.events import ServerEvent
 from signaling.gateway import Limits, Signaling
+from signaling.group_routes import register_group_routes
+from signaling.group_views import talk_report_view
 from signaling.origin import OriginPolicy
 from signaling.socket_server import SignalingServer
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_INTERVAL_S = 1.0
+# The therapist's live talk-time view refreshes this often (in housekeeping beats).
+TALK_REPORT_EVERY_BEATS = 3
 # Engine.IO closes a connection past this; our own 64 KiB limit answers with an error first.
 TRANSPORT_MAX_BYTES = 256 * 1024
 
@@ -75,7 +81,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         lambda room_id, member_id, event, payload: signaling.send_to_member(
             room_id, member_id, event, payload
         ),
-        on_voice=lambda room_id, member_id, speaking, at: signaling.announce_speaking(
+        on_voice=lambda room_id, member_id, speaking, at: voice.report(
             room_id, member_id, speaking
         ),
     )
@@ -88,6 +94,8 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         limits=Limits(settings.rate_per_s, settings.rate_burst, settings.max_message_bytes),
         group_media=relays,
     )
+    register_group_routes(signaling)
+    voice = VoiceToFloor(rooms, signaling)
     rooms.subscribe(signaling.publish)
     rooms.subscribe(relays.on_room_events)
 
@@ -114,10 +122,14 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
     components = app[COMPONENTS]
 
     async def loop() -> None:
+        beats = 0
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+            beats += 1
             try:
                 await components.rooms.tick(await components.store.list_ids())
+                if beats % TALK_REPORT_EVERY_BEATS == 0:
+                    await send_talk_reports(components)
             except Exception:
                 log.exception("housekeeping failed")
 
@@ -128,3 +140,15 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
         await task
     await components.relays.close()
     await components.store.close()
+
+
+async def send_talk_reports(components: Components) -> None:
+    """Live talk time for the therapists of every group room with media on this node."""
+    now = time.time()
+    for room_id in components.relays.relays():
+        room = await components.rooms.get(room_id)
+        if room is None or room.floor is None or room.is_over:
+            continue
+        await components.signaling.send_to_moderators(
+            room_id, ServerEvent.TALK_REPORT, {"report": talk_report_view(room, now)}
+        )

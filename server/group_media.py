@@ -8,7 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from rooms.events import DomainEvent, MemberLeft
+from rooms.events import DomainEvent, MemberLeft, MemberSentBack
+from rooms.gates import media_gates
 from rooms.room import Room, RoomKind
 from server.relay import GroupRelay, NegotiationError, RelayClosedError
 from signaling.ports import Identity, Refusal, RoomGateway
@@ -63,6 +64,8 @@ class RelayRegistry:
         member = room.member(identity.member_id)
         if member is None or not member.seated:
             raise Refusal("not_joined", "Join the session first.")
+        if not member.admitted:
+            raise Refusal("waiting", "You are in the waiting room until a therapist admits you.")
         relay = self._relay_for(identity.room)
         try:
             answer = await relay.join(identity.member_id, sdp)
@@ -73,6 +76,8 @@ class RelayRegistry:
         except ValueError as error:
             # aiortc raises ValueError for SDP it cannot parse or apply.
             raise Refusal("invalid_sdp", f"The relay could not use this offer: {error}") from None
+        # The gates must be right before any of this member's packets are forwarded.
+        self._apply_gates(room, relay)
         return {"sdp": answer, "tracks": relay.track_map(identity.member_id)}
 
     async def answer(self, identity: Identity, sdp: str) -> None:
@@ -94,8 +99,17 @@ class RelayRegistry:
             await self._close(room.id)
             return
         for event in events:
-            if isinstance(event, MemberLeft):
+            if isinstance(event, MemberLeft | MemberSentBack):
                 await relay.leave(event.member.id)
+        self._apply_gates(room, relay)
+
+    @staticmethod
+    def _apply_gates(room: Room, relay: GroupRelay) -> None:
+        gates = media_gates(room)
+        for member_id in relay.member_ids():
+            gate = gates.get(member_id)
+            relay.set_audio_gate(member_id, gate is not None and gate.audio)
+            relay.set_video_gate(member_id, gate is not None and gate.video)
 
     async def _close(self, room_id: str) -> None:
         relay = self._relays.pop(room_id, None)

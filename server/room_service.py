@@ -55,7 +55,9 @@ class RoomService:
     async def get(self, room_id: str) -> Room | None:
         return await self.store.get(room_id)
 
-    async def execute(self, room_id: str, command: AnyCommand) -> tuple[Room, tuple[DomainEvent, ...]]:
+    async def execute(
+        self, room_id: str, command: AnyCommand
+    ) -> tuple[Room, tuple[DomainEvent, ...]]:
         """Apply the command under the room's lock; listeners run after the save."""
         lock = self._lock(room_id)
         async with lock:

@@ -4,33 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from rooms.commands import Join, Leave, SetMedia
 from rooms.events import (
     DomainEvent,
+    FloorChanged,
+    LeaveReason,
     MediaChanged,
+    MemberAdmitted,
     MemberDisconnected,
     MemberJoined,
     MemberLeft,
+    MemberModerated,
     MemberReconnected,
     MemberReplaced,
+    MemberSentBack,
+    RoomLockChanged,
     RoomStateChanged,
 )
-from rooms.member import Member, Presence
+from rooms.member import Admission, Member, Presence
+from rooms.roles import Capability, can
 from rooms.room import Room, RoomState
 from signaling.events import ServerEvent
+from signaling.group_views import floor_event_view, floor_view, waiting_view
 from signaling.ports import Identity
 from signaling.schemas import JoinPayload, MediaStatePayload
 
 
+class Audience(StrEnum):
+    # Admitted members of the room.
+    ROOM = "room"
+    # Therapists: the waiting room, talk-time reports.
+    MODERATORS = "moderators"
+    # One member, waiting or admitted.
+    MEMBER = "member"
+
+
 @dataclass(frozen=True)
 class Outgoing:
-    """A message for every joined member of the room, or for one member only."""
-
     event: ServerEvent
     payload: dict[str, Any]
-    only_member: str | None = None
+    audience: Audience = Audience.ROOM
+    member: str | None = None
     # Not sent to this member (the subject of the event already knows).
     except_member: str | None = None
 
@@ -66,7 +83,16 @@ def peer_view(member: Member) -> dict[str, Any]:
         "name": member.name,
         "connected": member.presence is Presence.CONNECTED,
         "epoch": member.epoch,
-        "media": {"audio": member.media.audio, "video": member.media.video},
+        "media": media_view(member),
+    }
+
+
+def media_view(member: Member) -> dict[str, Any]:
+    return {
+        "audio": member.media.audio,
+        "video": member.media.video,
+        "muted_by_moderator": member.muted_by_moderator,
+        "video_stopped_by_moderator": member.video_stopped_by_moderator,
     }
 
 
@@ -74,43 +100,88 @@ def room_view(room: Room) -> dict[str, Any]:
     return {"id": room.id, "kind": room.kind.value, "state": room.state.value}
 
 
+def session_view(room: Room, member: Member, now: float) -> dict[str, Any]:
+    """What a member needs on (re)join: the others, and the group's shared state."""
+    view: dict[str, Any] = {
+        "admission": member.admission.value,
+        "peers": peers_of(room, member.id) if member.admitted else [],
+        "media": media_view(member),
+    }
+    if room.floor is not None:
+        view["locked"] = room.locked
+        if member.admitted:
+            view["floor"] = floor_view(room.floor, now)
+        if can(member.role, Capability.MODERATE):
+            view["waiting"] = waiting_view(room)
+    return view
+
+
 def peers_of(room: Room, member_id: str) -> list[dict[str, Any]]:
-    return [peer_view(m) for m in room.seated() if m.id != member_id]
+    """The admitted others: waiting members are seen by therapists only (lobby.state)."""
+    return [peer_view(m) for m in room.seated() if m.admitted and m.id != member_id]
 
 
-def to_wire(events: Sequence[DomainEvent]) -> list[Outgoing]:
+def to_wire(room: Room, events: Sequence[DomainEvent], now: float) -> list[Outgoing]:
     messages: list[Outgoing] = []
+    lobby_changed = False
     for event in events:
         match event:
+            case MemberJoined(member=member) if not member.admitted:
+                lobby_changed = True
             case MemberJoined(member=member):
-                messages.append(
-                    Outgoing(ServerEvent.PEER_JOINED, {"peer": peer_view(member)},
-                             except_member=member.id)
-                )
-            case MemberReconnected(member=member):
-                messages.append(
-                    Outgoing(ServerEvent.PEER_RECONNECTED, {"id": member.id},
-                             except_member=member.id)
-                )
-            case MemberDisconnected(member=member):
-                messages.append(
-                    Outgoing(ServerEvent.PEER_DISCONNECTED, {"id": member.id},
-                             except_member=member.id)
-                )
+                messages.append(_to_others(ServerEvent.PEER_JOINED, {"peer": peer_view(member)},
+                                           member.id))
+            case MemberAdmitted(member=member):
+                lobby_changed = True
+                messages.append(_to_member(ServerEvent.LOBBY_ADMITTED, {}, member.id))
+                messages.append(_to_others(ServerEvent.PEER_JOINED, {"peer": peer_view(member)},
+                                           member.id))
+            case MemberSentBack(member=member):
+                lobby_changed = True
+                messages.append(_to_member(ServerEvent.LOBBY_SENT_BACK, {}, member.id))
+                messages.append(_to_others(ServerEvent.PEER_LEFT,
+                                           {"id": member.id, "reason": "sent_back"}, member.id))
+            case MemberReconnected(member=member) if member.admitted:
+                messages.append(_to_others(ServerEvent.PEER_RECONNECTED, {"id": member.id},
+                                           member.id))
+            case MemberDisconnected(member=member) if member.admitted:
+                messages.append(_to_others(ServerEvent.PEER_DISCONNECTED, {"id": member.id},
+                                           member.id))
             case MemberLeft(member=member, reason=reason):
-                messages.append(
-                    Outgoing(ServerEvent.PEER_LEFT, {"id": member.id, "reason": reason.value},
-                             except_member=member.id)
-                )
-            case MediaChanged(member=member):
-                media = {"id": member.id, "audio": member.media.audio, "video": member.media.video}
-                messages.append(
-                    Outgoing(ServerEvent.PEER_MEDIA, media, except_member=member.id)
-                )
+                if reason in (LeaveReason.REMOVED, LeaveReason.DENIED):
+                    messages.append(_to_member(ServerEvent.SESSION_REMOVED,
+                                               {"reason": reason.value}, member.id))
+                if member.admission is Admission.WAITING:
+                    lobby_changed = True
+                else:
+                    messages.append(_to_others(ServerEvent.PEER_LEFT,
+                                               {"id": member.id, "reason": reason.value},
+                                               member.id))
+            case MediaChanged(member=member) | MemberModerated(member=member):
+                messages.append(Outgoing(ServerEvent.PEER_MEDIA,
+                                         {"id": member.id, **media_view(member)}))
             case MemberReplaced(member=member):
-                messages.append(Outgoing(ServerEvent.SESSION_REPLACED, {}, only_member=member.id))
+                messages.append(_to_member(ServerEvent.SESSION_REPLACED, {}, member.id))
+            case RoomLockChanged(locked=locked):
+                messages.append(Outgoing(ServerEvent.ROOM_LOCKED, {"locked": locked}))
+            case FloorChanged(events=floor_events) if room.floor is not None:
+                messages.append(Outgoing(ServerEvent.FLOOR_STATE, {
+                    "floor": floor_view(room.floor, now),
+                    "events": [floor_event_view(e) for e in floor_events],
+                }))
             case RoomStateChanged(new=RoomState.ENDED | RoomState.EXPIRED as new):
                 messages.append(Outgoing(ServerEvent.SESSION_ENDED, {"reason": new.value}))
             case _:
                 pass
+    if lobby_changed:
+        messages.append(Outgoing(ServerEvent.LOBBY_STATE, {"waiting": waiting_view(room)},
+                                 audience=Audience.MODERATORS))
     return messages
+
+
+def _to_others(event: ServerEvent, payload: dict[str, Any], member_id: str) -> Outgoing:
+    return Outgoing(event, payload, except_member=member_id)
+
+
+def _to_member(event: ServerEvent, payload: dict[str, Any], member_id: str) -> Outgoing:
+    return Outgoing(event, payload, audience=Audience.MEMBER, member=member_id)

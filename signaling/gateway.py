@@ -16,7 +16,8 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from rooms.commands import Disconnect
 from rooms.errors import DomainError
-from rooms.events import DomainEvent
+from rooms.events import DomainEvent, MemberAdmitted, MemberSentBack
+from rooms.roles import Capability, can
 from rooms.room import Room
 from signaling import codec
 from signaling.connections import Connection, ConnectionRegistry
@@ -62,6 +63,10 @@ def member_channel(room_id: str, member_id: str) -> str:
     return f"member:{room_id}:{member_id}"
 
 
+def moderators_channel(room_id: str) -> str:
+    return f"moderators:{room_id}"
+
+
 def error_reply(code: str, message: str) -> Reply:
     return {"ok": False, "error": {"code": code, "message": message}}
 
@@ -101,6 +106,8 @@ class Signaling:
         self._group_media = group_media
         self._observer = observer or SignalingObserver()
         self._clock = clock
+        self.clock = clock
+        self.rooms = rooms
         self._monotonic = monotonic
         self._background: set[asyncio.Task[None]] = set()
         self._routes: dict[str, Route] = {
@@ -205,12 +212,13 @@ class Signaling:
         identity = connection.identity
         command = codec.join_command(identity, payload, self._clock())
         room, events = await self._rooms.execute(identity.room, command)
-        await self._seat(connection)
+        member = room.require_member(identity.member_id)
+        await self._seat(connection, admitted=member.admitted)
         return {
             "ok": True,
             "self": {"id": identity.member_id, "role": identity.role.value, "name": identity.name},
             "room": codec.room_view(room),
-            "peers": codec.peers_of(room, identity.member_id),
+            **codec.session_view(room, member, self._clock()),
             # The participant yields in glare (W3C perfect negotiation).
             "polite": identity.role.value != "therapist",
             "ice_servers": self._ice.ice_servers(identity.member_id),
@@ -218,18 +226,20 @@ class Signaling:
             "resumed": any(e.name == "member_reconnected" for e in events),
         }
 
-    async def _seat(self, connection: Connection) -> None:
+    async def _seat(self, connection: Connection, *, admitted: bool) -> None:
         identity = connection.identity
         previous = self.connections.take_seat(connection)
         if previous is not None:
             await self._drop_stale(previous, identity)
-        await self.sio.enter_room(connection.sid, room_channel(identity.room))
         await self.sio.enter_room(connection.sid, member_channel(identity.room, identity.member_id))
+        if admitted:
+            await self.sio.enter_room(connection.sid, room_channel(identity.room))
+        if can(identity.role, Capability.MODERATE):
+            await self.sio.enter_room(connection.sid, moderators_channel(identity.room))
 
     async def _drop_stale(self, sid: str, identity: Identity) -> None:
         """The seat moved to a new connection: the old one hears nothing more."""
-        await self.sio.leave_room(sid, room_channel(identity.room))
-        await self.sio.leave_room(sid, member_channel(identity.room, identity.member_id))
+        await self._leave_channels(sid, identity.room, identity.member_id)
         stale = self.connections.get(sid)
         if stale is not None:
             stale.joined = False
@@ -239,11 +249,13 @@ class Signaling:
         identity = connection.identity
         await self._rooms.execute(identity.room, codec.leave_command(identity, self._clock()))
         self.connections.release_seat(connection)
-        await self.sio.leave_room(connection.sid, room_channel(identity.room))
-        await self.sio.leave_room(
-            connection.sid, member_channel(identity.room, identity.member_id)
-        )
+        await self._leave_channels(connection.sid, identity.room, identity.member_id)
         return {"ok": True}
+
+    async def _leave_channels(self, sid: str, room_id: str, member_id: str) -> None:
+        for channel in (room_channel(room_id), member_channel(room_id, member_id),
+                        moderators_channel(room_id)):
+            await self.sio.leave_room(sid, channel)
 
     async def _media_state(self, connection: Connection, payload: MediaStatePayload) -> Reply:
         identity = connection.identity
@@ -293,28 +305,54 @@ class Signaling:
 
     async def publish(self, room: Room, events: Sequence[DomainEvent]) -> None:
         """RoomService listener: turn domain events into wire messages."""
-        for message in codec.to_wire(events):
-            if message.only_member is not None:
-                await self._emit(message.event, message.payload,
-                                 member_channel(room.id, message.only_member))
-                if message.event is ServerEvent.SESSION_REPLACED:
-                    await self._disconnect_member(room.id, message.only_member)
-                continue
-            skip = None
-            if message.except_member is not None:
-                holder = self.connections.seat_holder(room.id, message.except_member)
-                skip = holder.sid if holder is not None else None
-            await self._emit(message.event, message.payload, room_channel(room.id), skip_sid=skip)
+        for event in events:
+            await self._move_channels(room.id, event)
+        for message in codec.to_wire(room, events, self._clock()):
+            await self._send(room.id, message)
+            if message.event in (ServerEvent.SESSION_REPLACED, ServerEvent.SESSION_REMOVED):
+                assert message.member is not None
+                await self._disconnect_member(room.id, message.member)
         if room.is_over:
             await self.sio.close_room(room_channel(room.id))
+            await self.sio.close_room(moderators_channel(room.id))
+
+    async def _move_channels(self, room_id: str, event: DomainEvent) -> None:
+        """Admission moves a member's connection in or out of the room's fan-out."""
+        if not isinstance(event, MemberAdmitted | MemberSentBack):
+            return
+        holder = self.connections.seat_holder(room_id, event.member.id)
+        if holder is None:
+            return
+        if isinstance(event, MemberAdmitted):
+            await self.sio.enter_room(holder.sid, room_channel(room_id))
+        else:
+            await self.sio.leave_room(holder.sid, room_channel(room_id))
+
+    async def _send(self, room_id: str, message: codec.Outgoing) -> None:
+        if message.audience is codec.Audience.MEMBER:
+            assert message.member is not None
+            await self._emit(message.event, message.payload,
+                             member_channel(room_id, message.member))
+            return
+        if message.audience is codec.Audience.MODERATORS:
+            await self._emit(message.event, message.payload, moderators_channel(room_id))
+            return
+        skip = None
+        if message.except_member is not None:
+            holder = self.connections.seat_holder(room_id, message.except_member)
+            skip = holder.sid if holder is not None else None
+        await self._emit(message.event, message.payload, room_channel(room_id), skip_sid=skip)
 
     async def _disconnect_member(self, room_id: str, member_id: str) -> None:
         holder = self.connections.seat_holder(room_id, member_id)
         if holder is not None:
             self.connections.release_seat(holder)
-            await self.sio.leave_room(holder.sid, room_channel(room_id))
-            await self.sio.leave_room(holder.sid, member_channel(room_id, member_id))
+            await self._leave_channels(holder.sid, room_id, member_id)
             await self.sio.disconnect(holder.sid)
+
+    async def send_to_moderators(self, room_id: str, event: str,
+                                 payload: dict[str, Any]) -> None:
+        await self._emit(event, payload, moderators_channel(room_id))
 
     def announce_speaking(self, room_id: str, member_id: str, speaking: bool) -> None:
         """Active-speaker hint from the relay's voice activity (called from sync code)."""

@@ -51,3 +51,33 @@ class CandidatePayload(Payload):
 
 class RelaySdpPayload(Payload):
     sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)
+
+
+class MemberTargetPayload(Payload):
+    member: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+
+
+class MuteAllPayload(Payload):
+    # The member who keeps their audio (usually the floor holder); None mutes all.
+    keep: str | None = Field(default=None, min_length=1, max_length=MAX_ID_CHARS)
+
+
+class LockPayload(Payload):
+    locked: bool
+
+
+class FloorModePayload(Payload):
+    mode: Literal["open", "hand_queue", "go_around", "directed"]
+
+
+class FloorSettingsPayload(Payload):
+    queue_policy: Literal["least_talk_first", "first_come"] = "least_talk_first"
+    auto_advance: bool = False
+    turn_limit_s: float | None = Field(default=180.0, gt=0, le=3600)
+    go_around_turn_s: float = Field(default=120.0, gt=0, le=3600)
+    warn_at_fraction: float = Field(default=0.8, gt=0, lt=1)
+    on_turn_limit: Literal["advance", "notify_therapist"] = "notify_therapist"
+
+
+class ExtendPayload(Payload):
+    seconds: float = Field(gt=0, le=1800)
