@@ -62,17 +62,27 @@ class AdminApi:
 
     async def _body(self, request: web.Request, model: type[BaseModel]) -> Any:
         try:
-            return model.model_validate(await request.json())
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            raise web.HTTPBadRequest(
-                text=_error_text("invalid_request", f"{where}: {first['msg']}"),
+            data = await request.json()
+        except web.HTTPRequestEntityTooLarge:
+            # aiohttp answers in plain text; HTTP errors here are JSON (docs/protocol.md).
+            raise web.HTTPRequestEntityTooLarge(
+                request.client_max_size,
+                text=_error_text("body_too_large",
+                                 f"The body is limited to {request.client_max_size} bytes."),
                 content_type="application/json",
             ) from None
         except ValueError:
             raise web.HTTPBadRequest(
                 text=_error_text("invalid_json", "The body must be a JSON object."),
+                content_type="application/json",
+            ) from None
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise web.HTTPBadRequest(
+                text=_error_text("invalid_request", f"{where}: {first['msg']}"),
                 content_type="application/json",
             ) from None
 

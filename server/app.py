@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,17 +14,24 @@ from typing import Any
 from aiohttp import web
 
 from server.admin_api import AdminApi
+from server.alerts import AlertLog
+from server.audit import AuditLog
 from server.group_media import RelayRegistry
 from server.ice import ice_servers_for
 from server.identity import TokenAuthenticator
 from server.keys import KeyRing, load_or_create
+from server.metrics import Metrics
+from server.ops_feed import OpsFeed
+from server.ops_listeners import AuditListener, MetricsListener, OpsObserver, WebhookListener
 from server.pages import SECURITY_HEADERS, page_routes
+from server.quality_service import QualityForgetter, QualityService
 from server.room_service import RoomService
 from server.settings import Settings
 from server.stores.base import RoomStore
 from server.stores.factory import make_store
 from server.tokens import TokenIssuer, TokenVerifier
 from server.voice import VoiceToFloor
+from server.webhooks import WebhookDispatcher
 from signaling.events import ServerEvent
 from signaling.gateway import Limits, Signaling
 from signaling.group_routes import register_group_routes
@@ -36,6 +44,9 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL_S = 1.0
 # The therapist's live talk-time view refreshes this often (in housekeeping beats).
 TALK_REPORT_EVERY_BEATS = 3
+# Group members' quality is sampled from the relay this often.
+QUALITY_EVERY_BEATS = 5
+AUDIT_DIR = "audit"
 # Engine.IO closes a connection past this; our own 64 KiB limit answers with an error first.
 TRANSPORT_MAX_BYTES = 256 * 1024
 
@@ -49,6 +60,12 @@ class Components:
     issuer: TokenIssuer
     signaling: Signaling
     relays: RelayRegistry
+    metrics: Metrics
+    audit: AuditLog
+    quality: QualityService
+    alerts: AlertLog
+    ops_feed: OpsFeed
+    webhooks: WebhookDispatcher | None
 
 
 COMPONENTS = web.AppKey("components", Components)
@@ -68,6 +85,9 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     rooms = RoomService(store)
     issuer = TokenIssuer(keys.signing_key)
     verifier = TokenVerifier(keys.verify_key)
+    metrics = Metrics()
+    audit = AuditLog(settings.data_dir / AUDIT_DIR)
+    alerts = AlertLog()
     sio = SignalingServer(
         async_mode="aiohttp",
         # Origins are checked in our connect handler, which can say why.
@@ -85,6 +105,16 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
             room_id, member_id, speaking
         ),
     )
+    quality = QualityService(
+        metrics,
+        alerts,
+        notify_member=lambda room_id, member_id, event, payload: signaling.send_to_member(
+            room_id, member_id, event, payload
+        ),
+        notify_moderators=lambda room_id, event, payload: signaling.send_to_moderators(
+            room_id, event, payload
+        ),
+    )
     signaling = Signaling(
         sio,
         auth=TokenAuthenticator(issuer, verifier, settings.resume_ttl_s),
@@ -93,19 +123,61 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         origin_policy=OriginPolicy(settings.allowed_origins, trust_proxy=settings.trust_proxy),
         limits=Limits(settings.rate_per_s, settings.rate_burst, settings.max_message_bytes),
         group_media=relays,
+        stats_sink=quality,
+        observer=OpsObserver(metrics, audit),
     )
     register_group_routes(signaling)
     voice = VoiceToFloor(rooms, signaling)
+    ops_feed = OpsFeed(sio, verifier, rooms, quality, alerts,
+                       show_names=settings.ops_show_names)
+    hooks = (
+        WebhookDispatcher(settings.webhook_urls, settings.webhook_secret or "")
+        if settings.webhook_urls else None
+    )
     rooms.subscribe(signaling.publish)
     rooms.subscribe(relays.on_room_events)
+    audit_listener = AuditListener(audit)
+    rooms.subscribe(audit_listener)
+    rooms.on_created(audit_listener.room_created)
+    rooms.subscribe(MetricsListener(metrics))
+    rooms.subscribe(QualityForgetter(quality))
+    if hooks is not None:
+        rooms.subscribe(WebhookListener(hooks))
 
     app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers])
-    app[COMPONENTS] = Components(settings, keys, store, rooms, issuer, signaling, relays)
+    app[COMPONENTS] = Components(settings, keys, store, rooms, issuer, signaling, relays,
+                                 metrics, audit, quality, alerts, ops_feed, hooks)
     sio.attach(app)
     app.add_routes(page_routes(store))
+    app.add_routes([web.get("/metrics", metrics_endpoint)])
     app.add_routes(AdminApi(settings, rooms, issuer, keys.admin_key).routes())
     app.cleanup_ctx.append(housekeeping)
     return app
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    components = request.app[COMPONENTS]
+    await refresh_gauges(components)
+    body, content_type = components.metrics.render()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+async def refresh_gauges(components: Components) -> None:
+    """Gauges are recounted from the store at scrape time, so they never drift."""
+    rooms: Counter[tuple[str, str]] = Counter()
+    roles: Counter[str] = Counter()
+    for room_id in await components.store.list_ids():
+        room = await components.store.get(room_id)
+        if room is None:
+            continue
+        rooms[(room.kind.value, room.state.value)] += 1
+        for member in room.connected():
+            roles[member.role.value] += 1
+    components.metrics.set_rooms(rooms)
+    components.metrics.set_participants(roles)
+    components.metrics.set_quality_counts(components.quality.tracker.counts())
 
 
 @web.middleware
@@ -130,16 +202,29 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
                 await components.rooms.tick(await components.store.list_ids())
                 if beats % TALK_REPORT_EVERY_BEATS == 0:
                     await send_talk_reports(components)
+                if beats % QUALITY_EVERY_BEATS == 0:
+                    await components.quality.sample_relays(components.relays.relays())
+                    await components.quality.expire_silent()
             except Exception:
                 log.exception("housekeeping failed")
 
-    task = asyncio.create_task(loop(), name="housekeeping")
+    tasks = [
+        asyncio.create_task(loop(), name="housekeeping"),
+        asyncio.create_task(components.ops_feed.run(), name="ops-feed"),
+    ]
+    if components.webhooks is not None:
+        components.webhooks.start()
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    if components.webhooks is not None:
+        await components.webhooks.aclose()
     await components.relays.close()
     await components.store.close()
+    components.audit.close()
 
 
 async def send_talk_reports(components: Components) -> None:

@@ -44,6 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--grace-seconds", type=float, default=30.0)
     serve.add_argument("--max-group-size", type=int, default=16)
     serve.add_argument("--link-ttl-minutes", type=float, default=240.0)
+    serve.add_argument("--webhook", action="append", default=[], metavar="URL",
+                       help="POST room and participant events here (repeatable)")
+    serve.add_argument("--webhook-secret", default=os.environ.get("TELEHEALTH_WEBHOOK_SECRET"),
+                       help="HMAC key that signs webhook deliveries")
+    serve.add_argument("--ops-show-names", action="store_true",
+                       help="show display names on the ops dashboard (default: pseudonyms)")
+    serve.add_argument("--log-level", default="INFO")
+    serve.add_argument("--log-format", choices=["json", "text"], default="json")
 
     room = commands.add_parser("room", help="manage rooms").add_subparsers(
         dest="room_command", required=True)
@@ -63,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--ttl-minutes", type=float)
     invite.add_argument("--server", help="server URL (default: from the data directory)")
     _data_dir_arg(invite)
+
+    ops = commands.add_parser("ops-link", help="print a link to the live ops dashboard")
+    ops.add_argument("--ttl-minutes", type=float, default=12 * 60.0)
+    _data_dir_arg(ops)
+
+    audit = commands.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
+        dest="audit_command", required=True)
+    verify = audit.add_parser("verify", help="check the hash chain of an audit log")
+    verify.add_argument("path", help="an audit file, or the audit directory (all rotations)")
     return parser
 
 
@@ -78,18 +95,45 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         allowed_origins=tuple(args.allowed_origin), trust_proxy=args.trust_proxy,
         stun_urls=tuple(args.stun), turn_urls=tuple(args.turn), turn_secret=args.turn_secret,
         grace_s=args.grace_seconds, max_group_size=args.max_group_size,
-        link_ttl_s=args.link_ttl_minutes * 60,
+        link_ttl_s=args.link_ttl_minutes * 60, log_level=args.log_level,
+        webhook_urls=tuple(args.webhook), webhook_secret=args.webhook_secret,
+        ops_show_names=args.ops_show_names,
     )
+
+
+def ops_link(data_dir: Path, ttl_s: float) -> str:
+    """Minted locally with the server's own key: works without the admin API."""
+    from server.keys import load_or_create
+    from server.runtime_file import read_runtime
+    from server.tokens import TokenIssuer
+
+    info = read_runtime(data_dir)
+    if info is None:
+        raise AdminClientError(
+            f"No running server found for data directory {data_dir.resolve()}.\n"
+            "Start one with `telehealth serve` in this directory (or pass --data-dir)."
+        )
+    token = TokenIssuer(load_or_create(data_dir).signing_key).issue_ops(ttl_s=ttl_s)
+    return f"{info.public_url.rstrip('/')}/ops#t={token}"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
+            from server.log_format import configure_logging
             from server.serve import run
 
+            configure_logging(args.log_level, json=args.log_format == "json")
             asyncio.run(run(_settings_from(args)))
             return 0
+        if args.command == "ops-link":
+            print(ops_link(args.data_dir, args.ttl_minutes * 60))
+            return 0
+        if args.command == "audit":
+            from server.audit_verify import run_verify
+
+            return run_verify(args.path)
         if args.command == "room":
             body = {"kind": args.kind, "therapist": args.therapist,
                     "participants": args.participant, "admit": args.admit,

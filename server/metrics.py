@@ -53,7 +53,7 @@ FORWARDED: Final = "forwarded"
 # the floor), a subscriber too slow to keep up, or video held back until the next
 # keyframe so that the subscriber's decoder does not show garbage.
 RELAY_DROP_REASONS: Final = ("gate", "overload", "awaiting_keyframe")
-QUALITY_LEVELS: Final = ("good", "fair", "poor", "unknown")
+QUALITY_LEVELS: Final = ("excellent", "good", "poor", "lost")
 JOIN_TO_CONNECTED_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0)
 
 

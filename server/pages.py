@@ -29,6 +29,9 @@ def page_routes(store: RoomStore) -> list[web.AbstractRouteDef]:
     async def join_page(request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC_DIR / "join.html", headers=SECURITY_HEADERS)
 
+    async def ops_page(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC_DIR / "ops.html", headers=SECURITY_HEADERS)
+
     async def index(request: web.Request) -> web.Response:
         return web.Response(
             text="Telehealth session server. Open the join link your clinic sent you.\n",
@@ -47,6 +50,7 @@ def page_routes(store: RoomStore) -> list[web.AbstractRouteDef]:
     return [
         web.get("/", index),
         web.get("/join", join_page),
+        web.get("/ops", ops_page),
         web.get("/healthz", healthz),
         web.get("/readyz", readyz),
         web.static("/static", STATIC_DIR, append_version=False),

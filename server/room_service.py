@@ -31,9 +31,13 @@ class RoomService:
         self.clock = clock
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
         self._listeners: list[RoomListener] = []
+        self._created: list[Callable[[Room], None]] = []
 
     def subscribe(self, listener: RoomListener) -> None:
         self._listeners.append(listener)
+
+    def on_created(self, listener: Callable[[Room], None]) -> None:
+        self._created.append(listener)
 
     def _lock(self, room_id: str) -> asyncio.Lock:
         lock = self._locks.get(room_id)
@@ -49,6 +53,8 @@ class RoomService:
                 await self.store.create(room)
             except RoomExists:
                 continue
+            for listener in self._created:
+                listener(room)
             return room
         raise RuntimeError("could not find a free room id")  # pragma: no cover
 

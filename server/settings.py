@@ -40,12 +40,18 @@ class Settings:
     rate_burst: float = 60.0
     max_message_bytes: int = MAX_MESSAGE_BYTES
     log_level: str = "INFO"
+    # Ops see pseudonymous member ids unless the deployment opts in to names.
+    ops_show_names: bool = False
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port {self.port} is out of range")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("--tls-cert and --tls-key go together")
+        if self.webhook_urls and not self.webhook_secret:
+            raise ValueError("webhooks need --webhook-secret to sign deliveries")
         if self.turn_urls and not self.turn_secret:
             raise ValueError("TURN servers need --turn-secret (TURN REST shared secret)")
 

@@ -100,6 +100,16 @@ class TokenIssuer:
         }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
+    def issue_ops(self, *, ttl_s: float, name: str = "Ops") -> str:
+        """A token for the ops dashboard: it opens no room and sees no media."""
+        now = int(self._clock())
+        claims: dict[str, Any] = {
+            "iss": ISSUER, "aud": Audience.OPS.value, "sub": "ops_" + secrets.token_urlsafe(6),
+            "role": Role.OPS.value, "name": clean_display_name(name),
+            "iat": now, "nbf": now, "exp": now + int(ttl_s), "jti": secrets.token_urlsafe(12),
+        }
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
     def reissue(self, grant: Grant, *, audience: Audience, ttl_s: float) -> str:
         return self.issue(
             room=grant.room,
@@ -136,7 +146,17 @@ class TokenVerifier:
         self._key = key
         self._clock = clock
 
+    def verify_ops(self, token: object) -> str:
+        """Check an ops token; returns its subject."""
+        claims = self._decode(token, frozenset({Audience.OPS}))
+        if claims.get("role") != Role.OPS.value:
+            raise TokenRefused("not_allowed", "This link does not open the ops dashboard.")
+        return str(claims["sub"])
+
     def verify(self, token: object, accept: frozenset[Audience]) -> Grant:
+        return _grant_from_claims(self._decode(token, accept))
+
+    def _decode(self, token: object, accept: frozenset[Audience]) -> dict[str, Any]:
         if not isinstance(token, str) or not token:
             raise TokenRefused("token_missing", "This page was opened without a session link.")
         try:
@@ -154,7 +174,7 @@ class TokenVerifier:
                 if isinstance(error, kind):
                     raise TokenRefused(code, message) from None
             raise
-        return _grant_from_claims(claims)
+        return claims
 
 
 def _grant_from_claims(claims: dict[str, Any]) -> Grant:

@@ -14,6 +14,8 @@ class Connection:
     identity: Identity
     bucket: TokenBucket
     joined: bool = False
+    # Monotonic time of the last session.join; cleared once media connected.
+    joined_at: float | None = None
 
 
 def member_key(room_id: str, member_id: str) -> str:

@@ -23,7 +23,15 @@ from signaling import codec
 from signaling.connections import Connection, ConnectionRegistry
 from signaling.events import ClientEvent, ServerEvent
 from signaling.origin import OriginPolicy
-from signaling.ports import Authenticator, GroupMedia, IceProvider, Identity, Refusal, RoomGateway
+from signaling.ports import (
+    Authenticator,
+    GroupMedia,
+    IceProvider,
+    Identity,
+    Refusal,
+    RoomGateway,
+    StatsSink,
+)
 from signaling.rate_limit import TokenBucket
 from signaling.schemas import (
     CandidatePayload,
@@ -32,6 +40,7 @@ from signaling.schemas import (
     JoinPayload,
     MediaStatePayload,
     RelaySdpPayload,
+    StatsPayload,
 )
 from signaling.socket_server import SignalingServer, ack_requested
 
@@ -80,6 +89,8 @@ class SignalingObserver:
 
     def refused(self, reason: str) -> None: ...
 
+    def join_connected(self, seconds: float) -> None: ...
+
 
 class Signaling:
     def __init__(
@@ -92,6 +103,7 @@ class Signaling:
         origin_policy: OriginPolicy,
         limits: Limits = Limits(),
         group_media: GroupMedia | None = None,
+        stats_sink: StatsSink | None = None,
         observer: SignalingObserver | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
@@ -104,6 +116,7 @@ class Signaling:
         self._origin = origin_policy
         self._limits = limits
         self._group_media = group_media
+        self._stats_sink = stats_sink
         self._observer = observer or SignalingObserver()
         self._clock = clock
         self.clock = clock
@@ -118,6 +131,8 @@ class Signaling:
             ClientEvent.SIGNAL_CANDIDATE: Route(CandidatePayload, self._relay_candidate),
             ClientEvent.RELAY_OFFER: Route(RelaySdpPayload, self._relay_offer),
             ClientEvent.RELAY_ANSWER: Route(RelaySdpPayload, self._relay_answer),
+            ClientEvent.MEDIA_CONNECTED: Route(EmptyPayload, self._media_connected),
+            ClientEvent.STATS_REPORT: Route(StatsPayload, self._stats_report),
         }
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
@@ -214,6 +229,7 @@ class Signaling:
         room, events = await self._rooms.execute(identity.room, command)
         member = room.require_member(identity.member_id)
         await self._seat(connection, admitted=member.admitted)
+        connection.joined_at = self._monotonic()
         return {
             "ok": True,
             "self": {"id": identity.member_id, "role": identity.role.value, "name": identity.name},
@@ -256,6 +272,18 @@ class Signaling:
         for channel in (room_channel(room_id), member_channel(room_id, member_id),
                         moderators_channel(room_id)):
             await self.sio.leave_room(sid, channel)
+
+    async def _media_connected(self, connection: Connection, payload: EmptyPayload) -> Reply:
+        """The page's media reached "connected": join-to-connected time, once per join."""
+        if connection.joined_at is not None:
+            self._observer.join_connected(self._monotonic() - connection.joined_at)
+            connection.joined_at = None
+        return {"ok": True}
+
+    async def _stats_report(self, connection: Connection, payload: StatsPayload) -> Reply:
+        if self._stats_sink is not None:
+            await self._stats_sink.report(connection.identity, payload.model_dump())
+        return {"ok": True}
 
     async def _media_state(self, connection: Connection, payload: MediaStatePayload) -> Reply:
         identity = connection.identity

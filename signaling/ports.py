@@ -57,3 +57,9 @@ class GroupMedia(Protocol):
         """Answer a member's offer: {"sdp": ..., "tracks": ...}."""
 
     async def answer(self, identity: Identity, sdp: str) -> None: ...
+
+
+class StatsSink(Protocol):
+    """Where browsers' connection statistics go (quality levels, ops dashboard)."""
+
+    async def report(self, identity: Identity, stats: dict[str, Any]) -> None: ...

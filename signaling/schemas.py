@@ -81,3 +81,15 @@ class FloorSettingsPayload(Payload):
 
 class ExtendPayload(Payload):
     seconds: float = Field(gt=0, le=1800)
+
+
+class StatsPayload(Payload):
+    """What a browser measured with getStats() since its last report (individual rooms)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    rtt_ms: float | None = Field(default=None, ge=0, le=60_000)
+    loss_pct: float | None = Field(default=None, ge=0, le=100)
+    jitter_ms: float | None = Field(default=None, ge=0, le=60_000)
+    bitrate_kbps: float | None = Field(default=None, ge=0, le=1_000_000)
+    frames_decoded: int | None = Field(default=None, ge=0)
+    connected: bool = True

@@ -1,0 +1,140 @@
+"""The ops dashboard's live feed: a socket.io namespace only ops tokens can join."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
+
+from rooms.member import Presence
+from rooms.room import Room
+from server.alerts import AlertLog
+from server.quality_service import QualityService
+from server.room_service import RoomService
+from server.tokens import TokenRefused, TokenVerifier
+from signaling.socket_server import SignalingServer
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/ops"
+PUSH_INTERVAL_S = 2.0
+HISTORY_POINTS = 150
+
+
+def pseudonym(room_id: str, member_id: str) -> str:
+    """Stable within a room, meaningless outside it: ops see who struggles, not who it is."""
+    return "m-" + hashlib.sha256(f"{room_id}/{member_id}".encode()).hexdigest()[:8]
+
+
+class OpsFeed:
+    def __init__(
+        self,
+        sio: SignalingServer,
+        verifier: TokenVerifier,
+        rooms: RoomService,
+        quality: QualityService,
+        alerts: AlertLog,
+        *,
+        show_names: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._sio = sio
+        self._verifier = verifier
+        self._rooms = rooms
+        self._quality = quality
+        self._alerts = alerts
+        self._show_names = show_names
+        self._clock = clock
+        # ops connection -> the room it drilled into
+        self._watching: dict[str, str | None] = {}
+        sio.on("connect", self._on_connect, namespace=NAMESPACE)
+        sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        sio.on("ops.watch", self._on_watch, namespace=NAMESPACE)
+
+    async def _on_connect(self, sid: str, environ: Mapping[str, Any], auth: Any) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            self._verifier.verify_ops(token)
+        except TokenRefused as refused:
+            raise SocketRefused({"code": refused.code, "message": refused.message}) from None
+        self._watching[sid] = None
+        await self._push(sid)
+
+    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._watching.pop(sid, None)
+
+    async def _on_watch(self, sid: str, data: Any = None) -> dict[str, Any]:
+        room = data.get("room") if isinstance(data, dict) else None
+        if room is not None and (not isinstance(room, str) or len(room) > 64):
+            return {"ok": False, "error": {"code": "invalid_payload", "message": "room: id"}}
+        if sid not in self._watching:
+            return {"ok": False, "error": {"code": "not_connected", "message": "Reconnect."}}
+        self._watching[sid] = room
+        await self._push(sid)
+        return {"ok": True}
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(PUSH_INTERVAL_S)
+            for sid in list(self._watching):
+                with contextlib.suppress(Exception):
+                    await self._push(sid)
+
+    async def _push(self, sid: str) -> None:
+        rooms = await self._all_rooms()
+        watched_id = self._watching.get(sid)
+        watched = next((r for r in rooms if r.id == watched_id), None)
+        snapshot = {
+            "at": self._clock(),
+            "rooms": [self._room_row(r) for r in rooms],
+            "alerts": [a.as_json() for a in self._alerts.recent()],
+            "room": None if watched is None else self._room_detail(watched),
+        }
+        await self._sio.emit("ops.snapshot", snapshot, to=sid, namespace=NAMESPACE)
+
+    async def _all_rooms(self) -> list[Room]:
+        found = []
+        for room_id in await self._rooms.store.list_ids():
+            room = await self._rooms.get(room_id)
+            if room is not None:
+                found.append(room)
+        return sorted(found, key=lambda r: r.created_at, reverse=True)
+
+    def _room_row(self, room: Room) -> dict[str, Any]:
+        seated = room.seated()
+        return {
+            "id": room.id,
+            "kind": room.kind.value,
+            "state": room.state.value,
+            "age_s": round(self._clock() - room.created_at),
+            "members": sum(1 for m in seated if m.presence is Presence.CONNECTED),
+            "seated": len(seated),
+            "waiting": sum(1 for m in seated if not m.admitted),
+            "health": self._quality.room_health(room.id).value,
+        }
+
+    def _room_detail(self, room: Room) -> dict[str, Any]:
+        members = []
+        for member in room.seated():
+            history = self._quality.tracker.history(room.id, member.id)[-HISTORY_POINTS:]
+            level = self._quality.tracker.level(room.id, member.id)
+            members.append({
+                "id": pseudonym(room.id, member.id),
+                "name": member.name if self._show_names else None,
+                "role": member.role.value,
+                "presence": member.presence.value,
+                "admitted": member.admitted,
+                "quality": None if level is None else level.value,
+                "history": [
+                    {"at": at, "rtt_ms": s.rtt_ms, "loss_pct": s.loss_pct,
+                     "jitter_ms": s.jitter_ms, "level": q.value}
+                    for at, s, q in history
+                ],
+            })
+        return {**self._room_row(room), "members": members}

@@ -1,0 +1,138 @@
+"""Quality levels from browsers' reports (individual rooms) and the relay's own stats (groups)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rooms.events import DomainEvent, MemberLeft
+from rooms.room import Room
+from server.alerts import Alert, AlertKind, AlertLog
+from server.metrics import Metrics
+from server.quality import Quality, QualityTracker, RoomHealth, Sample, room_health
+from server.relay import GroupRelay
+from signaling.ports import Identity
+
+Notify = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class _RelayCounters:
+    received: dict[str, int] = field(default_factory=dict)
+    lost: dict[str, int] = field(default_factory=dict)
+    dropped_overload: int = 0
+
+
+class QualityService:
+    """Implements signaling's StatsSink; tells the member and its therapists of changes."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        alerts: AlertLog,
+        *,
+        notify_member: Callable[[str, str, str, dict[str, Any]], Awaitable[None]],
+        notify_moderators: Notify,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.tracker = QualityTracker()
+        self._metrics = metrics
+        self._alerts = alerts
+        self._notify_member = notify_member
+        self._notify_moderators = notify_moderators
+        self._clock = clock
+        self._relay_counters: dict[str, _RelayCounters] = {}
+        self._health: dict[str, RoomHealth] = {}
+
+    async def report(self, identity: Identity, stats: dict[str, Any]) -> None:
+        sample = Sample(
+            at=self._clock(),
+            rtt_ms=stats.get("rtt_ms"),
+            loss_pct=stats.get("loss_pct"),
+            jitter_ms=stats.get("jitter_ms"),
+            bitrate_kbps=stats.get("bitrate_kbps"),
+            frames_decoded=stats.get("frames_decoded"),
+            connected=bool(stats.get("connected", True)),
+        )
+        await self._record(identity.room, identity.member_id, sample)
+
+    async def _record(self, room_id: str, member_id: str, sample: Sample) -> None:
+        old, new = self.tracker.record(room_id, member_id, sample)
+        if old is not new:
+            await self._changed(room_id, member_id, old, new)
+
+    async def _changed(self, room_id: str, member_id: str, old: Quality | None,
+                       new: Quality) -> None:
+        self._metrics.quality_changed(old.value if old else None, new.value)
+        payload = {"id": member_id, "level": new.value}
+        await self._notify_member(room_id, member_id, "quality.update", payload)
+        await self._notify_moderators(room_id, "quality.update", payload)
+        now = self._clock()
+        if new is Quality.LOST:
+            self._alerts.raise_alert(Alert(now, AlertKind.MEMBER_LOST, room_id, member_id,
+                                           "no media statistics or connection failed"))
+        health = room_health(self.tracker.room_levels(room_id).values())
+        previous = self._health.get(room_id)
+        self._health[room_id] = health
+        if health in (RoomHealth.DEGRADED, RoomHealth.CRITICAL) and previous != health:
+            self._alerts.raise_alert(Alert(now, AlertKind.ROOM_DEGRADED, room_id, None,
+                                           f"room health is {health.value}"))
+
+    async def sample_relays(self, relays: Mapping[str, GroupRelay]) -> None:
+        """Group members: RTT and jitter from the relay's legs, loss from its counters."""
+        now = self._clock()
+        for room_id, relay in relays.items():
+            stats = relay.stats()
+            counters = self._relay_counters.setdefault(room_id, _RelayCounters())
+            for member_id, leg in stats.legs.items():
+                received = sum(p.rtp_packets_received
+                               for p in stats.publishers.get(member_id, {}).values())
+                lost = leg.packets_lost_by_member
+                got = received - counters.received.get(member_id, 0)
+                missed = lost - counters.lost.get(member_id, 0)
+                counters.received[member_id], counters.lost[member_id] = received, lost
+                loss_pct = 100.0 * missed / (got + missed) if got + missed > 0 else None
+                sample = Sample(
+                    at=now,
+                    rtt_ms=None if leg.round_trip_time is None else leg.round_trip_time * 1000,
+                    loss_pct=loss_pct,
+                    jitter_ms=None if leg.jitter_to_relay is None else leg.jitter_to_relay * 1000,
+                    connected=leg.connection_state in ("connected", "connecting", "new"),
+                )
+                await self._record(room_id, member_id, sample)
+            overload = stats.frames_dropped_overload
+            if overload > counters.dropped_overload:
+                self._alerts.raise_alert(Alert(now, AlertKind.RELAY_OVERLOADED, room_id, None,
+                                               f"{overload - counters.dropped_overload} frames "
+                                               "dropped for slow subscribers"))
+            counters.dropped_overload = overload
+
+    async def expire_silent(self) -> None:
+        for room_id, member_id, old in self.tracker.expire_silent(self._clock()):
+            await self._changed(room_id, member_id, old, Quality.LOST)
+
+    def room_health(self, room_id: str) -> RoomHealth:
+        return room_health(self.tracker.room_levels(room_id).values())
+
+    def forget(self, room_id: str, member_id: str | None = None) -> None:
+        self.tracker.forget(room_id, member_id)
+        if member_id is None:
+            self._relay_counters.pop(room_id, None)
+            self._health.pop(room_id, None)
+
+
+class QualityForgetter:
+    """Room listener: a member who left (or a room that ended) has no quality any more."""
+
+    def __init__(self, quality: QualityService) -> None:
+        self._quality = quality
+
+    async def __call__(self, room: Room, events: Sequence[DomainEvent]) -> None:
+        if room.is_over:
+            self._quality.forget(room.id)
+            return
+        for event in events:
+            if isinstance(event, MemberLeft):
+                self._quality.forget(room.id, event.member.id)
