@@ -152,7 +152,17 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     app.add_routes([web.get("/metrics", metrics_endpoint)])
     app.add_routes(AdminApi(settings, rooms, issuer, keys.admin_key).routes())
     app.cleanup_ctx.append(housekeeping)
+    app.on_shutdown.append(close_sockets)
     return app
+
+
+async def close_sockets(app: web.Application) -> None:
+    """aiohttp waits for open WebSockets on shutdown: close ours so SIGTERM stops promptly."""
+    sio = app[COMPONENTS].signaling.sio
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(sio.eio.disconnect(), timeout=5)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(sio.shutdown(), timeout=5)
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from rooms.member import Presence
 from rooms.room import Room
-from server.alerts import AlertLog
+from server.alerts import Alert, AlertLog
 from server.quality_service import QualityService
 from server.room_service import RoomService
 from server.tokens import TokenRefused, TokenVerifier
@@ -62,7 +62,9 @@ class OpsFeed:
         try:
             self._verifier.verify_ops(token)
         except TokenRefused as refused:
-            raise SocketRefused({"code": refused.code, "message": refused.message}) from None
+            # (message, data): the client's err.data is {code, message}, as on "/".
+            raise SocketRefused(refused.message,
+                                {"code": refused.code, "message": refused.message}) from None
         self._watching[sid] = None
         await self._push(sid)
 
@@ -93,10 +95,18 @@ class OpsFeed:
         snapshot = {
             "at": self._clock(),
             "rooms": [self._room_row(r) for r in rooms],
-            "alerts": [a.as_json() for a in self._alerts.recent()],
+            "alerts": [self._alert_row(a) for a in self._alerts.recent()],
             "room": None if watched is None else self._room_detail(watched),
         }
         await self._sio.emit("ops.snapshot", snapshot, to=sid, namespace=NAMESPACE)
+
+    @staticmethod
+    def _alert_row(alert: Alert) -> dict[str, Any]:
+        """Alerts name members by the same pseudonym as the drill-down, never the raw id."""
+        row = alert.as_json()
+        if alert.member is not None:
+            row["member"] = pseudonym(alert.room, alert.member)
+        return row
 
     async def _all_rooms(self) -> list[Room]:
         found = []
