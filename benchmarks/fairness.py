@@ -1,0 +1,335 @@
+"""Fairness of turn-taking policies in a simulated 60-minute group of 10.
+
+Drives the real floor domain (`rooms.floor`) with simulated members and compares:
+
+- first_come:        hand queue served in raise order (what Jitsi and BigBlueButton do)
+- least_talk_first:  hand queue served by least talk time so far, then earliest raise
+- go_around:         back-to-back check-in rounds for the whole hour
+- check_in_then_least_talk: one check-in round, then the least-talk-first hand queue
+                     (how an IOP group is usually run; reported for context)
+
+Members are unequal on purpose: two dominant talkers raise their hand five times as
+often and speak three times as long as average; two quiet ones raise rarely; six are
+average. Each turn's length is drawn from the speaker's own distribution. The same
+speaking timer (per-turn limit, turn ends at the limit) applies under every policy,
+and the floor auto-advances to the head of the queue, so no simulated therapist
+picks favourites. Nobody lowers a hand out of impatience, so long waits show up
+rather than disappearing. The therapist's own speech is not simulated.
+
+Human-readable lines first; the last line is one JSON object with the figures.
+Usage: python benchmarks/fairness.py [--seed N] [--sweep K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+from dataclasses import dataclass
+
+from rooms import floor
+from rooms.floor_events import (
+    FloorEvent,
+    FloorGranted,
+    FloorReleased,
+    HandLowered,
+    HandLoweredReason,
+    ReleaseReason,
+)
+from rooms.floor_state import (
+    FloorMode,
+    FloorSettings,
+    FloorState,
+    QueuePolicy,
+    TurnLimitAction,
+    new_floor,
+)
+from rooms.speaking_timer import seconds_until_next_deadline
+
+SESSION_S = 60 * 60.0
+STEP_S = 1.0
+TURN_LIMIT_S = 120.0
+AVERAGE_RAISES_PER_HOUR = 4.0
+AVERAGE_TURN_S = 45.0
+TURN_LENGTH_SIGMA = 0.6
+DEFAULT_SEED = 20240611
+
+
+@dataclass(frozen=True)
+class Profile:
+    kind: str
+    raises_per_hour: float
+    mean_turn_s: float
+    # Chance of passing when a check-in turn comes round.
+    go_around_pass_chance: float
+
+
+def make_group(average_raises_per_hour: float) -> dict[str, Profile]:
+    """Ten members by id: two dominant, two quiet, six average."""
+    dominant = Profile("dominant", 5 * average_raises_per_hour, 3 * AVERAGE_TURN_S, 0.0)
+    average = Profile("average", average_raises_per_hour, AVERAGE_TURN_S, 0.05)
+    quiet = Profile("quiet", 0.2 * average_raises_per_hour, AVERAGE_TURN_S, 0.3)
+    profiles = (dominant, dominant, quiet, quiet, *([average] * 6))
+    return {f"{profile.kind}-{i}": profile for i, profile in enumerate(profiles)}
+
+
+GROUP = make_group(AVERAGE_RAISES_PER_HOUR)
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    queue_policy: QueuePolicy
+    # Check-in rounds at the start; None means rounds all session long.
+    go_around_rounds: int | None
+
+
+POLICIES = (
+    Policy("first_come", QueuePolicy.FIRST_COME, 0),
+    Policy("least_talk_first", QueuePolicy.LEAST_TALK_FIRST, 0),
+    Policy("go_around", QueuePolicy.LEAST_TALK_FIRST, None),
+    Policy("check_in_then_least_talk", QueuePolicy.LEAST_TALK_FIRST, 1),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    policy: str
+    talk_s: dict[str, float]
+    turns: dict[str, int]
+    longest_wait_s: float
+    raised: frozenset[str]
+    # Every wait of a hand that ended with the floor, by member.
+    waits_s: dict[str, tuple[float, ...]]
+
+    @property
+    def spoke_share(self) -> float:
+        return sum(1 for s in self.talk_s.values() if s > 0) / len(self.talk_s)
+
+    @property
+    def gini(self) -> float:
+        return gini(list(self.talk_s.values()))
+
+    @property
+    def raised_never_served(self) -> tuple[str, ...]:
+        return tuple(m for m in self.turns if m in self.raised and self.turns[m] == 0)
+
+    def mean_wait_s(self, kind: str) -> float | None:
+        waits = [w for m, ws in self.waits_s.items() if m.startswith(kind) for w in ws]
+        return sum(waits) / len(waits) if waits else None
+
+
+def gini(values: list[float]) -> float:
+    """0 when everyone talked equally, towards 1 when one person did all the talking."""
+    total = sum(values)
+    if total == 0:
+        return 0.0
+    pair_gaps = sum(abs(a - b) for a in values for b in values)
+    return pair_gaps / (2 * len(values) * total)
+
+
+class Session:
+    """One simulated hour under one policy. Only the members are simulated; every
+    floor decision is made by `rooms.floor`."""
+
+    def __init__(self, policy: Policy, seed: int, group: dict[str, Profile]) -> None:
+        self.policy = policy
+        self.profiles = group
+        settings = FloorSettings(
+            queue_policy=policy.queue_policy,
+            auto_advance=True,
+            turn_limit_s=TURN_LIMIT_S,
+            go_around_turn_s=TURN_LIMIT_S,
+            on_turn_limit=TurnLimitAction.ADVANCE,
+        )
+        self.state: FloorState = new_floor(0.0, settings)
+        # One random stream per member, seeded the same under every policy.
+        self.rngs = {m: random.Random(seed * 1000 + i) for i, m in enumerate(group)}
+        self.speaks_until: dict[str, float] = {}
+        self.raised: set[str] = set()
+        self.waits_s: dict[str, list[float]] = {m: [] for m in group}
+        self.rounds_started = 0
+
+    def apply(self, outcome: floor.Outcome, now: float) -> None:
+        self.state, events = outcome
+        self.react(events, now)
+
+    def react(self, events: tuple[FloorEvent, ...], now: float) -> None:
+        for event in events:
+            if isinstance(event, FloorGranted):
+                self.start_turn(event.member, now)
+            elif isinstance(event, HandLowered) and event.reason is HandLoweredReason.GOT_FLOOR:
+                self.waits_s[event.member].append(event.waited_s)
+            elif isinstance(event, FloorReleased) and event.reason is not ReleaseReason.LEFT:
+                # Cut off or done: the member stops talking.
+                self.speaks_until.pop(event.member, None)
+                self.apply(floor.voice(self.state, event.member, False, now), now)
+
+    def start_turn(self, member: str, now: float) -> None:
+        profile, rng = self.profiles[member], self.rngs[member]
+        if self.state.mode is FloorMode.GO_AROUND and rng.random() < profile.go_around_pass_chance:
+            self.apply(floor.pass_turn(self.state, member, now), now)
+            return
+        mu = math.log(profile.mean_turn_s) - TURN_LENGTH_SIGMA**2 / 2
+        self.speaks_until[member] = now + rng.lognormvariate(mu, TURN_LENGTH_SIGMA)
+        self.apply(floor.voice(self.state, member, True, now), now)
+
+    def start_round_if_due(self, now: float) -> None:
+        rounds = self.policy.go_around_rounds
+        if self.state.mode is FloorMode.GO_AROUND:
+            return
+        if rounds is None or self.rounds_started < rounds:
+            self.rounds_started += 1
+            self.apply(floor.set_mode(self.state, FloorMode.GO_AROUND, now), now)
+        elif self.state.mode is not FloorMode.HAND_QUEUE:
+            self.apply(floor.set_mode(self.state, FloorMode.HAND_QUEUE, now), now)
+
+    def step(self, now: float) -> None:
+        holder = self.state.holder
+        if holder is not None and now >= self.speaks_until.get(holder, math.inf):
+            self.apply(floor.yield_floor(self.state, holder, now), now)
+        # A server may sleep until the timer's next deadline instead of ticking blindly.
+        if seconds_until_next_deadline(self.state, now) == 0.0:
+            self.apply(floor.tick(self.state, now), now)
+        self.start_round_if_due(now)
+        if self.state.mode is not FloorMode.HAND_QUEUE:
+            return
+        for member in self.profiles:
+            if member == self.state.holder or self.state.hand_of(member) is not None:
+                continue
+            rate_per_s = self.profiles[member].raises_per_hour / 3600.0
+            if self.rngs[member].random() < rate_per_s * STEP_S:
+                self.raised.add(member)
+                self.apply(floor.raise_hand(self.state, member, now), now)
+
+    def run(self) -> Outcome:
+        for member in self.profiles:
+            self.apply(floor.join(self.state, member, 0.0), 0.0)
+        self.apply(floor.set_mode(self.state, FloorMode.DIRECTED, 0.0), 0.0)
+        now = 0.0
+        while now < SESSION_S:
+            self.step(now)
+            now += STEP_S
+        report = floor.report(self.state, SESSION_S)
+        rows = {row.member: row for row in report.members}
+        return Outcome(
+            policy=self.policy.name,
+            talk_s={m: rows[m].speaking_s for m in self.profiles},
+            turns={m: rows[m].turns for m in self.profiles},
+            longest_wait_s=max(row.longest_wait_s for row in report.members),
+            raised=frozenset(self.raised),
+            waits_s={m: tuple(ws) for m, ws in self.waits_s.items()},
+        )
+
+
+def simulate(seed: int, group: dict[str, Profile] = GROUP) -> dict[str, Outcome]:
+    return {policy.name: Session(policy, seed, group).run() for policy in POLICIES}
+
+
+KINDS = ("dominant", "average", "quiet")
+
+
+def describe(outcome: Outcome) -> list[str]:
+    total = sum(outcome.talk_s.values())
+    longest = f"{outcome.longest_wait_s:.0f} s" if outcome.raised else "- (no hands raised)"
+    lines = [
+        f"{outcome.policy}: spoke {outcome.spoke_share:.0%}, gini {outcome.gini:.3f}, "
+        f"longest wait of a hand {longest}, members talking {total / SESSION_S:.0%}"
+        f" of the hour, raised a hand but never served: {len(outcome.raised_never_served)}"
+    ]
+    for kind in KINDS:
+        members = [m for m in outcome.talk_s if m.startswith(kind)]
+        talk = " / ".join(f"{outcome.talk_s[m]:.0f}" for m in members)
+        turns = " / ".join(str(outcome.turns[m]) for m in members)
+        wait = outcome.mean_wait_s(kind)
+        wait_text = "-" if wait is None else f"{wait:.0f} s"
+        lines.append(
+            f"    {kind:>8}: talk {talk} s; turns {turns}; mean wait for the floor {wait_text}"
+        )
+    return lines
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--sweep",
+        type=int,
+        default=10,
+        help="also run this many further seeds, at three levels of demand (0 to skip)",
+    )
+    args = parser.parse_args(argv)
+
+    print(
+        f"group of {len(GROUP)} for {SESSION_S / 60:.0f} min, seed {args.seed}; average member "
+        f"raises {AVERAGE_RAISES_PER_HOUR:g}/h and speaks {AVERAGE_TURN_S:g} s on average; "
+        f"turn limit {TURN_LIMIT_S:g} s under every policy; auto-advance on"
+    )
+    outcomes = simulate(args.seed)
+    for outcome in outcomes.values():
+        print("\n".join(describe(outcome)))
+
+    first_come, least_talk = outcomes["first_come"], outcomes["least_talk_first"]
+    go_around = outcomes["go_around"]
+    figures: dict[str, object] = {"seed": args.seed, "session_s": SESSION_S}
+    for name, outcome in outcomes.items():
+        figures[f"spoke_share_{name}"] = outcome.spoke_share
+        figures[f"gini_{name}"] = round(outcome.gini, 4)
+        figures[f"raised_never_served_{name}"] = len(outcome.raised_never_served)
+        if name != "go_around":  # nobody raises a hand in back-to-back rounds
+            figures[f"max_wait_s_{name}"] = round(outcome.longest_wait_s, 1)
+            for kind in KINDS:
+                wait = outcome.mean_wait_s(kind)
+                figures[f"mean_wait_s_{kind}_{name}"] = None if wait is None else round(wait, 1)
+    figures["targets"] = {
+        "every_raised_hand_served_first_come": not first_come.raised_never_served,
+        "every_raised_hand_served_least_talk_first": not least_talk.raised_never_served,
+        "everyone_spoke_go_around": go_around.spoke_share == 1.0,
+        "gini_least_talk_first_at_most_half_first_come": least_talk.gini <= first_come.gini / 2,
+    }
+
+    if args.sweep:
+        seeds = range(args.seed + 1, args.seed + 1 + args.sweep)
+        print(f"sweep over {args.sweep} further seeds (mean gini; mean longest wait):")
+        sweep: dict[str, object] = {}
+        for raises_per_hour in (AVERAGE_RAISES_PER_HOUR, 2 * AVERAGE_RAISES_PER_HOUR):
+            group = make_group(raises_per_hour)
+            runs = [simulate(seed, group) for seed in seeds]
+            parts = []
+            for name in outcomes:
+                gini_mean = mean([run[name].gini for run in runs])
+                wait_mean = mean([run[name].longest_wait_s for run in runs])
+                parts.append(f"{name} {gini_mean:.3f}; {wait_mean:.0f} s")
+                sweep[f"gini_mean_{name}_{raises_per_hour:g}_per_h"] = round(gini_mean, 4)
+            halved = sum(r["least_talk_first"].gini <= r["first_come"].gini / 2 for r in runs)
+            unserved = {
+                name: sum(len(r[name].raised_never_served) for r in runs)
+                for name in ("first_come", "least_talk_first")
+            }
+            everyone = sum(r["go_around"].spoke_share == 1.0 for r in runs)
+            sweep[f"gini_halved_runs_{raises_per_hour:g}_per_h"] = halved
+            for name, count in unserved.items():
+                sweep[f"raised_never_served_{name}_{raises_per_hour:g}_per_h"] = count
+            print(
+                f"  average member raising {raises_per_hour:g}/h: "
+                + " | ".join(parts)
+                + f" | gini halved in {halved}/{len(runs)}; raised but never served:"
+                f" first come {unserved['first_come']}, least talk first"
+                f" {unserved['least_talk_first']}; go-around everyone spoke"
+                f" {everyone}/{len(runs)}"
+            )
+        figures["sweep_seeds"] = args.sweep
+        figures["sweep"] = sweep
+
+    print(json.dumps(figures, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
