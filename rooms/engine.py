@@ -55,7 +55,8 @@ from rooms.room import INDIVIDUAL_SEATS, AdmitPolicy, Room, RoomKind, RoomState
 Outcome = tuple[Room, tuple[DomainEvent, ...]]
 
 # EndRoom by the server itself (admin API, retention), not by a member.
-SYSTEM = "system"
+# Not a possible member id: those come from tokens as "p_" + url-safe random.
+SYSTEM = "@system"
 
 MODERATION = (Admit, Deny, SendBack, Remove, Mute, MuteAllBut, StopVideo, LockRoom)
 FLOOR = (
