@@ -1,0 +1,139 @@
+// The join page: token -> connect -> device check -> "Join session" -> call view.
+import { SessionClient } from "../protocol.js";
+import { CallView } from "./call-view.js";
+import { DeviceCheck } from "./device-check.js";
+import { GroupView } from "./group-view.js";
+import { LocalMedia } from "./local-media.js";
+import { messageFor } from "./messages.js";
+import { announce, showNotice } from "./status.js";
+import { exposeTestHooks } from "./test-hooks.js";
+import { storeResumeToken, storedResumeToken, takeLinkToken } from "./token.js";
+import { Controls } from "./controls.js";
+
+const media = new LocalMedia();
+let client = null;
+let view = null;
+let controls = null;
+let deviceCheck = null;
+
+function main() {
+  const token = takeLinkToken();
+  if (!token) {
+    showNotice("token_missing");
+    return;
+  }
+  deviceCheck = new DeviceCheck(media);
+  media.on("track", ({ kind, track }) => {
+    client?.replaceTrack(kind, track).catch((err) => console.warn("could not send the new track", err));
+    controls?.render();
+  });
+  media.on("state", (state) => client?.setMediaState(state));
+  start(token, false);
+}
+
+function start(token, usingResumeToken) {
+  const session = new SessionClient({ token, onResumeToken: storeResumeToken });
+  client = session;
+  exposeTestHooks(session, () => view);
+  let checking = false;
+
+  session.on("state", ({ to, reason }) => {
+    if (to === "ready" && !checking) {
+      checking = true;
+      announce("Connected. Check your camera and microphone.");
+      runDeviceCheck(session);
+    } else if (to === "connecting" && !checking) {
+      announce("Connecting…");
+    } else if (to === "reconnecting") {
+      view?.setOnline(false);
+      announce("Your connection dropped. Reconnecting…");
+    } else if (to === "joined") {
+      view?.setOnline(true);
+    } else if (to === "closed") {
+      // A reloaded tab whose link has expired can still resume with its resume token.
+      const resume = storedResumeToken();
+      if (reason === "token_expired" && !usingResumeToken && resume && session.self === null) {
+        start(resume, true);
+        return;
+      }
+      finish(reason);
+    }
+  });
+  session.on("network", ({ online }) => {
+    if (!online && session.state === "connecting") announce("Cannot reach the session server. Retrying…");
+  });
+  session.on("roster", (peers) => view?.setPeers(peers));
+  session.on("remote-stream", ({ peerId, stream }) => view?.setStream(peerId, stream));
+  session.on("link-state", ({ peerId, state }) => view?.setLinkState(peerId, state));
+  session.on("speaking", ({ id, speaking }) => view?.setSpeaking(id, speaking));
+  session.on("admission", ({ admission }) => {
+    view?.setAdmission(admission);
+    if (view && admission === "admitted") announce("The therapist let you in.");
+    if (view && admission === "waiting") announce("You are in the waiting room.");
+  });
+  session.on("self-media", (state) => followModerator(state));
+  session.on("error", (err) => {
+    if (err.code === "rate_limited") announce("Too many actions at once; some were dropped.");
+  });
+  session.connect();
+  announce("Connecting…");
+}
+
+async function runDeviceCheck(client) {
+  await deviceCheck.show();
+  while (client.state !== "closed") {
+    await deviceCheck.waitForJoin();
+    if (client.state === "closed") return;
+    deviceCheck.setJoinBusy(true);
+    announce("Joining…");
+    try {
+      const { self, room, peers, ack } = await client.join(media.tracks, media.state);
+      enterCall(client, self, room, peers, ack);
+      return;
+    } catch (err) {
+      if (client.state === "closed") return; // the notice is already shown
+      announce(err.code === "offline" ? "Not connected yet. Try again in a moment." : messageFor(err.code).text);
+      deviceCheck.setJoinBusy(false);
+    }
+  }
+}
+
+function enterCall(client, self, room, peers, ack) {
+  deviceCheck.hide();
+  const localVideo = document.querySelector('video[data-role="local"]');
+  const pickers = document.getElementById("device-pickers");
+  document.getElementById("call-devices").append(pickers);
+  view = room.kind === "group" ? new GroupView() : new CallView();
+  view.show(localVideo, self, client, ack);
+  view.setPeers(peers);
+  view.setAdmission(client.admission);
+  controls = new Controls(media, {
+    onLeave: () => client.leave(),
+    onError: (text) => announce(text),
+  });
+  announce(room.kind === "group" ? "You joined the group session." : "You joined the session.");
+  document.getElementById("mic-button").focus({ preventScroll: true });
+}
+
+/** A moderator muted us or stopped our video: show it here too (only we can turn it back on). */
+function followModerator(state) {
+  if (state.muted_by_moderator && media.micOn) {
+    media.setMicOn(false);
+    announce("A therapist muted your microphone. You can unmute yourself when it is your turn.");
+  }
+  if (state.video_stopped_by_moderator && media.cameraOn && media.tracks.video) {
+    media.setCameraOn(false).catch(() => {});
+    announce("A therapist turned off your video. You can turn your camera back on.");
+  }
+  controls?.render();
+}
+
+function finish(reason) {
+  media.stop();
+  deviceCheck.hide();
+  controls?.disable();
+  view?.close();
+  showNotice(reason);
+}
+
+main();

@@ -1,0 +1,16 @@
+// Audio output choice (setSinkId where the browser supports it) for every remote media element.
+let sinkId = "";
+
+export const speakerChoiceSupported = typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
+
+export async function setSpeaker(deviceId) {
+  sinkId = deviceId;
+  const elements = document.querySelectorAll("[data-sink]");
+  await Promise.all([...elements].map((el) => el.setSinkId(deviceId).catch(() => {})));
+}
+
+/** Route this element to the chosen speaker, now and after later choices. */
+export function useSpeaker(element) {
+  element.dataset.sink = "";
+  if (speakerChoiceSupported && sinkId) element.setSinkId(sinkId).catch(() => {});
+}

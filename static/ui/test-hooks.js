@@ -1,0 +1,30 @@
+// Read-only hooks for automated tests and support staff; they change nothing.
+export function exposeTestHooks(client, currentView) {
+  window.__telehealth = {
+    state: () => ({
+      state: client.state,
+      reason: client.reason,
+      self: client.self,
+      room: client.room,
+      resumed: client.resumed,
+      peers: client.peers,
+      links: client.linkStates(),
+      admission: client.admission,
+      serverErrors: client.serverErrors,
+    }),
+    /** {memberId: {framesDecoded, framesReceived, frameWidth, frameHeight, bytesReceived}} */
+    stats: () => client.stats(),
+    /** Per remote <video>: frames the element has presented. */
+    videoFrames: () =>
+      [...document.querySelectorAll('video[data-role="remote"]')].map((v) => ({
+        member: v.closest(".tile")?.dataset.member,
+        totalVideoFrames: v.getVideoPlaybackQuality?.().totalVideoFrames ?? 0,
+        width: v.videoWidth,
+      })),
+    speaking: (id, on) => currentView()?.setSpeaking(id, on),
+    /** Simulates a network blip on the signaling connection (the page must recover). */
+    dropConnection: () => client.dropTransport(),
+    /** Simulates a failed media path (P2P: ICE restart; group: a fresh relay leg). */
+    failMedia: () => client.failMedia(),
+  };
+}
