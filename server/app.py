@@ -203,6 +203,9 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
     """Grace periods and room expiry advance even when nobody sends anything."""
     components = app[COMPONENTS]
 
+    # A fresh resume token at half the lifetime of the last one.
+    token_beats = max(1, int(components.settings.resume_ttl_s / 2 / HOUSEKEEPING_INTERVAL_S))
+
     async def loop() -> None:
         beats = 0
         while True:
@@ -212,6 +215,8 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
                 await components.rooms.tick(await components.store.list_ids())
                 if beats % TALK_REPORT_EVERY_BEATS == 0:
                     await send_talk_reports(components)
+                if beats % token_beats == 0:
+                    await components.signaling.refresh_resume_tokens()
                 if beats % QUALITY_EVERY_BEATS == 0:
                     await components.quality.sample_relays(components.relays.relays())
                     await components.quality.expire_silent()

@@ -64,6 +64,9 @@ class ConnectionRegistry:
         sid = self._seat_holder.get(member_key(room_id, member_id))
         return None if sid is None else self._by_sid.get(sid)
 
+    def joined(self) -> list[Connection]:
+        return [c for c in self._by_sid.values() if c.joined and self.holds_seat(c)]
+
     def rooms_with_connections(self) -> set[str]:
         return {c.identity.room for c in self._by_sid.values()}
 

@@ -378,6 +378,13 @@ class Signaling:
             await self._leave_channels(holder.sid, room_id, member_id)
             await self.sio.disconnect(holder.sid)
 
+    async def refresh_resume_tokens(self) -> None:
+        """Links and resume tokens are short-lived: hand joined pages a fresh one."""
+        for connection in self.connections.joined():
+            token = self._auth.resume_token(connection.identity)
+            await self._emit_to_sid(connection.sid, ServerEvent.SESSION_TOKEN,
+                                    {"resume_token": token})
+
     async def send_to_moderators(self, room_id: str, event: str,
                                  payload: dict[str, Any]) -> None:
         await self._emit(event, payload, moderators_channel(room_id))

@@ -243,3 +243,15 @@ async def test_peer_media_seen_in_join_ack(live_server: LiveServer, connect: Con
     ack = await second.join()
     media = ack["peers"][0]["media"]
     assert (media["audio"], media["video"]) == (True, False)
+
+
+async def test_resume_token_is_refreshed_before_it_expires(start_server: StartServer,
+                                                           connect: Connector) -> None:
+    server = await start_server(resume_ttl_s=4.0)
+    _, t_token, _ = await server.individual_tokens()
+    therapist = await connect(server, t_token)
+    ack = await therapist.join()
+    pushed = await therapist.wait_for("session.token")
+    assert pushed["resume_token"] and pushed["resume_token"] != ack["resume_token"]
+    therapist_again = await connect(server, pushed["resume_token"])
+    assert (await therapist_again.join(resume=True))["resumed"] is True
