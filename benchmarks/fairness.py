@@ -2,17 +2,24 @@
 
 Drives the real floor domain (`rooms.floor`) with simulated members and compares:
 
-- first_come:        hand queue served in raise order (what Jitsi and BigBlueButton do)
-- least_talk_first:  hand queue served by least talk time so far, then earliest raise
+- first_come:        hand queue served in raise order, every turn the same fixed limit
+                     (what Jitsi and BigBlueButton do; the baseline)
+- least_talk_first:  our hand queue with its defaults: served by least talk time so
+                     far, then earliest raise, with fair-share turn limits (a member
+                     over 1/N of the talk so far gets a shorter turn)
+- least_talk_first_order_only: the same order with fair-share limits off, so the
+                     effect of each part shows
 - go_around:         back-to-back check-in rounds for the whole hour
-- check_in_then_least_talk: one check-in round, then the least-talk-first hand queue
+- check_in_then_least_talk: one check-in round, then our default hand queue
                      (how an IOP group is usually run; reported for context)
 
 Members are unequal on purpose: two dominant talkers raise their hand five times as
 often and speak three times as long as average; two quiet ones raise rarely; six are
 average. Each turn's length is drawn from the speaker's own distribution. The same
-speaking timer (per-turn limit, turn ends at the limit) applies under every policy,
-and the floor auto-advances to the head of the queue, so no simulated therapist
+base turn limit (120 s, turn ends at the limit) applies under every policy; under
+fair-share limits it is the most a turn can get. A member cut off at their limit stops
+talking and gets more time only by raising their hand again, at their usual rate. The
+floor auto-advances to the head of the queue, so no simulated therapist
 picks favourites. Nobody lowers a hand out of impatience, so long waits show up
 rather than disappearing. The therapist's own speech is not simulated.
 
@@ -51,6 +58,18 @@ from rooms.speaking_timer import seconds_until_next_deadline
 SESSION_S = 60 * 60.0
 STEP_S = 1.0
 TURN_LIMIT_S = 120.0
+# Fair-share limits: the product defaults (FloorSettings): the shortest turn is
+# max(30 s, 0.25 x base), 30 s under the 120 s base. Override with --fair-share-min-s
+# and --fair-share-min-fraction to see how much the floor matters.
+FAIR_SHARE_DEFAULTS = FloorSettings()
+
+
+@dataclass(frozen=True)
+class FairShareFloor:
+    min_s: float = FAIR_SHARE_DEFAULTS.fair_share_min_s
+    min_fraction: float = FAIR_SHARE_DEFAULTS.fair_share_min_fraction
+
+
 AVERAGE_RAISES_PER_HOUR = 4.0
 AVERAGE_TURN_S = 45.0
 TURN_LENGTH_SIGMA = 0.6
@@ -84,11 +103,14 @@ class Policy:
     queue_policy: QueuePolicy
     # Check-in rounds at the start; None means rounds all session long.
     go_around_rounds: int | None
+    # Fair-share turn limits (FloorSettings.fair_share_limits).
+    fair_share_limits: bool = True
 
 
 POLICIES = (
-    Policy("first_come", QueuePolicy.FIRST_COME, 0),
+    Policy("first_come", QueuePolicy.FIRST_COME, 0, fair_share_limits=False),
     Policy("least_talk_first", QueuePolicy.LEAST_TALK_FIRST, 0),
+    Policy("least_talk_first_order_only", QueuePolicy.LEAST_TALK_FIRST, 0, fair_share_limits=False),
     Policy("go_around", QueuePolicy.LEAST_TALK_FIRST, None),
     Policy("check_in_then_least_talk", QueuePolicy.LEAST_TALK_FIRST, 1),
 )
@@ -130,11 +152,31 @@ def gini(values: list[float]) -> float:
     return pair_gaps / (2 * len(values) * total)
 
 
+def dominant_only_gini_bound(outcome: Outcome) -> float:
+    """The lowest Gini any policy could reach by changing only the dominant members'
+    talk time, with everyone else's talk as it was in `outcome`.
+
+    Gini is quasi-convex and symmetric, so equal talk for the dominant members is
+    optimal; search that in 1 s steps. A hand queue cannot make a member who does not
+    raise a hand speak, nor make an average member ask for more, so when this bound is
+    above a target, no turn limit or queue order for the dominant talkers reaches it.
+    """
+    dominant = [m for m in outcome.talk_s if m.startswith("dominant")]
+    others = [s for m, s in outcome.talk_s.items() if m not in dominant]
+    return min(gini([float(d)] * len(dominant) + others) for d in range(int(SESSION_S) + 1))
+
+
 class Session:
     """One simulated hour under one policy. Only the members are simulated; every
     floor decision is made by `rooms.floor`."""
 
-    def __init__(self, policy: Policy, seed: int, group: dict[str, Profile]) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        seed: int,
+        group: dict[str, Profile],
+        fair_floor: FairShareFloor = FairShareFloor(),
+    ) -> None:
         self.policy = policy
         self.profiles = group
         settings = FloorSettings(
@@ -143,6 +185,9 @@ class Session:
             turn_limit_s=TURN_LIMIT_S,
             go_around_turn_s=TURN_LIMIT_S,
             on_turn_limit=TurnLimitAction.ADVANCE,
+            fair_share_limits=policy.fair_share_limits,
+            fair_share_min_fraction=fair_floor.min_fraction,
+            fair_share_min_s=fair_floor.min_s,
         )
         self.state: FloorState = new_floor(0.0, settings)
         # One random stream per member, seeded the same under every policy.
@@ -224,8 +269,10 @@ class Session:
         )
 
 
-def simulate(seed: int, group: dict[str, Profile] = GROUP) -> dict[str, Outcome]:
-    return {policy.name: Session(policy, seed, group).run() for policy in POLICIES}
+def simulate(
+    seed: int, group: dict[str, Profile] = GROUP, fair_floor: FairShareFloor = FairShareFloor()
+) -> dict[str, Outcome]:
+    return {policy.name: Session(policy, seed, group, fair_floor).run() for policy in POLICIES}
 
 
 KINDS = ("dominant", "average", "quiet")
@@ -262,16 +309,32 @@ def main(argv: list[str] | None = None) -> int:
         "--sweep",
         type=int,
         default=10,
-        help="also run this many further seeds, at three levels of demand (0 to skip)",
+        help="also run this many further seeds, at two levels of demand (0 to skip)",
+    )
+    parser.add_argument(
+        "--fair-share-min-s",
+        type=float,
+        default=FAIR_SHARE_DEFAULTS.fair_share_min_s,
+        help="shortest fair-share turn in seconds (product default %(default)g)",
+    )
+    parser.add_argument(
+        "--fair-share-min-fraction",
+        type=float,
+        default=FAIR_SHARE_DEFAULTS.fair_share_min_fraction,
+        help="shortest fair-share turn as a fraction of the base (default %(default)g)",
     )
     args = parser.parse_args(argv)
+    fair_floor = FairShareFloor(args.fair_share_min_s, args.fair_share_min_fraction)
 
     print(
         f"group of {len(GROUP)} for {SESSION_S / 60:.0f} min, seed {args.seed}; average member "
         f"raises {AVERAGE_RAISES_PER_HOUR:g}/h and speaks {AVERAGE_TURN_S:g} s on average; "
-        f"turn limit {TURN_LIMIT_S:g} s under every policy; auto-advance on"
+        f"base turn limit {TURN_LIMIT_S:g} s under every policy (first come: fixed, as in"
+        f" Jitsi/BBB; least_talk_first: shrinks towards"
+        f" max({fair_floor.min_s:g} s, {fair_floor.min_fraction:g} x base) above fair"
+        f" share); auto-advance on"
     )
-    outcomes = simulate(args.seed)
+    outcomes = simulate(args.seed, GROUP, fair_floor)
     for outcome in outcomes.values():
         print("\n".join(describe(outcome)))
 
@@ -287,12 +350,25 @@ def main(argv: list[str] | None = None) -> int:
             for kind in KINDS:
                 wait = outcome.mean_wait_s(kind)
                 figures[f"mean_wait_s_{kind}_{name}"] = None if wait is None else round(wait, 1)
+    target = first_come.gini / 2
+    bound = dominant_only_gini_bound(least_talk)
+    figures["gini_target"] = round(target, 4)
+    figures["gini_bound_dominant_only_least_talk_first"] = round(bound, 4)
+    figures["fair_share_min_s"] = fair_floor.min_s
+    figures["fair_share_min_fraction"] = fair_floor.min_fraction
+    figures["turn_limit_s"] = TURN_LIMIT_S
     figures["targets"] = {
         "every_raised_hand_served_first_come": not first_come.raised_never_served,
         "every_raised_hand_served_least_talk_first": not least_talk.raised_never_served,
         "everyone_spoke_go_around": go_around.spoke_share == 1.0,
-        "gini_least_talk_first_at_most_half_first_come": least_talk.gini <= first_come.gini / 2,
+        "gini_least_talk_first_at_most_half_first_come": least_talk.gini <= target,
     }
+    print(
+        f"gini target (half of first come): {target:.3f}; least_talk_first {least_talk.gini:.3f}"
+        f" (order only {outcomes['least_talk_first_order_only'].gini:.3f}) -> "
+        + ("met" if least_talk.gini <= target else "MISSED")
+        + f"; lowest gini reachable by changing only the dominant members' talk: {bound:.3f}"
+    )
 
     if args.sweep:
         seeds = range(args.seed + 1, args.seed + 1 + args.sweep)
@@ -300,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep: dict[str, object] = {}
         for raises_per_hour in (AVERAGE_RAISES_PER_HOUR, 2 * AVERAGE_RAISES_PER_HOUR):
             group = make_group(raises_per_hour)
-            runs = [simulate(seed, group) for seed in seeds]
+            runs = [simulate(seed, group, fair_floor) for seed in seeds]
             parts = []
             for name in outcomes:
                 gini_mean = mean([run[name].gini for run in runs])
@@ -308,18 +384,24 @@ def main(argv: list[str] | None = None) -> int:
                 parts.append(f"{name} {gini_mean:.3f}; {wait_mean:.0f} s")
                 sweep[f"gini_mean_{name}_{raises_per_hour:g}_per_h"] = round(gini_mean, 4)
             halved = sum(r["least_talk_first"].gini <= r["first_come"].gini / 2 for r in runs)
+            reachable = sum(
+                dominant_only_gini_bound(r["least_talk_first"]) <= r["first_come"].gini / 2
+                for r in runs
+            )
             unserved = {
                 name: sum(len(r[name].raised_never_served) for r in runs)
                 for name in ("first_come", "least_talk_first")
             }
             everyone = sum(r["go_around"].spoke_share == 1.0 for r in runs)
             sweep[f"gini_halved_runs_{raises_per_hour:g}_per_h"] = halved
+            sweep[f"gini_halving_reachable_runs_{raises_per_hour:g}_per_h"] = reachable
             for name, count in unserved.items():
                 sweep[f"raised_never_served_{name}_{raises_per_hour:g}_per_h"] = count
             print(
                 f"  average member raising {raises_per_hour:g}/h: "
                 + " | ".join(parts)
-                + f" | gini halved in {halved}/{len(runs)}; raised but never served:"
+                + f" | gini halved in {halved}/{len(runs)} (reachable at all by limiting the"
+                f" dominant members: {reachable}/{len(runs)}); raised but never served:"
                 f" first come {unserved['first_come']}, least talk first"
                 f" {unserved['least_talk_first']}; go-around everyone spoke"
                 f" {everyone}/{len(runs)}"

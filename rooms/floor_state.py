@@ -52,6 +52,14 @@ class FloorSettings:
     # The soft warning comes when this fraction of the turn has passed.
     warn_at_fraction: float = 0.8
     on_turn_limit: TurnLimitAction = TurnLimitAction.NOTIFY_THERAPIST
+    # Fair-share turn limits (hand-queue and directed modes, not go-around): a member
+    # who has had more than 1/N of the present members' talk so far is granted a
+    # shorter turn, base limit * fair share / their share, but never less than
+    # max(fair_share_min_s, fair_share_min_fraction * base limit). Members at or
+    # under their fair share keep the full limit. See rooms/turn_limits.py.
+    fair_share_limits: bool = True
+    fair_share_min_fraction: float = 0.25
+    fair_share_min_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.turn_limit_s is not None and not _positive(self.turn_limit_s):
@@ -60,6 +68,10 @@ class FloorSettings:
             raise ValueError("go_around_turn_s must be positive")
         if not 0 < self.warn_at_fraction < 1:
             raise ValueError("warn_at_fraction must be between 0 and 1")
+        if not 0 < self.fair_share_min_fraction <= 1:
+            raise ValueError("fair_share_min_fraction must be in (0, 1]")
+        if not _positive(self.fair_share_min_s):
+            raise ValueError("fair_share_min_s must be positive")
 
 
 @dataclass(frozen=True)

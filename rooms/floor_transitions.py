@@ -22,6 +22,7 @@ from rooms.floor_events import (
 )
 from rooms.floor_state import FloorMode, FloorState, HandRaise, QueuePolicy, Turn
 from rooms.talk_time import count_turn, record_wait, speaking_seconds, voice
+from rooms.turn_limits import granted_limit
 
 Step = tuple[FloorState, list[FloorEvent]]
 
@@ -87,11 +88,10 @@ def grant(state: FloorState, member: str, now: float, reason: GrantReason) -> St
     """Give `member` the floor. Their hand drops; a running turn is replaced."""
     state, events = release(state, now, ReleaseReason.REPLACED)
     state, lowered = drop_hand(state, member, now, HandLoweredReason.GOT_FLOOR)
+    # From the talk before this turn (fair-share limits), as the mode says.
+    limit_s = granted_limit(state, member, now)
     go_around = state.go_around
-    if go_around is None:
-        limit_s = state.settings.turn_limit_s
-    else:
-        limit_s = state.settings.go_around_turn_s
+    if go_around is not None:
         go_around = replace(go_around, taken=go_around.taken | {member})
     state = replace(
         state,

@@ -58,6 +58,7 @@ def floor_settings(payload: s.FloorSettingsPayload) -> FloorSettings:
         go_around_turn_s=payload.go_around_turn_s,
         warn_at_fraction=payload.warn_at_fraction,
         on_turn_limit=TurnLimitAction(payload.on_turn_limit),
+        fair_share_limits=payload.fair_share_limits,
     )
 
 

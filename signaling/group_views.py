@@ -39,6 +39,7 @@ def floor_view(state: FloorState, now: float) -> dict[str, Any]:
             "go_around_turn_s": state.settings.go_around_turn_s,
             "warn_at_fraction": state.settings.warn_at_fraction,
             "on_turn_limit": state.settings.on_turn_limit.value,
+            "fair_share_limits": state.settings.fair_share_limits,
         },
     }
 

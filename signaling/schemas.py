@@ -77,6 +77,7 @@ class FloorSettingsPayload(Payload):
     go_around_turn_s: float = Field(default=120.0, gt=0, le=3600)
     warn_at_fraction: float = Field(default=0.8, gt=0, lt=1)
     on_turn_limit: Literal["advance", "notify_therapist"] = "notify_therapist"
+    fair_share_limits: bool = True
 
 
 class ExtendPayload(Payload):

@@ -319,6 +319,7 @@ FORBIDDEN_IMPORTS = {"asyncio", "aiohttp", "socketio", "redis", "aiortc", "time"
         "floor_views.py",
         "speaking_timer.py",
         "talk_time.py",
+        "turn_limits.py",
     ],
 )
 def test_floor_modules_are_pure(module: str) -> None:

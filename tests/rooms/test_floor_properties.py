@@ -34,6 +34,7 @@ from rooms.floor_state import (
     new_floor,
 )
 from rooms.talk_time import speaking_seconds
+from rooms.turn_limits import fair_share_floor_s
 
 MEMBERS = ("m1", "m2", "m3", "m4", "m5")
 THERAPIST = "dr"
@@ -44,10 +45,13 @@ floor_settings = st.builds(
     FloorSettings,
     queue_policy=st.sampled_from(QueuePolicy),
     auto_advance=st.booleans(),
-    turn_limit_s=st.sampled_from([None, 20.0, 60.0]),
+    turn_limit_s=st.sampled_from([None, 20.0, 60.0, 120.0]),
     go_around_turn_s=st.sampled_from([15.0, 45.0]),
     warn_at_fraction=st.sampled_from([0.5, 0.8]),
     on_turn_limit=st.sampled_from(TurnLimitAction),
+    fair_share_limits=st.sampled_from([True, True, False]),
+    fair_share_min_fraction=st.sampled_from([0.25, 0.5, 1.0]),
+    fair_share_min_s=st.sampled_from([5.0, 30.0]),
 )
 
 
@@ -102,6 +106,29 @@ class FloorMachine(RuleBasedStateMachine):
         except FloorError:
             return
         self.follow_go_around(events, switches_mode)
+        self.check_granted_limits(events)
+
+    def check_granted_limits(self, events: tuple[FloorEvent, ...]) -> None:
+        """A granted limit lies between the fair-share floor and the base limit; members
+        at or under their fair share (per the independent talk model) get the base."""
+        config = self.state.settings
+        for event in events:
+            if not isinstance(event, FloorGranted):
+                continue
+            if event.reason is GrantReason.GO_AROUND:
+                assert event.limit_s == config.go_around_turn_s
+                continue
+            base = config.turn_limit_s
+            if base is None or not config.fair_share_limits:
+                assert event.limit_s == base
+                continue
+            assert event.limit_s is not None
+            assert fair_share_floor_s(config, base) <= event.limit_s <= base
+            present = self.state.participants
+            total = sum(self.expected_talk.get(m, 0.0) for m in present)
+            member_s = self.expected_talk.get(event.member, 0.0)
+            if member_s * len(present) <= total * (1 - 1e-9):
+                assert event.limit_s == base
 
     def follow_go_around(self, events: tuple[FloorEvent, ...], switches_mode: bool) -> None:
         for event in events:
@@ -191,6 +218,14 @@ class FloorMachine(RuleBasedStateMachine):
     def say_something(self, member: str, step: float, duration: float) -> None:
         self.run(step, lambda s, now: floor.voice(s, member, True, now))
         self.run(duration, lambda s, now: floor.voice(s, member, False, now))
+
+    @rule(step=steps, duration=steps)
+    def holder_speaks(self, step: float, duration: float) -> None:
+        # Whoever holds the floor talks for a while: talk piles up unevenly, so
+        # fair-share limits get to shrink.
+        holder = self.state.holder or "nobody"
+        self.run(step, lambda s, now: floor.voice(s, holder, True, now))
+        self.run(duration, lambda s, now: floor.voice(s, holder, False, now))
 
     @rule(speaking=st.booleans(), step=steps)
     def therapist_voice(self, speaking: bool, step: float) -> None:
