@@ -1,0 +1,337 @@
+"""The media relay (SFU) of one group room: encoded media in, encoded media out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiortc import RTCIceServer
+from aiortc.rtp import RtpPacket
+
+from server.relay import aiortc_hooks
+from server.relay.member_leg import MEDIA_KINDS, MemberLeg, NegotiationError, TrackMap
+from server.relay.published_track import PublishedTrack
+from server.relay.relay_stats import LegStats, PublisherStats, RelayStats, SubscriberStats
+from server.relay.voice_activity import VoiceActivityConfig, VoiceActivityDetector
+
+logger = logging.getLogger(__name__)
+
+SendToMember = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+VoiceActivityCallback = Callable[[str, bool, float], None]
+AudioLevelCallback = Callable[[str, int, float], None]
+
+EVENT_OFFER = "relay.offer"
+EVENT_TRACKS = "relay.tracks"
+TICK_INTERVAL = 0.1
+QUALITY_INTERVAL = 5.0
+
+__all__ = ["EVENT_OFFER", "EVENT_TRACKS", "GroupRelay", "NegotiationError", "RelayClosedError"]
+
+
+class RelayClosedError(RuntimeError):
+    """The relay was closed; no member can join it any more."""
+
+
+class GroupRelay:
+    """Forwards every member's encoded Opus and VP8 to every other member.
+
+    Each member holds one peer connection (a ``MemberLeg``). The member makes
+    the first offer (``join``); after that only the relay offers
+    (``relay.offer`` through ``send_to_member``, answered with
+    ``accept_answer``), one offer in flight per leg. Commands run one at a
+    time per room (``self._lock``).
+    """
+
+    def __init__(
+        self,
+        room_id: str,
+        *,
+        send_to_member: SendToMember,
+        on_voice_activity: VoiceActivityCallback | None = None,
+        on_audio_level: AudioLevelCallback | None = None,
+        ice_servers: list[RTCIceServer] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        voice_activity: VoiceActivityConfig | None = None,
+    ) -> None:
+        aiortc_hooks.check_aiortc_version()
+        self.room_id = room_id
+        self._send_to_member = send_to_member
+        self._on_voice_activity = on_voice_activity
+        self._on_audio_level = on_audio_level
+        self._ice_servers = ice_servers
+        self._clock = clock
+        self._voice_activity_config = voice_activity
+        self._lock = asyncio.Lock()
+        self._legs: dict[str, MemberLeg] = {}
+        self._published: dict[str, dict[str, PublishedTrack]] = {}
+        self._gates: dict[tuple[str, str], bool] = {}
+        self._voice: dict[str, VoiceActivityDetector] = {}
+        self._taps: list[aiortc_hooks.EncodedFrameTap] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # --- commands -------------------------------------------------------
+
+    async def join(self, member_id: str, offer_sdp: str) -> str:
+        """Apply a member's offer and return the answer SDP.
+
+        A second join of the same member replaces its leg (the way a member
+        recovers a broken connection: aiortc has no ICE restart). Other
+        members keep their subscriptions to it; only their sources change.
+        """
+        async with self._lock:
+            if self._closed:
+                raise RelayClosedError(self.room_id)
+            old_leg = self._legs.pop(member_id, None)
+            leg = MemberLeg.create(member_id, self._ice_servers)
+            try:
+                incoming = await leg.apply_member_offer(offer_sdp)
+                changed_legs = self._publish(member_id, incoming)
+                answer = await leg.answer()
+                # Slots are added after the answer: aiortc applies an answer to every
+                # transceiver, and one it has not offered yet makes that fail.
+                for publisher_id, publications in self._published.items():
+                    if publisher_id != member_id:
+                        for publication in publications.values():
+                            leg.bind_slot(publication)
+            except Exception:
+                await leg.close()
+                if old_leg is not None:
+                    self._legs[member_id] = old_leg
+                raise
+            self._legs[member_id] = leg
+            self._ensure_ticker()
+        if old_leg is not None:
+            await old_leg.close()
+        for changed in (leg, *changed_legs):
+            self._schedule_negotiation(changed)
+        return answer
+
+    async def accept_answer(self, member_id: str, answer_sdp: str) -> None:
+        """Apply a member's answer to the last ``relay.offer`` it was sent."""
+        async with self._lock:
+            leg = self._legs.get(member_id)
+            if leg is None:
+                raise NegotiationError(f"member has no leg in room {self.room_id}")
+            await leg.accept_answer(answer_sdp)
+        # Changes that came in while the offer was in flight get their own offer now.
+        self._schedule_negotiation(leg)
+
+    async def leave(self, member_id: str) -> None:
+        async with self._lock:
+            leg = self._legs.pop(member_id, None)
+            publications = self._published.pop(member_id, {})
+            for other in self._legs.values():
+                other.release_slots_of(member_id)
+            detector = self._voice.pop(member_id, None)
+            if detector is not None and detector.reset() is not None:
+                self._report_voice(member_id, False)
+            for publication in publications.values():
+                await publication.close()
+            others = list(self._legs.values())
+        if leg is not None:
+            await leg.close()
+        for other in others:
+            self._schedule_negotiation(other)
+
+    def set_audio_gate(self, member_id: str, open: bool) -> None:
+        """Closed: none of the member's audio reaches anyone (kept for a member not joined yet)."""
+        self._set_gate(member_id, "audio", open)
+        if not open:
+            detector = self._voice.get(member_id)
+            if detector is not None and detector.reset() is not None:
+                self._report_voice(member_id, False)
+
+    def set_video_gate(self, member_id: str, open: bool) -> None:
+        self._set_gate(member_id, "video", open)
+
+    def track_map(self, member_id: str) -> TrackMap:
+        leg = self._legs.get(member_id)
+        return leg.track_map() if leg is not None else {}
+
+    def stats(self) -> RelayStats:
+        publishers = {
+            member_id: {
+                kind: PublisherStats(
+                    rtp_packets_received=p.counters.rtp_packets_received,
+                    frames_received=p.counters.frames_received,
+                    bytes_received=p.counters.bytes_received,
+                    frames_dropped_by_gate=p.counters.frames_dropped_by_gate,
+                    keyframe_requests_sent=p.counters.keyframe_requests_sent,
+                    keyframe_requests_held_back=p.counters.keyframe_requests_held_back,
+                    subscribers=p.subscriber_count,
+                    gate_open=p.gate_open,
+                )
+                for kind, p in publications.items()
+            }
+            for member_id, publications in self._published.items()
+        }
+        subscribers = {
+            member_id: SubscriberStats(
+                frames_forwarded=sum(s.track.counters.frames_forwarded for s in leg.slots),
+                bytes_forwarded=sum(s.track.counters.bytes_forwarded for s in leg.slots),
+                frames_dropped_overload=sum(
+                    s.track.counters.frames_dropped_overload for s in leg.slots
+                ),
+                frames_skipped_awaiting_keyframe=sum(
+                    s.track.counters.frames_skipped_awaiting_keyframe for s in leg.slots
+                ),
+                slots=len(leg.slots),
+            )
+            for member_id, leg in self._legs.items()
+        }
+        legs = {
+            member_id: LegStats(
+                connection_state=leg.quality.connection_state,
+                round_trip_time=leg.quality.round_trip_time,
+                packets_lost_by_member=leg.quality.packets_lost_by_member,
+                jitter_to_relay=leg.quality.jitter_to_relay,
+            )
+            for member_id, leg in self._legs.items()
+        }
+        return RelayStats(self.room_id, publishers, subscribers, legs)
+
+    async def close(self) -> None:
+        async with self._lock:
+            self._closed = True
+            legs = list(self._legs.values())
+            self._legs.clear()
+            publications = [p for m in self._published.values() for p in m.values()]
+            self._published.clear()
+        tasks = [*self._tasks, *([self._ticker] if self._ticker else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._ticker = None
+        for publication in publications:
+            await publication.close()
+        await asyncio.gather(*(leg.close() for leg in legs))
+
+    # --- for tests and diagnostics ---------------------------------------
+
+    @property
+    def encoded_frame_taps(self) -> list[aiortc_hooks.EncodedFrameTap]:
+        """Every receiver tap installed so far: each one stands where a decoder would be."""
+        return list(self._taps)
+
+    def member_ids(self) -> list[str]:
+        return list(self._legs)
+
+    # --- internals --------------------------------------------------------
+
+    def _publish(self, member_id: str, incoming: dict[str, Any]) -> list[MemberLeg]:
+        """Tap the member's receivers; returns the other legs that got a new slot."""
+        publications = self._published.setdefault(member_id, {})
+        changed: list[MemberLeg] = []
+        for kind in MEDIA_KINDS:
+            transceiver = incoming.get(kind)
+            if transceiver is None:
+                continue
+            publication = publications.get(kind)
+            is_new = publication is None
+            if publication is None:
+                publication = PublishedTrack(member_id, kind, self._clock)
+                publication.gate_open = self._gates.get((member_id, kind), True)
+                publications[kind] = publication
+            on_rtp = self._audio_level_observer(member_id) if kind == "audio" else None
+            self._taps.append(publication.attach(transceiver.receiver, on_rtp))
+            if is_new:
+                for other_id, other in self._legs.items():
+                    if other_id != member_id:
+                        other.bind_slot(publication)
+                        changed.append(other)
+        return changed
+
+    def _audio_level_observer(self, member_id: str) -> aiortc_hooks.RtpObserver:
+        detector = self._voice.setdefault(
+            member_id, VoiceActivityDetector(self._voice_activity_config)
+        )
+
+        def observe(packet: RtpPacket, _media_ssrc: int) -> None:
+            audio_level = packet.extensions.audio_level
+            if audio_level is None:
+                return
+            now = self._clock()
+            level = int(audio_level[1])
+            if self._on_audio_level is not None:
+                try:
+                    self._on_audio_level(member_id, level, now)
+                except Exception:  # must not break aiortc's receive loop
+                    logger.exception("on_audio_level failed in room %s", self.room_id)
+            if not self._gates.get((member_id, "audio"), True):
+                return  # talk time counts what the group hears
+            change = detector.observe(level, now)
+            if change is not None:
+                self._report_voice(member_id, change)
+
+        return observe
+
+    def _report_voice(self, member_id: str, speaking: bool) -> None:
+        if self._on_voice_activity is None:
+            return
+        try:
+            self._on_voice_activity(member_id, speaking, self._clock())
+        except Exception:  # called from aiortc's receive loop, which must keep running
+            logger.exception("on_voice_activity failed in room %s", self.room_id)
+
+    def _set_gate(self, member_id: str, kind: str, open_: bool) -> None:
+        self._gates[(member_id, kind)] = open_
+        publication = self._published.get(member_id, {}).get(kind)
+        if publication is not None:
+            publication.set_gate(open_)
+
+    def _schedule_negotiation(self, leg: MemberLeg) -> None:
+        if self._closed:
+            return
+        task = asyncio.ensure_future(self._negotiate(leg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _negotiate(self, leg: MemberLeg) -> None:
+        """Send the leg one offer if its slots changed, or just the new track map."""
+        if not await leg.wait_connected():
+            # The member answered our answer but never connected; its next join replaces the leg.
+            logger.warning("relay leg did not connect in room %s", self.room_id)
+            return
+        async with self._lock:
+            if self._legs.get(leg.member_id) is not leg or leg.offer_in_flight:
+                return  # replaced, or accept_answer will schedule us again
+            if leg.needs_offer():
+                event = EVENT_OFFER
+                payload: dict[str, Any] = {"sdp": await leg.create_offer()}
+            elif leg.track_map() != leg.last_sent_track_map:
+                event = EVENT_TRACKS
+                payload = {}
+            else:
+                return
+            payload["tracks"] = leg.last_sent_track_map = leg.track_map()
+        try:
+            await self._send_to_member(leg.member_id, event, payload)
+        except Exception:
+            logger.exception("could not send %s in room %s", event, self.room_id)
+            if event == EVENT_OFFER:
+                leg.offer_in_flight = False  # the member never saw it; the next change re-offers
+
+    def _ensure_ticker(self) -> None:
+        if self._ticker is None:
+            self._ticker = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        """End speaking after the hangover even without packets; refresh leg quality."""
+        next_quality = self._clock() + QUALITY_INTERVAL
+        while not self._closed:
+            await asyncio.sleep(TICK_INTERVAL)
+            now = self._clock()
+            for member_id, detector in list(self._voice.items()):
+                if detector.tick(now) is not None:
+                    self._report_voice(member_id, False)
+            if now >= next_quality:
+                next_quality = now + QUALITY_INTERVAL
+                for leg in list(self._legs.values()):
+                    with contextlib.suppress(Exception):
+                        await leg.refresh_quality()
