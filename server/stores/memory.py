@@ -27,7 +27,8 @@ class MemoryRoomStore:
         self._rooms.pop(room_id, None)
 
     async def list_ids(self) -> list[str]:
-        return list(self._rooms)
+        """Rooms still in play; an ended or expired room stays readable with `get`."""
+        return sorted(room_id for room_id, room in self._rooms.items() if not room.is_over)
 
     async def ping(self) -> bool:
         return True
