@@ -81,6 +81,10 @@ class RelayRegistry:
         return {"sdp": answer, "tracks": relay.track_map(identity.member_id)}
 
     async def answer(self, identity: Identity, sdp: str) -> None:
+        room = await self._rooms.get(identity.room)
+        member = None if room is None else room.member(identity.member_id)
+        if member is not None and member.seated and not member.admitted:
+            raise Refusal("waiting", "You are in the waiting room until a therapist admits you.")
         relay = self._relays.get(identity.room)
         if relay is None:
             raise Refusal("not_joined", "Send relay.offer first.")

@@ -18,7 +18,7 @@ from rooms.commands import Disconnect
 from rooms.errors import DomainError
 from rooms.events import DomainEvent, MemberAdmitted, MemberSentBack
 from rooms.roles import Capability, can
-from rooms.room import Room
+from rooms.room import Room, RoomKind
 from signaling import codec
 from signaling.connections import Connection, ConnectionRegistry
 from signaling.events import ClientEvent, ServerEvent
@@ -307,6 +307,9 @@ class Signaling:
         self, connection: Connection, to: str, event: ServerEvent, message: dict[str, Any]
     ) -> Reply:
         identity = connection.identity
+        if identity.kind is not RoomKind.INDIVIDUAL:
+            # Group media goes through the relay; members never signal each other.
+            return error_reply("not_allowed", "Group sessions use the relay, not peer signaling.")
         room = await self._rooms.get(identity.room)
         peer = None if room is None else room.member(to)
         if peer is None or not peer.seated or to == identity.member_id:
