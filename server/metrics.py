@@ -223,8 +223,9 @@ class Metrics:
 
     def _define_relay(self) -> None:
         packets = Counter(
-            "telehealth_relay_packets",
-            "Media packets the group relay forwarded or dropped, by media kind and outcome.",
+            "telehealth_relay_frames",
+            "Media frames the group relay forwarded or dropped, by media kind and outcome "
+            "(audio: one RTP packet each; video: one picture, usually several packets).",
             ["kind", "outcome"],
             registry=self.registry,
         )

@@ -99,7 +99,7 @@ def test_relay_packets_and_bytes() -> None:
     metrics.relay_forwarded("audio", 120)
     metrics.relay_dropped("audio", "gate", 100)
     metrics.relay_dropped("audio", "cosmic rays", 10)
-    packets, nbytes = "telehealth_relay_packets_total", "telehealth_relay_bytes_total"
+    packets, nbytes = "telehealth_relay_frames_total", "telehealth_relay_bytes_total"
     assert value(metrics, packets, kind="video", outcome="forwarded") == 3
     assert value(metrics, nbytes, kind="video", outcome="forwarded") == 3000
     assert value(metrics, packets, kind="audio", outcome="forwarded") == 1

@@ -15,7 +15,13 @@ from aiortc.rtp import RtpPacket
 from server.relay import aiortc_hooks
 from server.relay.member_leg import MEDIA_KINDS, MemberLeg, NegotiationError, TrackMap
 from server.relay.published_track import PublishedTrack
-from server.relay.relay_stats import LegStats, PublisherStats, RelayStats, SubscriberStats
+from server.relay.relay_stats import (
+    KindTotals,
+    LegStats,
+    PublisherStats,
+    RelayStats,
+    SubscriberStats,
+)
 from server.relay.voice_activity import VoiceActivityConfig, VoiceActivityDetector
 
 logger = logging.getLogger(__name__)
@@ -195,6 +201,25 @@ class GroupRelay:
             for member_id, leg in self._legs.items()
         }
         return RelayStats(self.room_id, publishers, subscribers, legs)
+
+    def totals_by_kind(self) -> dict[str, KindTotals]:
+        """Cumulative forwarded and dropped frames and bytes per media kind (for metrics)."""
+        totals = {kind: KindTotals() for kind in MEDIA_KINDS}
+        for leg in self._legs.values():
+            for slot in leg.slots:
+                counters, total = slot.track.counters, totals.get(slot.kind)
+                if total is None:
+                    continue
+                total.frames_forwarded += counters.frames_forwarded
+                total.bytes_forwarded += counters.bytes_forwarded
+                total.frames_dropped_overload += counters.frames_dropped_overload
+                total.frames_skipped_awaiting_keyframe += counters.frames_skipped_awaiting_keyframe
+        for publications in self._published.values():
+            for kind, publication in publications.items():
+                if kind in totals:
+                    gated = publication.counters.frames_dropped_by_gate
+                    totals[kind].frames_dropped_by_gate += gated
+        return totals
 
     async def close(self) -> None:
         async with self._lock:

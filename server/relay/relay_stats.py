@@ -42,6 +42,17 @@ class LegStats:
     jitter_to_relay: float | None
 
 
+@dataclass
+class KindTotals:
+    """Cumulative counts for one media kind across a relay (feeds Prometheus counters)."""
+
+    frames_forwarded: int = 0
+    bytes_forwarded: int = 0
+    frames_dropped_overload: int = 0
+    frames_skipped_awaiting_keyframe: int = 0
+    frames_dropped_by_gate: int = 0
+
+
 @dataclass(frozen=True)
 class RelayStats:
     room_id: str

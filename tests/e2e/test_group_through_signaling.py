@@ -1,0 +1,168 @@
+"""A group room end to end with real parts: socket.io signaling, the relay, aiortc members.
+
+The therapist moderates through the wire; the relay's gates must follow: a
+member muted by the therapist is silent to everyone, even though its client
+keeps sending audio, until the member unmutes itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from tests.relay.relay_members import PatternTrack, ToneTrack, eventually
+
+if TYPE_CHECKING:
+    from tests.conftest import Client, Connector, LiveServer
+
+MEDIA_WAIT_S = 20.0
+
+
+@dataclass(eq=False)
+class WireMember:
+    """A member's browser played by aiortc, negotiating only through our signaling."""
+
+    client: Client
+    pc: RTCPeerConnection = field(default_factory=RTCPeerConnection)
+    tracks: dict[str, dict[str, str]] = field(default_factory=dict)
+    received: Counter[tuple[str, str]] = field(default_factory=Counter)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def publish(self) -> None:
+        self.pc.addTrack(ToneTrack())
+        self.pc.addTrack(PatternTrack())
+
+        @self.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            mid = next(t.mid for t in self.pc.getTransceivers() if t.receiver.track is track)
+            self._spawn(self._consume(mid, track))
+
+        async def on_offer(data: dict[str, Any]) -> None:
+            self._spawn(self._answer(data))
+
+        async def on_tracks(data: dict[str, Any]) -> None:
+            self.tracks = data["tracks"]
+
+        self.client.sio.on("relay.offer", on_offer)
+        self.client.sio.on("relay.tracks", on_tracks)
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        ack = await self.client.call("relay.offer", {"sdp": self.pc.localDescription.sdp})
+        assert ack["ok"] is True, ack
+        self.tracks = ack["tracks"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
+
+    async def _answer(self, data: dict[str, Any]) -> None:
+        async with self.lock:
+            await self.pc.setRemoteDescription(RTCSessionDescription(data["sdp"], "offer"))
+            self.tracks = data["tracks"]
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+            ack = await self.client.call("relay.answer", {"sdp": self.pc.localDescription.sdp})
+            assert ack["ok"] is True, ack
+
+    async def _consume(self, mid: str | None, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                await track.recv()
+            except MediaStreamError:
+                return
+            entry = self.tracks.get(mid or "")
+            if entry is not None:
+                self.received[(entry["member"], track.kind)] += 1
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.pc.close()
+
+
+async def grows(member: WireMember, key: tuple[str, str], window_s: float = 1.5) -> bool:
+    before = member.received[key]
+    await asyncio.sleep(window_s)
+    return member.received[key] > before
+
+
+async def test_moderation_and_floor_drive_the_relay_gates(
+    live_server: LiveServer, connect: Connector
+) -> None:
+    room = await live_server.create_room("group", ["Alex", "Sam"], admit="manual")
+    links = {link["name"]: link["url"].split("#t=", 1)[1] for link in room["links"]}
+    therapist_client = await connect(live_server, links["Therapist"])
+    alex_client = await connect(live_server, links["Alex"])
+    sam_client = await connect(live_server, links["Sam"])
+    t_ack = await therapist_client.join()
+    alex_ack = await alex_client.join()
+    sam_ack = await sam_client.join()
+    assert (alex_ack["admission"], alex_ack["peers"]) == ("waiting", [])
+    refused = await alex_client.call("relay.offer", {"sdp": "v=0"})
+    assert refused["error"]["code"] == "waiting"
+
+    alex_id, sam_id, t_id = alex_ack["self"]["id"], sam_ack["self"]["id"], t_ack["self"]["id"]
+    await therapist_client.wait_for("lobby.state", lambda d: len(d["waiting"]) == 2)
+    for member_id in (alex_id, sam_id):
+        assert (await therapist_client.call("lobby.admit", {"member": member_id}))["ok"]
+    await alex_client.wait_for("lobby.admitted")
+    await sam_client.wait_for("lobby.admitted")
+
+    members = {t_id: WireMember(therapist_client), alex_id: WireMember(alex_client),
+               sam_id: WireMember(sam_client)}
+    try:
+        for member in members.values():
+            await member.publish()
+        therapist, alex, sam = members[t_id], members[alex_id], members[sam_id]
+        await eventually(
+            lambda: all(m.received[(p, k)] >= 5 for m_id, m in members.items()
+                        for p in members if p != m_id for k in ("audio", "video")),
+            MEDIA_WAIT_S, "everyone receives everyone's audio and video through the relay",
+        )
+
+        assert (await therapist_client.call("moderation.mute", {"member": alex_id}))["ok"]
+        muted = await sam_client.wait_for("peer.media", lambda d: d["id"] == alex_id)
+        assert muted["muted_by_moderator"] is True
+        await asyncio.sleep(0.5)  # packets already in flight
+        assert not await grows(sam, (alex_id, "audio")), "a muted member's audio still flows"
+        assert await grows(sam, (alex_id, "video")), "muting must not stop video"
+        assert await grows(sam, (t_id, "audio")), "the therapist is still heard"
+        unmute_refused = await therapist_client.call("moderation.unmute", {"member": alex_id})
+        assert unmute_refused["error"]["code"] == "unknown_event"  # there is no remote unmute
+
+        assert (await alex_client.call("media.state", {"audio": True, "video": True}))["ok"]
+        assert await grows(sam, (alex_id, "audio"), 3.0), "the member's own unmute reopens it"
+
+        assert (await therapist_client.call("floor.mode", {"mode": "directed"}))["ok"]
+        await asyncio.sleep(0.5)
+        assert not await grows(therapist, (sam_id, "audio")), "no floor: participants gated"
+        assert await grows(sam, (t_id, "audio")), "therapists are never gated"
+        assert (await therapist_client.call("floor.give", {"member": sam_id}))["ok"]
+        assert await grows(therapist, (sam_id, "audio"), 3.0), "the floor holder is heard"
+        assert not await grows(therapist, (alex_id, "audio")), "others stay gated"
+
+        async def forwarded_frames() -> float:
+            reply = await live_server.get("/metrics")
+            for line in str(reply.body).splitlines():
+                if line.startswith('telehealth_relay_frames_total{kind="video"'
+                                   ',outcome="forwarded"}'):
+                    return float(line.rsplit(" ", 1)[1])
+            return 0.0
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while await forwarded_frames() <= 0:
+            assert loop.time() < deadline, "relay frames never reached /metrics"
+            await asyncio.sleep(0.5)
+    finally:
+        for member in members.values():
+            with contextlib.suppress(Exception):
+                await member.close()
