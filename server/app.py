@@ -22,9 +22,16 @@ from server.identity import TokenAuthenticator
 from server.keys import KeyRing, load_or_create
 from server.metrics import Metrics
 from server.ops_feed import OpsFeed
-from server.ops_listeners import AuditListener, MetricsListener, OpsObserver, WebhookListener
+from server.ops_listeners import (
+    AuditListener,
+    MetricsListener,
+    OpsObserver,
+    RefusalAuditObserver,
+    WebhookListener,
+)
 from server.pages import SECURITY_HEADERS, page_routes
 from server.quality_service import QualityForgetter, QualityService
+from server.relay_metrics import RelayMetricsSampler
 from server.room_service import RoomService
 from server.settings import Settings
 from server.stores.base import RoomStore
@@ -64,7 +71,7 @@ class Components:
     audit: AuditLog
     quality: QualityService
     alerts: AlertLog
-    ops_feed: OpsFeed
+    ops_feed: OpsFeed | None  # None when Settings.instrumentation is off
     webhooks: WebhookDispatcher | None
 
 
@@ -124,12 +131,15 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         limits=Limits(settings.rate_per_s, settings.rate_burst, settings.max_message_bytes),
         group_media=relays,
         stats_sink=quality,
-        observer=OpsObserver(metrics, audit),
+        observer=(OpsObserver(metrics, audit) if settings.instrumentation
+                  else RefusalAuditObserver(audit)),
     )
     register_group_routes(signaling)
     voice = VoiceToFloor(rooms, signaling)
-    ops_feed = OpsFeed(sio, verifier, rooms, quality, alerts,
-                       show_names=settings.ops_show_names)
+    ops_feed = (
+        OpsFeed(sio, verifier, rooms, quality, alerts, show_names=settings.ops_show_names)
+        if settings.instrumentation else None
+    )
     hooks = (
         WebhookDispatcher(settings.webhook_urls, settings.webhook_secret or "")
         if settings.webhook_urls else None
@@ -139,7 +149,8 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     audit_listener = AuditListener(audit)
     rooms.subscribe(audit_listener)
     rooms.on_created(audit_listener.room_created)
-    rooms.subscribe(MetricsListener(metrics))
+    if settings.instrumentation:
+        rooms.subscribe(MetricsListener(metrics))
     rooms.subscribe(QualityForgetter(quality))
     if hooks is not None:
         rooms.subscribe(WebhookListener(hooks))
@@ -149,7 +160,8 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
                                  metrics, audit, quality, alerts, ops_feed, hooks)
     sio.attach(app)
     app.add_routes(page_routes(store))
-    app.add_routes([web.get("/metrics", metrics_endpoint)])
+    if settings.instrumentation:
+        app.add_routes([web.get("/metrics", metrics_endpoint)])
     app.add_routes(AdminApi(settings, rooms, issuer, keys.admin_key).routes())
     app.cleanup_ctx.append(housekeeping)
     app.on_shutdown.append(close_sockets)
@@ -206,6 +218,8 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
     # A fresh resume token at half the lifetime of the last one.
     token_beats = max(1, int(components.settings.resume_ttl_s / 2 / HOUSEKEEPING_INTERVAL_S))
 
+    relay_metrics = RelayMetricsSampler(components.metrics)
+
     async def loop() -> None:
         beats = 0
         while True:
@@ -219,14 +233,14 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
                     await components.signaling.refresh_resume_tokens()
                 if beats % QUALITY_EVERY_BEATS == 0:
                     await components.quality.sample_relays(components.relays.relays())
+                    relay_metrics.sample(components.relays.relays())
                     await components.quality.expire_silent()
             except Exception:
                 log.exception("housekeeping failed")
 
-    tasks = [
-        asyncio.create_task(loop(), name="housekeeping"),
-        asyncio.create_task(components.ops_feed.run(), name="ops-feed"),
-    ]
+    tasks = [asyncio.create_task(loop(), name="housekeeping")]
+    if components.ops_feed is not None:
+        tasks.append(asyncio.create_task(components.ops_feed.run(), name="ops-feed"))
     if components.webhooks is not None:
         components.webhooks.start()
     yield

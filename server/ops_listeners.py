@@ -33,6 +33,14 @@ _LEAVE_AUDIT = {
 }
 
 
+def _audit_refusal(audit: AuditLog | None, reason: str) -> None:
+    if audit is not None and (reason.startswith("token_") or reason.startswith("room_")
+                              or reason == "origin_not_allowed"):
+        # The reason only: never the token, never the address.
+        audit.append(AuditEvent.TOKEN_REFUSED, room=None, subject=None, role=None,
+                     details={"reason": reason})
+
+
 class OpsObserver(SignalingObserver):
     """Signaling's hooks: message counters, and refused connections into the audit log."""
 
@@ -48,14 +56,20 @@ class OpsObserver(SignalingObserver):
 
     def refused(self, reason: str) -> None:
         self._metrics.join_refused(reason)
-        if self._audit is not None and (reason.startswith("token_") or reason.startswith("room_")
-                                        or reason == "origin_not_allowed"):
-            # The reason only: never the token, never the address.
-            self._audit.append(AuditEvent.TOKEN_REFUSED, room=None, subject=None, role=None,
-                               details={"reason": reason})
+        _audit_refusal(self._audit, reason)
 
     def join_connected(self, seconds: float) -> None:
         self._metrics.join_connected(seconds)
+
+
+class RefusalAuditObserver(SignalingObserver):
+    """Refused connections into the audit log and no metrics (Settings.instrumentation off)."""
+
+    def __init__(self, audit: AuditLog | None) -> None:
+        self._audit = audit
+
+    def refused(self, reason: str) -> None:
+        _audit_refusal(self._audit, reason)
 
 
 class AuditListener:

@@ -44,6 +44,10 @@ class Settings:
     ops_show_names: bool = False
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: str | None = field(default=None, repr=False)
+    # Prometheus metrics (/metrics and the counters behind it) and the ops dashboard's
+    # /ops feed. Off only to measure what they cost (benchmarks/ops.py); the audit log
+    # is not instrumentation and stays on either way.
+    instrumentation: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
