@@ -191,7 +191,7 @@ class Metrics:
     def join_refused(self, reason: str) -> None:
         self._refusals.get(reason, self._refusals[OTHER]).inc()
 
-    # The name signaling.gateway.SignalingObserver calls.
+    # The name signaling.fanout.SignalingObserver calls.
     refused = join_refused
 
     def join_connected(self, seconds: float) -> None:

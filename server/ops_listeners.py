@@ -23,7 +23,7 @@ from rooms.room import Room, RoomState
 from server import webhooks
 from server.audit import AuditEvent, AuditLog
 from server.metrics import Metrics
-from signaling.gateway import SignalingObserver
+from signaling.fanout import SignalingObserver
 
 log = logging.getLogger(__name__)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +15,11 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from rooms.commands import Disconnect
 from rooms.errors import DomainError
-from rooms.events import DomainEvent, MemberAdmitted, MemberSentBack
-from rooms.roles import Capability, can
-from rooms.room import Room, RoomKind
+from rooms.room import RoomKind
 from signaling import codec
 from signaling.connections import Connection, ConnectionRegistry
 from signaling.events import ClientEvent, ServerEvent
+from signaling.fanout import Fanout, SignalingObserver
 from signaling.origin import OriginPolicy
 from signaling.ports import (
     Authenticator,
@@ -64,32 +62,8 @@ class Limits:
     max_message_bytes: int = 64 * 1024
 
 
-def room_channel(room_id: str) -> str:
-    return f"room:{room_id}"
-
-
-def member_channel(room_id: str, member_id: str) -> str:
-    return f"member:{room_id}:{member_id}"
-
-
-def moderators_channel(room_id: str) -> str:
-    return f"moderators:{room_id}"
-
-
 def error_reply(code: str, message: str) -> Reply:
     return {"ok": False, "error": {"code": code, "message": message}}
-
-
-class SignalingObserver:
-    """Hooks for metrics; the default does nothing."""
-
-    def message_in(self, event: str) -> None: ...
-
-    def message_out(self, event: str) -> None: ...
-
-    def refused(self, reason: str) -> None: ...
-
-    def join_connected(self, seconds: float) -> None: ...
 
 
 class Signaling:
@@ -122,7 +96,12 @@ class Signaling:
         self.clock = clock
         self.rooms = rooms
         self._monotonic = monotonic
-        self._background: set[asyncio.Task[None]] = set()
+        self.fanout = Fanout(sio, self.connections, self._observer, clock)
+        # The process pushes through these (RoomService listener, relay, quality, floor).
+        self.publish = self.fanout.publish
+        self.send_to_member = self.fanout.send_to_member
+        self.send_to_moderators = self.fanout.send_to_moderators
+        self.announce_speaking = self.fanout.announce_speaking
         self._routes: dict[str, Route] = {
             ClientEvent.SESSION_JOIN: Route(JoinPayload, self._join, needs_join=False),
             ClientEvent.SESSION_LEAVE: Route(EmptyPayload, self._leave),
@@ -187,7 +166,7 @@ class Signaling:
         reply = await self._dispatch(event, sid, data, extra)
         if reply.get("ok") is False and not ack_requested.get():
             error = dict(reply["error"], event=event)
-            await self._emit_to_sid(sid, ServerEvent.ERROR, error)
+            await self.fanout.emit_to_sid(sid, ServerEvent.ERROR, error)
         return reply
 
     async def _dispatch(self, event: str, sid: str, data: Any, extra: tuple[Any, ...]) -> Reply:
@@ -228,7 +207,7 @@ class Signaling:
         command = codec.join_command(identity, payload, self._clock())
         room, events = await self._rooms.execute(identity.room, command)
         member = room.require_member(identity.member_id)
-        await self._seat(connection, admitted=member.admitted)
+        await self.fanout.seat(connection, admitted=member.admitted)
         connection.joined_at = self._monotonic()
         return {
             "ok": True,
@@ -242,36 +221,12 @@ class Signaling:
             "resumed": any(e.name == "member_reconnected" for e in events),
         }
 
-    async def _seat(self, connection: Connection, *, admitted: bool) -> None:
-        identity = connection.identity
-        previous = self.connections.take_seat(connection)
-        if previous is not None:
-            await self._drop_stale(previous, identity)
-        await self.sio.enter_room(connection.sid, member_channel(identity.room, identity.member_id))
-        if admitted:
-            await self.sio.enter_room(connection.sid, room_channel(identity.room))
-        if can(identity.role, Capability.MODERATE):
-            await self.sio.enter_room(connection.sid, moderators_channel(identity.room))
-
-    async def _drop_stale(self, sid: str, identity: Identity) -> None:
-        """The seat moved to a new connection: the old one hears nothing more."""
-        await self._leave_channels(sid, identity.room, identity.member_id)
-        stale = self.connections.get(sid)
-        if stale is not None:
-            stale.joined = False
-        await self.sio.disconnect(sid)
-
     async def _leave(self, connection: Connection, payload: EmptyPayload) -> Reply:
         identity = connection.identity
         await self._rooms.execute(identity.room, codec.leave_command(identity, self._clock()))
         self.connections.release_seat(connection)
-        await self._leave_channels(connection.sid, identity.room, identity.member_id)
+        await self.fanout.leave_channels(connection.sid, identity.room, identity.member_id)
         return {"ok": True}
-
-    async def _leave_channels(self, sid: str, room_id: str, member_id: str) -> None:
-        for channel in (room_channel(room_id), member_channel(room_id, member_id),
-                        moderators_channel(room_id)):
-            await self.sio.leave_room(sid, channel)
 
     async def _media_connected(self, connection: Connection, payload: EmptyPayload) -> Reply:
         """The page's media reached "connected": join-to-connected time, once per join."""
@@ -314,7 +269,7 @@ class Signaling:
         peer = None if room is None else room.member(to)
         if peer is None or not peer.seated or to == identity.member_id:
             return error_reply("unknown_peer", "That person is not in this session.")
-        await self._emit(event, message, member_channel(identity.room, to))
+        await self.fanout.send_to_member(identity.room, to, event, message)
         return {"ok": True}
 
     async def _relay_offer(self, connection: Connection, payload: RelaySdpPayload) -> Reply:
@@ -332,87 +287,14 @@ class Signaling:
             raise Refusal("not_allowed", "This session does not use the group relay.")
         return self._group_media
 
-    # --- publishing domain events --------------------------------------------
-
-    async def publish(self, room: Room, events: Sequence[DomainEvent]) -> None:
-        """RoomService listener: turn domain events into wire messages."""
-        for event in events:
-            await self._move_channels(room.id, event)
-        for message in codec.to_wire(room, events, self._clock()):
-            await self._send(room.id, message)
-            if message.event in (ServerEvent.SESSION_REPLACED, ServerEvent.SESSION_REMOVED):
-                assert message.member is not None
-                await self._disconnect_member(room.id, message.member)
-        if room.is_over:
-            await self.sio.close_room(room_channel(room.id))
-            await self.sio.close_room(moderators_channel(room.id))
-
-    async def _move_channels(self, room_id: str, event: DomainEvent) -> None:
-        """Admission moves a member's connection in or out of the room's fan-out."""
-        if not isinstance(event, MemberAdmitted | MemberSentBack):
-            return
-        holder = self.connections.seat_holder(room_id, event.member.id)
-        if holder is None:
-            return
-        if isinstance(event, MemberAdmitted):
-            await self.sio.enter_room(holder.sid, room_channel(room_id))
-        else:
-            await self.sio.leave_room(holder.sid, room_channel(room_id))
-
-    async def _send(self, room_id: str, message: codec.Outgoing) -> None:
-        if message.audience is codec.Audience.MEMBER:
-            assert message.member is not None
-            await self._emit(message.event, message.payload,
-                             member_channel(room_id, message.member))
-            return
-        if message.audience is codec.Audience.MODERATORS:
-            await self._emit(message.event, message.payload, moderators_channel(room_id))
-            return
-        skip = None
-        if message.except_member is not None:
-            holder = self.connections.seat_holder(room_id, message.except_member)
-            skip = holder.sid if holder is not None else None
-        await self._emit(message.event, message.payload, room_channel(room_id), skip_sid=skip)
-
-    async def _disconnect_member(self, room_id: str, member_id: str) -> None:
-        holder = self.connections.seat_holder(room_id, member_id)
-        if holder is not None:
-            self.connections.release_seat(holder)
-            await self._leave_channels(holder.sid, room_id, member_id)
-            await self.sio.disconnect(holder.sid)
+    # --- what the process pushes through signaling --------------------------
 
     async def refresh_resume_tokens(self) -> None:
         """Links and resume tokens are short-lived: hand joined pages a fresh one."""
         for connection in self.connections.joined():
             token = self._auth.resume_token(connection.identity)
-            await self._emit_to_sid(connection.sid, ServerEvent.SESSION_TOKEN,
-                                    {"resume_token": token})
-
-    async def send_to_moderators(self, room_id: str, event: str,
-                                 payload: dict[str, Any]) -> None:
-        await self._emit(event, payload, moderators_channel(room_id))
-
-    def announce_speaking(self, room_id: str, member_id: str, speaking: bool) -> None:
-        """Active-speaker hint from the relay's voice activity (called from sync code)."""
-        task = asyncio.get_running_loop().create_task(
-            self._emit(ServerEvent.FLOOR_SPEAKING, {"id": member_id, "speaking": speaking},
-                       room_channel(room_id))
-        )
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def send_to_member(self, room_id: str, member_id: str, event: str,
-                             payload: dict[str, Any]) -> None:
-        await self._emit(event, payload, member_channel(room_id, member_id))
-
-    async def _emit(self, event: str, payload: dict[str, Any], to: str,
-                    skip_sid: str | None = None) -> None:
-        self._observer.message_out(event)
-        await self.sio.emit(event, payload, to=to, skip_sid=skip_sid)
-
-    async def _emit_to_sid(self, sid: str, event: str, payload: dict[str, Any]) -> None:
-        self._observer.message_out(event)
-        await self.sio.emit(event, payload, to=sid)
+            await self.fanout.emit_to_sid(connection.sid, ServerEvent.SESSION_TOKEN,
+                                          {"resume_token": token})
 
 
 def _refused(code: str, message: str) -> SocketRefused:

@@ -1,0 +1,162 @@
+"""Who hears what: socket.io channels per room, per member and for moderators.
+
+Socket.IO rooms only fan messages out; the store stays the source of truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rooms.events import DomainEvent, MemberAdmitted, MemberSentBack
+from rooms.roles import Capability, can
+from rooms.room import Room
+from signaling import codec
+from signaling.connections import Connection, ConnectionRegistry
+from signaling.events import ServerEvent
+from signaling.socket_server import SignalingServer
+
+
+def room_channel(room_id: str) -> str:
+    """Admitted members of a room."""
+    return f"room:{room_id}"
+
+
+def member_channel(room_id: str, member_id: str) -> str:
+    return f"member:{room_id}:{member_id}"
+
+
+def moderators_channel(room_id: str) -> str:
+    return f"moderators:{room_id}"
+
+
+class SignalingObserver:
+    """Hooks for metrics; the default does nothing."""
+
+    def message_in(self, event: str) -> None: ...
+
+    def message_out(self, event: str) -> None: ...
+
+    def refused(self, reason: str) -> None: ...
+
+    def join_connected(self, seconds: float) -> None: ...
+
+
+class Fanout:
+    def __init__(
+        self,
+        sio: SignalingServer,
+        connections: ConnectionRegistry,
+        observer: SignalingObserver,
+        clock: Callable[[], float],
+    ) -> None:
+        self._sio = sio
+        self._connections = connections
+        self._observer = observer
+        self._clock = clock
+        self._background: set[asyncio.Task[None]] = set()
+
+    # --- seats and channels ------------------------------------------------------
+
+    async def seat(self, connection: Connection, *, admitted: bool) -> None:
+        """Make this connection the member's one voice in the room."""
+        identity = connection.identity
+        previous = self._connections.take_seat(connection)
+        if previous is not None:
+            await self._drop_stale(previous, identity.room, identity.member_id)
+        await self._sio.enter_room(connection.sid,
+                                   member_channel(identity.room, identity.member_id))
+        if admitted:
+            await self._sio.enter_room(connection.sid, room_channel(identity.room))
+        if can(identity.role, Capability.MODERATE):
+            await self._sio.enter_room(connection.sid, moderators_channel(identity.room))
+
+    async def _drop_stale(self, sid: str, room_id: str, member_id: str) -> None:
+        """The seat moved to a new connection: the old one hears nothing more."""
+        await self.leave_channels(sid, room_id, member_id)
+        stale = self._connections.get(sid)
+        if stale is not None:
+            stale.joined = False
+        await self._sio.disconnect(sid)
+
+    async def leave_channels(self, sid: str, room_id: str, member_id: str) -> None:
+        for channel in (room_channel(room_id), member_channel(room_id, member_id),
+                        moderators_channel(room_id)):
+            await self._sio.leave_room(sid, channel)
+
+    # --- domain events to the wire -------------------------------------------------
+
+    async def publish(self, room: Room, events: Sequence[DomainEvent]) -> None:
+        """RoomService listener: turn domain events into wire messages."""
+        for event in events:
+            await self._move_channels(room.id, event)
+        for message in codec.to_wire(room, events, self._clock()):
+            await self._send(room.id, message)
+            if message.event in (ServerEvent.SESSION_REPLACED, ServerEvent.SESSION_REMOVED):
+                assert message.member is not None
+                await self._disconnect_member(room.id, message.member)
+        if room.is_over:
+            await self._sio.close_room(room_channel(room.id))
+            await self._sio.close_room(moderators_channel(room.id))
+
+    async def _move_channels(self, room_id: str, event: DomainEvent) -> None:
+        """Admission moves a member's connection in or out of the room's fan-out."""
+        if not isinstance(event, MemberAdmitted | MemberSentBack):
+            return
+        holder = self._connections.seat_holder(room_id, event.member.id)
+        if holder is None:
+            return
+        if isinstance(event, MemberAdmitted):
+            await self._sio.enter_room(holder.sid, room_channel(room_id))
+        else:
+            await self._sio.leave_room(holder.sid, room_channel(room_id))
+
+    async def _send(self, room_id: str, message: codec.Outgoing) -> None:
+        if message.audience is codec.Audience.MEMBER:
+            assert message.member is not None
+            await self.send_to_member(room_id, message.member, message.event, message.payload)
+            return
+        if message.audience is codec.Audience.MODERATORS:
+            await self.send_to_moderators(room_id, message.event, message.payload)
+            return
+        skip = None
+        if message.except_member is not None:
+            holder = self._connections.seat_holder(room_id, message.except_member)
+            skip = holder.sid if holder is not None else None
+        await self._emit(message.event, message.payload, room_channel(room_id), skip_sid=skip)
+
+    async def _disconnect_member(self, room_id: str, member_id: str) -> None:
+        holder = self._connections.seat_holder(room_id, member_id)
+        if holder is not None:
+            self._connections.release_seat(holder)
+            await self.leave_channels(holder.sid, room_id, member_id)
+            await self._sio.disconnect(holder.sid)
+
+    # --- pushes from the process ---------------------------------------------------
+
+    async def send_to_member(self, room_id: str, member_id: str, event: str,
+                             payload: dict[str, Any]) -> None:
+        await self._emit(event, payload, member_channel(room_id, member_id))
+
+    async def send_to_moderators(self, room_id: str, event: str,
+                                 payload: dict[str, Any]) -> None:
+        await self._emit(event, payload, moderators_channel(room_id))
+
+    def announce_speaking(self, room_id: str, member_id: str, speaking: bool) -> None:
+        """Active-speaker hint from the relay's voice activity (called from sync code)."""
+        task = asyncio.get_running_loop().create_task(
+            self._emit(ServerEvent.FLOOR_SPEAKING, {"id": member_id, "speaking": speaking},
+                       room_channel(room_id))
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def emit_to_sid(self, sid: str, event: str, payload: dict[str, Any]) -> None:
+        self._observer.message_out(event)
+        await self._sio.emit(event, payload, to=sid)
+
+    async def _emit(self, event: str, payload: dict[str, Any], to: str,
+                    skip_sid: str | None = None) -> None:
+        self._observer.message_out(event)
+        await self._sio.emit(event, payload, to=to, skip_sid=skip_sid)
