@@ -24,6 +24,7 @@ from server.metrics import Metrics
 from server.ops_feed import OpsFeed
 from server.ops_listeners import (
     AuditListener,
+    LogListener,
     MetricsListener,
     OpsObserver,
     RefusalAuditObserver,
@@ -152,6 +153,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     if settings.instrumentation:
         rooms.subscribe(MetricsListener(metrics))
     rooms.subscribe(QualityForgetter(quality))
+    rooms.subscribe(LogListener())
     if hooks is not None:
         rooms.subscribe(WebhookListener(hooks))
 

@@ -34,6 +34,7 @@ _LEAVE_AUDIT = {
 
 
 def _audit_refusal(audit: AuditLog | None, reason: str) -> None:
+    log.info("connection refused", extra={"event": "refused", "reason": reason})
     if audit is not None and (reason.startswith("token_") or reason.startswith("room_")
                               or reason == "origin_not_allowed"):
         # The reason only: never the token, never the address.
@@ -156,5 +157,25 @@ class WebhookListener:
                     self._dispatcher.emit(webhooks.WebhookEvent.PARTICIPANT_LEFT,
                                           webhooks.participant_left(room.id, m.id, m.role.value,
                                                                     kind, reason.value))
+                case _:
+                    pass
+
+
+class LogListener:
+    """One structured log line per membership change: ids and reasons, never names."""
+
+    async def __call__(self, room: Room, events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            match event:
+                case MemberJoined(member=m) | MemberAdmitted(member=m) | MemberLeft(member=m):
+                    extra: dict[str, str] = {"room": room.id, "participant": m.id,
+                                             "role": m.role.value, "event": event.name.value}
+                    if isinstance(event, MemberLeft):
+                        extra["reason"] = event.reason.value
+                    log.info(event.name.value.replace("_", " "), extra=extra)
+                case RoomStateChanged(old=old, new=new):
+                    log.info("room state changed", extra={
+                        "room": room.id, "event": "room_state_changed",
+                        "from_state": old.value, "to_state": new.value})
                 case _:
                     pass
