@@ -104,7 +104,12 @@ function enterCall(client, self, room, peers, ack) {
   const pickers = document.getElementById("device-pickers");
   document.getElementById("call-devices").append(pickers);
   view = room.kind === "group" ? new GroupView() : new CallView();
-  view.show(localVideo, self, client, ack);
+  view.show(localVideo, self, client, ack, {
+    unmute: () => {
+      media.setMicOn(true);
+      controls?.render();
+    },
+  });
   view.setPeers(peers);
   view.setAdmission(client.admission);
   controls = new Controls(media, {
@@ -119,7 +124,7 @@ function enterCall(client, self, room, peers, ack) {
 function followModerator(state) {
   if (state.muted_by_moderator && media.micOn) {
     media.setMicOn(false);
-    announce("A therapist muted your microphone. You can unmute yourself when it is your turn.");
+    announce("The therapist muted you — unmute when you're ready.");
   }
   if (state.video_stopped_by_moderator && media.cameraOn && media.tracks.video) {
     media.setCameraOn(false).catch(() => {});

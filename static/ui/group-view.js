@@ -1,5 +1,5 @@
 // The group call: a grid of member tiles fed by the relay, an active-speaker
-// highlight, and the places where floor and moderation controls will go.
+// highlight, and the moderation and floor panels (ui/moderation.js).
 import { TileGrid } from "./tiles.js";
 import { mountModeration } from "./moderation.js";
 
@@ -10,6 +10,8 @@ export class GroupView {
   #relay = "connecting";
   #online = true;
   #waitingRoom = false;
+  /** The group panels' shared state (ui/group-state.js), once shown. */
+  group = null;
 
   constructor() {
     this.#el = {
@@ -21,16 +23,19 @@ export class GroupView {
     this.#grid = new TileGrid(this.#el.tiles);
   }
 
-  show(localVideo, self, client, ack) {
+  /** `actions.unmute` turns our microphone back on (the member's answer to a moderator's mute). */
+  show(localVideo, self, client, ack, actions = {}) {
     this.#el.section.classList.add("group");
+    this.#el.section.classList.toggle("moderator", self.role === "therapist");
     this.#el.section.hidden = false;
     this.#grid.addSelf(localVideo, self.name);
-    mountModeration({
+    this.group = mountModeration({
       floor: document.getElementById("floor"),
       moderation: document.getElementById("moderation"),
       self,
       client,
       ack,
+      unmute: actions.unmute,
     });
     this.render();
   }
@@ -78,8 +83,8 @@ export class GroupView {
   }
 
   render() {
-    this.#el.waiting.textContent = "Waiting for the therapist to let you in…";
-    this.#el.waiting.hidden = !this.#waitingRoom;
+    // The waiting-room card is the member's floor panel (ui/member-floor.js).
+    this.#el.waiting.hidden = true;
     this.#el.section.classList.toggle("alone", this.#peers.length === 0);
     this.#el.connection.textContent = this.describe();
   }

@@ -21,6 +21,11 @@ export function exposeTestHooks(client, currentView) {
         totalVideoFrames: v.getVideoPlaybackQuality?.().totalVideoFrames ?? 0,
         width: v.videoWidth,
       })),
+    /** Group rooms: the last floor view and check-in round this page has seen (or null). */
+    floor: () => {
+      const group = currentView()?.group;
+      return group ? { floor: group.floor, round: group.round, locked: group.locked, report: group.report } : null;
+    },
     speaking: (id, on) => currentView()?.setSpeaking(id, on),
     /** Simulates a network blip on the signaling connection (the page must recover). */
     dropConnection: () => client.dropTransport(),
