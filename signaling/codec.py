@@ -133,7 +133,10 @@ def to_wire(room: Room, events: Sequence[DomainEvent], now: float) -> list[Outgo
                                            member.id))
             case MemberAdmitted(member=member):
                 lobby_changed = True
-                messages.append(_to_member(ServerEvent.LOBBY_ADMITTED, {}, member.id))
+                admitted: dict[str, Any] = {"locked": room.locked}
+                if room.floor is not None:
+                    admitted["floor"] = floor_view(room.floor, now)
+                messages.append(_to_member(ServerEvent.LOBBY_ADMITTED, admitted, member.id))
                 messages.append(_to_others(ServerEvent.PEER_JOINED, {"peer": peer_view(member)},
                                            member.id))
             case MemberSentBack(member=member):

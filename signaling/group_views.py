@@ -28,6 +28,10 @@ def floor_view(state: FloorState, now: float) -> dict[str, Any]:
         },
         # Policy order (least talk first, then earliest raise), head first.
         "queue": list(floor.queue_order(state, now)),
+        "hands": [
+            {"member": hand.member, "waited_s": round(max(0.0, now - hand.raised_at), 1)}
+            for hand in floor.queued_hands(state, now)
+        ],
         "go_around": None if go_around is None else {
             "order": list(go_around.order),
             "pending": list(go_around.pending()),

@@ -330,7 +330,12 @@ export class SessionClient extends Emitter {
         this.#patchPeer(id, { media });
       }
     });
-    on("lobby.admitted", () => this.#setAdmitted(true));
+    on("lobby.admitted", ({ floor, locked } = {}) => {
+      this.#setAdmitted(true);
+      // The room's shared state as of admission, so the page need not wait for a change.
+      if (floor) this.emit("floor.state", { floor, events: [] });
+      if (locked !== undefined) this.emit("room.locked", { locked });
+    });
     on("lobby.sent_back", () => this.#setAdmitted(false));
     on("session.removed", ({ reason }) => this.#close(reason === "denied" ? "denied" : "removed"));
     for (const event of PASSTHROUGH_EVENTS) on(event, (payload) => this.emit(event, payload));

@@ -113,7 +113,8 @@ async def test_moderation_and_floor_drive_the_relay_gates(
     await therapist_client.wait_for("lobby.state", lambda d: len(d["waiting"]) == 2)
     for member_id in (alex_id, sam_id):
         assert (await therapist_client.call("lobby.admit", {"member": member_id}))["ok"]
-    await alex_client.wait_for("lobby.admitted")
+    admitted = await alex_client.wait_for("lobby.admitted")
+    assert admitted["floor"]["mode"] == "open" and admitted["locked"] is False
     await sam_client.wait_for("lobby.admitted")
 
     members = {t_id: WireMember(therapist_client), alex_id: WireMember(alex_client),
