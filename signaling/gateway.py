@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -40,7 +39,7 @@ from signaling.schemas import (
     RelaySdpPayload,
     StatsPayload,
 )
-from signaling.socket_server import SignalingServer, ack_requested
+from signaling.socket_server import SignalingServer, ack_requested, wire_size
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +185,7 @@ class Signaling:
             return error_reply("unknown_event", f"There is no event called {event[:64]!r}.")
         if extra:
             return error_reply("invalid_payload", "Send exactly one payload object.")
-        if _wire_size(data) > self._limits.max_message_bytes:
+        if wire_size.get() > self._limits.max_message_bytes:
             return error_reply("message_too_large",
                                f"Messages are limited to {self._limits.max_message_bytes} bytes.")
         try:
@@ -301,15 +300,6 @@ def _refused(code: str, message: str) -> SocketRefused:
     """A connect refusal whose `err.data` is {code, message}: python-socketio puts its
     first argument in the packet's `message` and the second in `data`."""
     return SocketRefused(message, {"code": code, "message": message})
-
-
-def _wire_size(data: Any) -> int:
-    if data is None:
-        return 0
-    try:
-        return len(json.dumps(data, separators=(",", ":")))
-    except (TypeError, ValueError):
-        return 0
 
 
 def _describe(error: ValidationError) -> str:

@@ -28,6 +28,17 @@ def test_handle_event_internal_hook_still_exists() -> None:
     assert "_handle_event_internal" in source
 
 
+def test_handle_eio_message_hook_still_exists() -> None:
+    original = getattr(socketio.AsyncServer, "_handle_eio_message", None)
+    assert original is not None, (
+        "python-socketio no longer has AsyncServer._handle_eio_message: "
+        "signaling/socket_server.py can no longer measure message sizes"
+    )
+    assert inspect.iscoroutinefunction(original)
+    assert list(inspect.signature(original).parameters) == ["self", "eio_sid", "data"]
+    assert SignalingServer._handle_eio_message is not original
+
+
 def test_ack_requested_defaults_to_false() -> None:
     assert ack_requested.get() is False
 
