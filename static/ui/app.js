@@ -66,6 +66,9 @@ function start(token, usingResumeToken) {
   session.on("remote-stream", ({ peerId, stream }) => view?.setStream(peerId, stream));
   session.on("link-state", ({ peerId, state }) => view?.setLinkState(peerId, state));
   session.on("speaking", ({ id, speaking }) => view?.setSpeaking(id, speaking));
+  // Our own level, and (for therapists) everyone's: the server decides who hears which.
+  session.on("quality.update", ({ id, level }) =>
+    view?.setQuality(id === session.self?.id ? "self" : id, level));
   session.on("admission", ({ admission }) => {
     view?.setAdmission(admission);
     if (view && admission === "admitted") announce("The therapist let you in.");

@@ -52,6 +52,10 @@ export class CallView {
     this.#grid.setSpeaking(id, speaking);
   }
 
+  setQuality(id, level) {
+    this.#grid.setQuality(id, level);
+  }
+
   /** The connection line, in words a patient understands. */
   describe() {
     if (!this.#online) return "Your connection dropped. Reconnecting…";

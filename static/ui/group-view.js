@@ -71,6 +71,10 @@ export class GroupView {
     this.#grid.setSpeaking(id, speaking);
   }
 
+  setQuality(id, level) {
+    this.#grid.setQuality(id, level);
+  }
+
   describe() {
     if (!this.#online) return "Your connection dropped. Reconnecting…";
     if (this.#waitingRoom) return "You are in the waiting room.";

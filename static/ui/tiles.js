@@ -2,6 +2,12 @@
 import { useSpeaker } from "./speaker.js";
 
 const ROLE_LABEL = { therapist: "Therapist", participant: "" };
+const QUALITY_LABEL = {
+  excellent: { mark: "●", text: "Excellent" },
+  good: { mark: "●", text: "Good" },
+  poor: { mark: "▲", text: "Poor connection" },
+  lost: { mark: "■", text: "Connection lost" },
+};
 
 export class TileGrid {
   #container;
@@ -58,6 +64,22 @@ export class TileGrid {
 
   setSpeaking(id, speaking) {
     this.#tiles.get(id)?.classList.toggle("speaking", speaking);
+  }
+
+  /** Connection quality badge on a tile ("self" for our own): words and a shape, not colour alone. */
+  setQuality(id, level) {
+    const tile = id === "self" ? this.#container.querySelector('.tile[data-member="self"]') : this.#tiles.get(id);
+    if (!tile) return;
+    let badge = tile.querySelector(".quality");
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.className = "quality";
+      tile.querySelector("figcaption")?.append(badge);
+    }
+    const label = QUALITY_LABEL[level] ?? QUALITY_LABEL.lost;
+    badge.dataset.level = level;
+    badge.textContent = label.mark + " " + label.text;
+    badge.title = `Connection: ${label.text}`;
   }
 
   get count() {

@@ -25,6 +25,13 @@ async def test_therapist_and_patient_decode_each_others_video(server: Server, br
         assert await remote.count() == 1
         assert await remote.evaluate("v => v.videoWidth") > 0
         await page.get_by_text(f"Connected with {other}").wait_for(timeout=10_000)
+    # Each browser's getStats() reports become a server-side quality level, shown on
+    # its own tile; the therapist also sees the patient's.
+    own = patient.locator('.tile[data-member="self"] .quality')
+    await own.wait_for(timeout=20_000)
+    assert (await own.get_attribute("data-level")) in ("excellent", "good")
+    seen = therapist.locator('.tile:not([data-member="self"]) .quality')
+    await seen.wait_for(timeout=20_000)
     assert therapist_log.errors == [] and patient_log.errors == []
 
 
