@@ -8,7 +8,6 @@ separate people).
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import time
 import urllib.request
@@ -19,14 +18,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     CLI,
     REPO,
     STARTUP_TIMEOUT_S,
     Server,
     free_port,
 )
+
+from tests.chromium_support import headless_chromium, stop_process
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -46,15 +45,7 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) ->
                        f"{log_path.read_text()}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+_stop = stop_process
 
 
 @pytest.fixture(scope="session")
@@ -78,13 +69,5 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest_asyncio.fixture
 async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with headless_chromium() as chromium:
+        yield chromium

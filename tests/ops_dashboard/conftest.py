@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from ops_harness import CHROMIUM, CHROMIUM_ARGS, Member, OpsServer, start_ops_server, stop
+from ops_harness import Member, OpsServer, start_ops_server, stop
+
+from tests.chromium_support import headless_chromium
 
 
 @pytest.fixture(scope="session")
@@ -37,16 +39,8 @@ def own_server(tmp_path: Path) -> Iterator[list[OpsServer]]:
 
 @pytest_asyncio.fixture
 async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with headless_chromium() as chromium:
+        yield chromium
 
 
 @pytest_asyncio.fixture

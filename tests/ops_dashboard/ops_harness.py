@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,18 +19,11 @@ from urllib.parse import urlsplit
 
 import socketio
 
+from tests.chromium_support import stop_process
+
 REPO = Path(__file__).resolve().parents[2]
 TELEHEALTH = Path(sys.executable).parent / "telehealth"
-CHROMIUM = os.environ.get("TELEHEALTH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+
 STARTUP_TIMEOUT_S = 20.0
 CLI_TIMEOUT_S = 20.0
 WAIT_S = 10.0
@@ -90,15 +81,7 @@ def _wait_for_runtime_file(server: OpsServer) -> str:
     raise RuntimeError(f"no server.json after {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+stop = stop_process
 
 
 def start_ops_server(data_dir: Path, port: int = 0) -> OpsServer:
