@@ -9,12 +9,17 @@ or dropping keyframe requests. aiortc is pinned to ``PINNED_AIORTC_VERSION``.
 
 from __future__ import annotations
 
+import fractions
 import threading
+import time
+import types
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiortc
+import aiortc.rtcrtpsender
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
+from aiortc import clock as aiortc_clock
 from aiortc import sdp as aiortc_sdp
 from aiortc.codecs import is_rtx
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
@@ -27,6 +32,7 @@ PINNED_AIORTC_VERSION = "1.16.0"
 # Name-mangled attributes of RTCRtpReceiver that the hooks read or replace.
 RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+RECEIVER_BITRATE_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
 RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
 RECEIVER_STARTED = "_RTCRtpReceiver__started"
 # Single-underscore methods and attributes the hooks call or replace.
@@ -35,6 +41,9 @@ RECEIVER_SEND_PLI = "_send_rtcp_pli"
 SENDER_SEND_KEYFRAME = "_send_keyframe"
 TRANSCEIVER_CODECS = "_codecs"
 TRANSCEIVER_HEADER_EXTENSIONS = "_headerExtensions"
+# aiortc.rtcrtpsender does ``from . import clock`` and calls ``clock.current_ntp_time()``.
+SENDER_MODULE_CLOCK = "clock"
+NTP_UNIX_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
 
 # aiortc's audio receiver holds 4 frames (80 ms) before decoding, to smooth
 # playout. A relay does no playout, so it hands on each frame at once.
@@ -54,6 +63,55 @@ def check_aiortc_version() -> None:
             f"server/relay/aiortc_hooks.py was written for aiortc {PINNED_AIORTC_VERSION}, "
             f"found {aiortc.__version__}: re-check every hook before changing the pin"
         )
+
+
+def ntp_time_now() -> int:
+    """What ``aiortc.clock.current_ntp_time()`` returns, without building datetimes.
+
+    NTP 32.32 fixed point at microsecond resolution, as aiortc computes it. aiortc's
+    sender calls it twice per RTP packet (abs-send-time, sender report), and its
+    datetime arithmetic was ~5 % of the relay's CPU.
+    """
+    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    fraction = ((nanoseconds // 1_000) << 32) // 1_000_000
+    return ((seconds + NTP_UNIX_EPOCH_OFFSET) << 32) | fraction
+
+
+def use_fast_sender_clock() -> None:
+    """Give ``aiortc.rtcrtpsender`` a clock whose ``current_ntp_time`` is ``ntp_time_now``.
+
+    Process-wide and idempotent; every other clock function the sender module
+    uses is aiortc's own (the hook test checks the sender needs no other).
+    """
+    sender_clock = types.SimpleNamespace(
+        current_datetime=aiortc_clock.current_datetime, current_ntp_time=ntp_time_now
+    )
+    setattr(aiortc.rtcrtpsender, SENDER_MODULE_CLOCK, sender_clock)
+
+
+class PrepackedPacket:
+    """An encoded frame for aiortc's sender to packetize, lighter than an ``av.Packet``.
+
+    ``RTCRtpSender._next_encoded_frame`` hands whatever ``track.recv()`` returns
+    that is not an ``av.Frame`` to ``Encoder.pack``, and aiortc's VP8 and Opus
+    ``pack`` read only ``bytes(packet)``, ``packet.pts`` and ``packet.time_base``.
+    An ``av.Packet`` would cost an allocation and a copy of the frame per
+    subscriber (and a new ``Fraction`` each time ``time_base`` is read); this
+    hands the publisher's bytes object itself to the packetizer.
+    """
+
+    __slots__ = ("data", "pts", "time_base")
+
+    def __init__(self, data: bytes, pts: int, time_base: fractions.Fraction) -> None:
+        self.data = data
+        self.pts = pts
+        self.time_base = time_base
+
+    def __bytes__(self) -> bytes:
+        return self.data
+
+    def __len__(self) -> int:
+        return len(self.data)
 
 
 class EncodedFrameTap:
@@ -85,7 +143,12 @@ class EncodedFrameTap:
 
 
 def tap_encoded_frames(
-    receiver: RTCRtpReceiver, kind: str, on_frame: EncodedFrameHandler, on_rtp: RtpObserver
+    receiver: RTCRtpReceiver,
+    kind: str,
+    on_frame: EncodedFrameHandler,
+    on_rtp: RtpObserver,
+    *,
+    remb: bool = False,
 ) -> EncodedFrameTap:
     """Make ``receiver`` hand complete encoded frames to ``on_frame`` instead of decoding.
 
@@ -94,6 +157,13 @@ def tap_encoded_frames(
     ``on_rtp(packet, media_ssrc)`` sees every RTP packet first (for RFC 6464
     audio levels and the SSRC to send PLIs for); RTX packets report the SSRC of
     the stream they repair.
+
+    Unless ``remb``, the video receiver's remote bitrate estimator is removed:
+    aiortc then sends no REMB to the publisher (and skips the estimator's
+    per-packet work). Its delay-based estimate, taken after the relay's event
+    loop, mostly measures the relay's own scheduling delay under load, where it
+    sends a REMB for almost every packet; see docs/relay.md for what publishers
+    rely on instead. NACKs, PLIs and receiver reports are unaffected.
     """
     if getattr(receiver, RECEIVER_STARTED):
         raise AiortcHookError("the receiver already started its decoder thread")
@@ -101,6 +171,8 @@ def tap_encoded_frames(
     setattr(receiver, RECEIVER_DECODER_QUEUE, tap)
     if kind == "audio":
         setattr(receiver, RECEIVER_JITTER_BUFFER, JitterBuffer(RELAY_AUDIO_JITTER_CAPACITY))
+    if not remb:
+        setattr(receiver, RECEIVER_BITRATE_ESTIMATOR, None)
 
     rtx_to_media: dict[int, int] = getattr(receiver, RECEIVER_RTX_SSRC)
     handle_rtp_packet = getattr(receiver, RECEIVER_HANDLE_RTP)
@@ -210,6 +282,7 @@ def hook_points() -> dict[str, tuple[type[Any], str]]:
     return {
         "receiver decoder queue": (RTCRtpReceiver, RECEIVER_DECODER_QUEUE),
         "receiver jitter buffer": (RTCRtpReceiver, RECEIVER_JITTER_BUFFER),
+        "receiver bitrate estimator": (RTCRtpReceiver, RECEIVER_BITRATE_ESTIMATOR),
         "receiver rtx ssrc map": (RTCRtpReceiver, RECEIVER_RTX_SSRC),
         "receiver started flag": (RTCRtpReceiver, RECEIVER_STARTED),
         "receiver rtp handler": (RTCRtpReceiver, RECEIVER_HANDLE_RTP),

@@ -7,12 +7,11 @@ import fractions
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-import av
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
+from server.relay.aiortc_hooks import PrepackedPacket
 from server.relay.encoded_frame import EncodedFrame
 
 CLOCK_RATES = {"audio": 48_000, "video": 90_000}
@@ -33,7 +32,8 @@ class ForwardingTrack(MediaStreamTrack):
     """One subscriber's copy of one publisher's audio or video.
 
     The relay ``push``es encoded frames; aiortc's RTCRtpSender calls ``recv``
-    and gets an ``av.Packet``, which it packetizes (``codec.pack``) instead of
+    and gets a ``PrepackedPacket`` (what an ``av.Packet`` would carry, without
+    copying the frame), which it packetizes (``codec.pack``) instead of
     encoding. The track belongs to one sender slot of a subscriber's leg for
     the leg's lifetime and may be re-pointed to another publisher.
 
@@ -102,7 +102,9 @@ class ForwardingTrack(MediaStreamTrack):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    async def recv(self) -> av.Packet[Any]:
+    # aiortc types recv() as returning av.Frame | av.Packet; its sender packs any
+    # non-Frame with Encoder.pack, which PrepackedPacket satisfies (aiortc_hooks).
+    async def recv(self) -> PrepackedPacket:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError
         if not self._pulled:
@@ -116,12 +118,10 @@ class ForwardingTrack(MediaStreamTrack):
             finally:
                 self._waiter = None
         frame = self._frames.popleft()
-        packet = av.Packet(frame.data)
-        packet.pts = self._continuous_timestamp(frame)
-        packet.time_base = self._time_base
-        self.counters.frames_forwarded += 1
-        self.counters.bytes_forwarded += len(frame.data)
-        return packet
+        counters = self.counters
+        counters.frames_forwarded += 1
+        counters.bytes_forwarded += len(frame.data)
+        return PrepackedPacket(frame.data, self._continuous_timestamp(frame), self._time_base)
 
     def _continuous_timestamp(self, frame: EncodedFrame) -> int:
         # A subscriber's SSRC outlives publishers and publisher legs; its RTP

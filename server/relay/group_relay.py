@@ -62,8 +62,10 @@ class GroupRelay:
         ice_servers: list[RTCIceServer] | None = None,
         clock: Callable[[], float] = time.monotonic,
         voice_activity: VoiceActivityConfig | None = None,
+        publisher_remb: bool = False,
     ) -> None:
         aiortc_hooks.check_aiortc_version()
+        aiortc_hooks.use_fast_sender_clock()
         self.room_id = room_id
         self._send_to_member = send_to_member
         self._on_voice_activity = on_voice_activity
@@ -71,6 +73,7 @@ class GroupRelay:
         self._ice_servers = ice_servers
         self._clock = clock
         self._voice_activity_config = voice_activity
+        self._publisher_remb = publisher_remb
         self._lock = asyncio.Lock()
         self._legs: dict[str, MemberLeg] = {}
         self._published: dict[str, dict[str, PublishedTrack]] = {}
@@ -264,7 +267,8 @@ class GroupRelay:
                 publication.gate_open = self._gates.get((member_id, kind), True)
                 publications[kind] = publication
             on_rtp = self._audio_level_observer(member_id) if kind == "audio" else None
-            self._taps.append(publication.attach(transceiver.receiver, on_rtp))
+            tap = publication.attach(transceiver.receiver, on_rtp, remb=self._publisher_remb)
+            self._taps.append(tap)
             if is_new:
                 for other_id, other in self._legs.items():
                     if other_id != member_id:

@@ -55,9 +55,17 @@ class PublishedTrack:
         self._pli_tasks: set[asyncio.Task[None]] = set()
 
     def attach(
-        self, receiver: RTCRtpReceiver, on_rtp: aiortc_hooks.RtpObserver | None = None
+        self,
+        receiver: RTCRtpReceiver,
+        on_rtp: aiortc_hooks.RtpObserver | None = None,
+        *,
+        remb: bool = False,
     ) -> aiortc_hooks.EncodedFrameTap:
-        """Take frames from ``receiver`` (a new leg) from now on."""
+        """Take frames from ``receiver`` (a new leg) from now on.
+
+        ``remb``: keep aiortc's receive-side bandwidth estimator and its REMB
+        feedback to the publisher (off by default, see docs/relay.md).
+        """
         origin = next(_origins)
         if self._receiver is not None:  # a rejoin: subscribers restart on a keyframe
             for track in self._subscribers:
@@ -81,7 +89,9 @@ class PublishedTrack:
             if on_rtp is not None:
                 on_rtp(packet, media_ssrc)
 
-        return aiortc_hooks.tap_encoded_frames(receiver, self.kind, on_frame, observe_rtp)
+        return aiortc_hooks.tap_encoded_frames(
+            receiver, self.kind, on_frame, observe_rtp, remb=remb
+        )
 
     def subscribe(self, track: ForwardingTrack) -> None:
         self._subscribers.add(track)

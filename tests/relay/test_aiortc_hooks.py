@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import fractions
 import inspect
 import queue
+import re
 
 import aiortc
+import aiortc.clock
 import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
+import av
 import pytest
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
 from aiortc import sdp as aiortc_sdp
 from aiortc.codecs.base import Encoder
+from aiortc.codecs.opus import OpusEncoder
+from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from aiortc.rate import RemoteBitrateEstimator
 
 from server.relay import aiortc_hooks
 from tests.relay.relay_members import PatternTrack, ToneTrack
@@ -38,6 +46,8 @@ async def test_every_private_attribute_the_hooks_use_exists() -> None:
         assert isinstance(getattr(receiver, aiortc_hooks.RECEIVER_DECODER_QUEUE), queue.Queue)
         assert isinstance(getattr(receiver, aiortc_hooks.RECEIVER_JITTER_BUFFER), JitterBuffer)
         assert getattr(receiver, aiortc_hooks.RECEIVER_STARTED) is False
+        estimator = getattr(receiver, aiortc_hooks.RECEIVER_BITRATE_ESTIMATOR)
+        assert isinstance(estimator, RemoteBitrateEstimator)
     finally:
         await pc.close()
 
@@ -65,8 +75,63 @@ def test_method_signatures_the_hooks_call_or_replace() -> None:
     # The sender packs pre-encoded packets instead of encoding them.
     sender_source = inspect.getsource(RTCRtpSender._next_encoded_frame)
     assert "self.__encoder.pack(data)" in sender_source
+    assert "if isinstance(data, Frame):" in sender_source  # anything else is packed
+    # Removing the estimator is how REMB is turned off; the receiver checks for None.
+    assert "if self.__remote_bitrate_estimator is not None:" in receiver_source
+    assert "remb = self.__remote_bitrate_estimator.add(" in receiver_source
     assert "self._send_keyframe()" in inspect.getsource(RTCRtpSender._handle_rtcp_packet)
     assert hasattr(Encoder, "pack")
+
+
+def test_fast_sender_clock_agrees_with_aiortcs_and_covers_what_the_sender_uses() -> None:
+    sender_source = inspect.getsource(aiortc.rtcrtpsender)
+    assert "from . import clock" in sender_source
+    assert "clock.current_ntp_time()" in inspect.getsource(RTCRtpSender._run_rtp)
+    used = set(re.findall(r"\bclock\.(\w+)\(", sender_source))
+    aiortc_hooks.use_fast_sender_clock()
+    sender_clock = getattr(aiortc.rtcrtpsender, aiortc_hooks.SENDER_MODULE_CLOCK)
+    assert used and all(hasattr(sender_clock, name) for name in used), used
+    for _ in range(100):
+        before = aiortc.clock.current_ntp_time()
+        ours = aiortc_hooks.ntp_time_now()
+        after = aiortc.clock.current_ntp_time()
+        slack = 1 << 22  # ~1 ms, for datetime's rounding of the same instant
+        assert before - slack <= ours <= after + slack
+    assert sender_clock.current_ntp_time is aiortc_hooks.ntp_time_now
+
+
+@pytest.mark.parametrize(
+    ("encoder", "clock_rate", "data"),
+    [(Vp8Encoder, 90_000, bytes(range(256)) * 20), (OpusEncoder, 48_000, b"\xfc\xff\xfe")],
+)
+def test_prepacked_packets_pack_exactly_like_av_packets(
+    encoder: type[Encoder], clock_rate: int, data: bytes
+) -> None:
+    """aiortc's pack() reads only bytes(), pts and time_base, so both give the same RTP payloads."""
+    for name in ("bytes(packet)", "packet.pts", "packet.time_base"):
+        assert name in inspect.getsource(encoder.pack), f"{encoder.__name__}.pack: {name}"
+    time_base = fractions.Fraction(1, clock_rate)
+    reference = av.Packet(data)
+    reference.pts, reference.time_base = 123_456, time_base
+    prepacked = aiortc_hooks.PrepackedPacket(data, 123_456, time_base)
+    ours, theirs = encoder(), encoder()
+    if isinstance(ours, Vp8Encoder) and isinstance(theirs, Vp8Encoder):
+        theirs.picture_id = ours.picture_id  # random per encoder
+    assert ours.pack(prepacked) == theirs.pack(reference)  # type: ignore[arg-type]
+
+
+async def test_tap_removes_the_bitrate_estimator_unless_remb_is_wanted() -> None:
+    pc = RTCPeerConnection()
+    try:
+        tapped = pc.addTransceiver("video").receiver
+        aiortc_hooks.tap_encoded_frames(tapped, "video", lambda f: None, lambda p, s: None)
+        assert getattr(tapped, aiortc_hooks.RECEIVER_BITRATE_ESTIMATOR) is None
+        kept = pc.addTransceiver("video").receiver
+        aiortc_hooks.tap_encoded_frames(kept, "video", lambda f: None, lambda p, s: None, remb=True)
+        estimator = getattr(kept, aiortc_hooks.RECEIVER_BITRATE_ESTIMATOR)
+        assert isinstance(estimator, RemoteBitrateEstimator)
+    finally:
+        await pc.close()
 
 
 async def test_stable_offer_keeps_the_payload_types_and_extension_ids_a_browser_chose() -> None:
