@@ -221,3 +221,18 @@ async def test_redis_ping_is_false_when_the_server_does_not_answer() -> None:
             assert time.monotonic() - started < 3.0
         finally:
             await store.close()
+
+
+async def test_memory_store_forgets_ended_rooms_after_the_retention() -> None:
+    from rooms.room import RoomKind, RoomState, new_room
+    from server.stores.memory import MemoryRoomStore
+
+    now = [1000.0]
+    store = MemoryRoomStore(clock=lambda: now[0], retention_s=60.0)
+    room = new_room("r_ended", RoomKind.INDIVIDUAL, 0.0)
+    await store.create(room)
+    await store.save(room.with_state(RoomState.ENDED))
+    now[0] += 59
+    assert await store.get("r_ended") is not None, "late links still learn the room ended"
+    now[0] += 2
+    assert await store.get("r_ended") is None
