@@ -55,6 +55,7 @@ __all__ = [
     "queue_order",
     "queued_hands",
     "raise_hand",
+    "release_dropped",
     "report",
     "set_mode",
     "skip",
@@ -276,6 +277,13 @@ def end_turn(state: FloorState, now: float) -> Outcome:
     if state.holder is None:
         raise FloorError(FloorErrorCode.NO_FLOOR_HOLDER, "Nobody has the floor.")
     return _end_turn(state, now, ReleaseReason.ENDED_BY_THERAPIST)
+
+
+def release_dropped(state: FloorState, member: str, now: float) -> Outcome:
+    """The holder's connection is gone: the group does not wait on a silent floor."""
+    if state.holder != member:
+        return state, ()
+    return _end_turn(state, now, ReleaseReason.CONNECTION_LOST)
 
 
 def skip(state: FloorState, member: str, now: float) -> Outcome:

@@ -47,6 +47,8 @@ class ReleaseReason(StrEnum):
     TIME_UP = "time_up"
     MODE_CHANGED = "mode_changed"
     LEFT = "left"
+    # The holder's connection dropped and did not come back in time.
+    CONNECTION_LOST = "connection_lost"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from rooms.commands import (
 from rooms.events import DomainEvent, FloorChanged
 from rooms.floor_events import FloorEvent
 from rooms.floor_state import FloorState
+from rooms.member import Presence
 from rooms.roles import Capability, Role
 from rooms.room import Room
 
@@ -116,7 +117,29 @@ def sync_floor(room: Room, now: float) -> Outcome:
     return replace(room, floor=state), ((FloorChanged(tuple(events)),) if events else ())
 
 
+# A floor holder whose connection dropped keeps the floor this long (a blip), then the
+# floor moves on; the member keeps their seat for the room's own grace period.
+FLOOR_DROP_S = 10.0
+
+
 def tick_floor(room: Room, now: float) -> Outcome:
     if room.floor is None or room.is_over:
         return room, ()
-    return _with_floor(room, floor.tick(room.floor, now))
+    room, dropped = _release_dropped_holder(room, now)
+    assert room.floor is not None  # releasing a turn keeps the floor
+    room, ticked = _with_floor(room, floor.tick(room.floor, now))
+    return room, (*dropped, *ticked)
+
+
+def _release_dropped_holder(room: Room, now: float) -> Outcome:
+    state = room.floor
+    holder = None if state is None else room.member(state.holder or "")
+    if (
+        state is None
+        or holder is None
+        or holder.presence is not Presence.DISCONNECTED
+        or holder.disconnected_at is None
+        or now - holder.disconnected_at < FLOOR_DROP_S
+    ):
+        return room, ()
+    return _with_floor(room, floor.release_dropped(state, holder.id, now))
