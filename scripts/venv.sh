@@ -6,6 +6,10 @@ VENV="$ROOT/.venv"
 PYTHON="${PYTHON:-python3}"
 extras="${1:-}"
 if [ ! -x "$VENV/bin/python" ]; then
+    if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 && command -v apt-get >/dev/null; then
+        # Debian's own python3 ships venv separately.
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+    fi
     "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
 fi
