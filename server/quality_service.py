@@ -13,6 +13,7 @@ from server.alerts import Alert, AlertKind, AlertLog
 from server.metrics import Metrics
 from server.quality import Quality, QualityTracker, RoomHealth, Sample, room_health
 from server.relay import GroupRelay
+from server.relay.relay_stats import LegStats
 from signaling.ports import Identity
 
 Notify = Callable[[str, str, dict[str, Any]], Awaitable[None]]
@@ -20,9 +21,29 @@ Notify = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 
 @dataclass
 class _RelayCounters:
-    received: dict[str, int] = field(default_factory=dict)
-    lost: dict[str, int] = field(default_factory=dict)
+    # member -> the leg's cumulative counters at the last sample
+    legs: dict[str, LegStats] = field(default_factory=dict)
     dropped_overload: int = 0
+
+
+def interval_loss_pct(lost: int, delivered: int) -> float | None:
+    """Loss over one sampling interval; None when nothing was due."""
+    lost, delivered = max(0, lost), max(0, delivered)
+    return 100.0 * lost / (lost + delivered) if lost + delivered > 0 else None
+
+
+def leg_loss_pct(before: LegStats | None, now: LegStats) -> float | None:
+    """The worse direction: what the relay missed of the member's media (uplink), or what
+    the member reports missing of the relay's (downlink)."""
+    up = interval_loss_pct(
+        now.packets_lost_from_member - (before.packets_lost_from_member if before else 0),
+        now.packets_received_from_member - (before.packets_received_from_member if before else 0),
+    )
+    lost_down = now.packets_lost_by_member - (before.packets_lost_by_member if before else 0)
+    sent_down = now.packets_sent_to_member - (before.packets_sent_to_member if before else 0)
+    down = interval_loss_pct(lost_down, sent_down - max(0, lost_down))
+    known = [x for x in (up, down) if x is not None]
+    return max(known) if known else None
 
 
 class QualityService:
@@ -81,19 +102,14 @@ class QualityService:
                                            f"room health is {health.value}"))
 
     async def sample_relays(self, relays: Mapping[str, GroupRelay]) -> None:
-        """Group members: RTT and jitter from the relay's legs, loss from its counters."""
+        """Group members: RTT, jitter and loss in both directions from the relay's legs."""
         now = self._clock()
         for room_id, relay in relays.items():
             stats = relay.stats()
             counters = self._relay_counters.setdefault(room_id, _RelayCounters())
             for member_id, leg in stats.legs.items():
-                received = sum(p.rtp_packets_received
-                               for p in stats.publishers.get(member_id, {}).values())
-                lost = leg.packets_lost_by_member
-                got = received - counters.received.get(member_id, 0)
-                missed = lost - counters.lost.get(member_id, 0)
-                counters.received[member_id], counters.lost[member_id] = received, lost
-                loss_pct = 100.0 * missed / (got + missed) if got + missed > 0 else None
+                loss_pct = leg_loss_pct(counters.legs.get(member_id), leg)
+                counters.legs[member_id] = leg
                 sample = Sample(
                     at=now,
                     rtt_ms=None if leg.round_trip_time is None else leg.round_trip_time * 1000,

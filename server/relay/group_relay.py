@@ -200,6 +200,9 @@ class GroupRelay:
                 round_trip_time=leg.quality.round_trip_time,
                 packets_lost_by_member=leg.quality.packets_lost_by_member,
                 jitter_to_relay=leg.quality.jitter_to_relay,
+                packets_sent_to_member=leg.quality.packets_sent_to_member,
+                packets_lost_from_member=leg.quality.packets_lost_from_member,
+                packets_received_from_member=leg.quality.packets_received_from_member,
             )
             for member_id, leg in self._legs.items()
         }

@@ -63,6 +63,10 @@ class LegQuality:
 
     round_trip_time: float | None = None
     packets_lost_by_member: int = 0
+    # Cumulative counts in both directions, so loss can be computed per interval.
+    packets_sent_to_member: int = 0
+    packets_lost_from_member: int = 0
+    packets_received_from_member: int = 0
     jitter_to_relay: float | None = None
     connection_state: str = "new"
 
@@ -190,6 +194,12 @@ class MemberLeg:
         self.quality.round_trip_time = max(rtts) if rtts else None
         # What the member reports losing of the media the relay sends it.
         self.quality.packets_lost_by_member = sum(s.packetsLost for s in remote_inbound)
+        self.quality.packets_sent_to_member = sum(
+            s.packetsSent for s in report.values() if s.type == "outbound-rtp")
+        inbound = [s for s in report.values() if s.type == "inbound-rtp"]
+        # What the relay misses of the member's own media (its uplink).
+        self.quality.packets_lost_from_member = sum(max(0, s.packetsLost) for s in inbound)
+        self.quality.packets_received_from_member = sum(s.packetsReceived for s in inbound)
         for stats in report.values():
             if stats.type == "inbound-rtp" and stats.kind == "audio":
                 # Interarrival jitter of the member's audio, in RTP clock units (48 kHz).

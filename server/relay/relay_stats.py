@@ -40,6 +40,9 @@ class LegStats:
     round_trip_time: float | None
     packets_lost_by_member: int
     jitter_to_relay: float | None
+    packets_sent_to_member: int = 0
+    packets_lost_from_member: int = 0
+    packets_received_from_member: int = 0
 
 
 @dataclass
