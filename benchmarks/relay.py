@@ -10,7 +10,10 @@ Baseline: aiortc's stock ``MediaRelay`` (the server decodes each publisher
 once and every subscriber's sender re-encodes), for a smaller group.
 
     .venv/bin/python benchmarks/relay.py [--sizes 4,8,12,16] [--seconds 8]
-        [--baseline-size 3] [--client-procs 1]
+        [--baseline-size 3] [--client-procs 1] [--uvloop | --no-uvloop]
+
+``--uvloop`` runs this (the server) process's event loop on uvloop; the member
+processes always use the default asyncio loop.
 
 The last line of output is one JSON object.
 """
@@ -587,7 +590,12 @@ def describe(result: RunResult) -> str:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     results: dict[int, RunResult] = {}
-    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    print(
+        f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+        f"server event loop: {loop_name}",
+        flush=True,
+    )
     for size in sizes:
         result = await run_group("forward", size, args.seconds, args.client_procs)
         results[size] = result
@@ -607,6 +615,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "cpu_ratio_vs_transcoding": round(ratio, 2),
         "cores": os.cpu_count(),
+        "server_event_loop": loop_name,
         "seconds_per_run": args.seconds,
         "baseline_members": baseline.members,
         "baseline_cpu_cores": round(baseline.cpu_cores, 3),
@@ -632,8 +641,25 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per run")
     parser.add_argument("--baseline-size", type=int, default=3, help="members for MediaRelay")
     parser.add_argument("--client-procs", type=int, default=1, help="member processes")
+    parser.add_argument(
+        "--uvloop",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="run the relay (server) process on uvloop; members keep asyncio's loop",
+    )
     return parser.parse_args()
 
 
+def server_loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if not use_uvloop:
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop
+
+
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(parse_args()))))
+    arguments = parse_args()
+    # Only this process: the members are spawned and run asyncio.run with the default loop.
+    with asyncio.Runner(loop_factory=server_loop_factory(arguments.uvloop)) as runner:
+        print(json.dumps(runner.run(main(arguments))))
