@@ -99,8 +99,8 @@ class PrivateRedis:
 
 @pytest.fixture
 async def private_redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed")
+    # A missing redis-server is a failure, never a skip: scripts/test installs it.
+    assert REDIS_SERVER is not None, "redis-server is not installed (scripts/test installs it)"
     server = PrivateRedis(tmp_path)
     await server.start()
     try:
