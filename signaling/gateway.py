@@ -264,12 +264,18 @@ class Signaling:
         if identity.kind is not RoomKind.INDIVIDUAL:
             # Group media goes through the relay; members never signal each other.
             return error_reply("not_allowed", "Group sessions use the relay, not peer signaling.")
-        room = await self._rooms.get(identity.room)
-        peer = None if room is None else room.member(to)
-        if peer is None or not peer.seated or to == identity.member_id:
+        if to == identity.member_id or not await self._is_seated(identity.room, to):
             return error_reply("unknown_peer", "That person is not in this session.")
         await self.fanout.send_to_member(identity.room, to, event, message)
         return {"ok": True}
+
+    async def _is_seated(self, room_id: str, member_id: str) -> bool:
+        # Hot path (every ICE candidate): a seat held on this node answers without the store.
+        if self.connections.seat_holder(room_id, member_id) is not None:
+            return True
+        room = await self._rooms.get(room_id)
+        peer = None if room is None else room.member(member_id)
+        return peer is not None and peer.seated
 
     async def _relay_offer(self, connection: Connection, payload: RelaySdpPayload) -> Reply:
         media = self._require_group_media(connection)
