@@ -99,8 +99,12 @@ async def test_check_in_round_passes_the_floor_in_the_servers_order(
     )
     # The soft warning comes before the limit (warn_at_fraction 0.8); screenshots only
     # after it, since they can take a while on a loaded machine.
+    # "attached", not "visible": on a loaded machine the 1.2 s warning window can close
+    # (the turn ends and the panel hides) before Playwright looks; the state still shows
+    # the warning happened.
     await first.wait_for_selector(
-        '[data-testid="have-floor"] .turn-timer[data-state="warning"]', timeout=WAIT_MS
+        '[data-testid="have-floor"] .turn-timer[data-state="warning"]', state="attached",
+        timeout=WAIT_MS,
     )
     await first.screenshot(path=str(shots / "member-floor-phone.png"), full_page=True)
     await therapist.screenshot(path=str(shots / "therapist-round-desktop.png"), full_page=True)
