@@ -31,6 +31,14 @@ from rooms.room import Room
 Outcome = tuple[Room, tuple[DomainEvent, ...]]
 FloorOutcome = tuple[FloorState, tuple[FloorEvent, ...]]
 
+REQUIRED: dict[type, Capability] = {
+    **dict.fromkeys(
+        (SetFloorMode, ChangeFloorSettings, GrantNext, GiveFloor, EndTurn, SkipTurn, ExtendTurn),
+        Capability.CONTROL_FLOOR,
+    ),
+    **dict.fromkeys((RaiseHand, LowerHand, YieldFloor, PassTurn), Capability.RAISE_HAND),
+}
+
 
 def apply_floor(room: Room, command: FloorCommand) -> Outcome:
     require_group(room)
@@ -38,40 +46,30 @@ def apply_floor(room: Room, command: FloorCommand) -> Outcome:
     assert state is not None  # require_group checked it
     if isinstance(command, Voice):
         return _with_floor(room, _voice(room, state, command))
-    control = Capability.CONTROL_FLOOR
+    # One capability check per command: the therapist steers, participants take part.
+    require_capability(room, command.by, REQUIRED[type(command)])
     match command:
         case SetFloorMode():
-            require_capability(room, command.by, control)
             outcome = floor.set_mode(state, command.mode, command.now)
         case ChangeFloorSettings():
-            require_capability(room, command.by, control)
             outcome = floor.change_settings(state, command.settings, command.now)
         case GrantNext():
-            require_capability(room, command.by, control)
             outcome = floor.grant_next(state, command.now)
         case GiveFloor():
-            require_capability(room, command.by, control)
             outcome = floor.give_floor(state, command.member_id, command.now)
         case EndTurn():
-            require_capability(room, command.by, control)
             outcome = floor.end_turn(state, command.now)
         case SkipTurn():
-            require_capability(room, command.by, control)
             outcome = floor.skip(state, command.member_id, command.now)
         case ExtendTurn():
-            require_capability(room, command.by, control)
             outcome = floor.extend_turn(state, command.extra_s, command.now)
         case RaiseHand():
-            require_capability(room, command.by, Capability.RAISE_HAND)
             outcome = floor.raise_hand(state, command.by, command.now)
         case LowerHand():
-            require_capability(room, command.by, Capability.RAISE_HAND)
             outcome = floor.lower_hand(state, command.by, command.now)
         case YieldFloor():
-            require_capability(room, command.by, Capability.RAISE_HAND)
             outcome = floor.yield_floor(state, command.by, command.now)
         case PassTurn():
-            require_capability(room, command.by, Capability.RAISE_HAND)
             outcome = floor.pass_turn(state, command.by, command.now)
         case _:  # pragma: no cover
             raise TypeError(f"unknown command {command!r}")

@@ -24,6 +24,8 @@ class MemoryRoomStore:
         self._retention_s = retention_s
 
     def _forget_old_ended(self) -> None:
+        if not self._ended_at:  # the usual case, on every get
+            return
         now = self._clock()
         for room_id in [r for r, at in self._ended_at.items() if now - at >= self._retention_s]:
             self._rooms.pop(room_id, None)
