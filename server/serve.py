@@ -18,15 +18,6 @@ from server.settings import Settings
 from server.tls import fingerprint, server_ssl_context
 
 
-def _admin_url(settings: Settings, port: int) -> str:
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "", "localhost") else settings.host
-    if host == "::":
-        host = "::1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{settings.scheme}://{host}:{port}"
-
-
 async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -38,7 +29,7 @@ async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None
     await site.start()
     port = _bound_port(runner) or settings.port
     info = RuntimeInfo(
-        admin_url=_admin_url(settings, port),
+        admin_url=settings.local_url(port),
         public_url=settings.base_url(port),
         pid=os.getpid(),
         ca_file=str(settings.tls_cert) if settings.tls_cert else None,

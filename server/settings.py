@@ -64,9 +64,14 @@ class Settings:
         return "https" if self.tls_cert is not None else "http"
 
     def base_url(self, bound_port: int | None = None) -> str:
+        """The base of join links: the public URL, else where this machine reaches us."""
         if self.public_url:
             return self.public_url.rstrip("/")
-        host = self.host if self.host not in ("0.0.0.0", "::") else "127.0.0.1"
+        return self.local_url(bound_port)
+
+    def local_url(self, bound_port: int | None = None) -> str:
+        """Where a client on this machine reaches the server (wildcards become loopback)."""
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
         if ":" in host:
             host = f"[{host}]"
         return f"{self.scheme}://{host}:{bound_port or self.port}"
