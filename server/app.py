@@ -192,10 +192,7 @@ async def refresh_gauges(components: Components) -> None:
     """Gauges are recounted from the store at scrape time, so they never drift."""
     rooms: Counter[tuple[str, str]] = Counter()
     roles: Counter[str] = Counter()
-    for room_id in await components.store.list_ids():
-        room = await components.store.get(room_id)
-        if room is None:
-            continue
+    for room in await components.rooms.live_rooms():
         rooms[(room.kind.value, room.state.value)] += 1
         for member in room.connected():
             roles[member.role.value] += 1

@@ -89,7 +89,7 @@ class OpsFeed:
                     await self._push(sid)
 
     async def _push(self, sid: str) -> None:
-        rooms = await self._all_rooms()
+        rooms = await self._rooms.live_rooms()
         watched_id = self._watching.get(sid)
         watched = next((r for r in rooms if r.id == watched_id), None)
         snapshot = {
@@ -107,14 +107,6 @@ class OpsFeed:
         if alert.member is not None:
             row["member"] = pseudonym(alert.room, alert.member)
         return row
-
-    async def _all_rooms(self) -> list[Room]:
-        found = []
-        for room_id in await self._rooms.store.list_ids():
-            room = await self._rooms.get(room_id)
-            if room is not None:
-                found.append(room)
-        return sorted(found, key=lambda r: r.created_at, reverse=True)
 
     def _room_row(self, room: Room) -> dict[str, Any]:
         seated = room.seated()

@@ -61,6 +61,12 @@ class RoomService:
     async def get(self, room_id: str) -> Room | None:
         return await self.store.get(room_id)
 
+    async def live_rooms(self) -> list[Room]:
+        """Every room still in play (for gauges and the ops dashboard), newest first."""
+        rooms = [room for room_id in await self.store.list_ids()
+                 if (room := await self.store.get(room_id)) is not None]
+        return sorted(rooms, key=lambda r: r.created_at, reverse=True)
+
     async def execute(
         self, room_id: str, command: AnyCommand
     ) -> tuple[Room, tuple[DomainEvent, ...]]:
