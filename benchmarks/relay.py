@@ -355,7 +355,9 @@ class RunResult:
     frames_forwarded: int  # frames handed to the subscribers' RTCRtpSenders
     frames_received_by_members: int
     frames_from_publishers: int  # what reached the server from all publishers
-    server_drops: int
+    server_drops: int  # the relay's own drops plus its sockets' kernel receive drops
+    packets_forwarded: int = 0
+    socket_drops: int = 0  # of server_drops: datagrams the kernel dropped for the relay
 
     @property
     def forwarded_tracks(self) -> int:
@@ -382,6 +384,10 @@ class RunResult:
     @property
     def cpu_per_forwarded_frame_us(self) -> float:
         return self.cpu_cores * self.seconds / max(1, self.frames_forwarded) * 1e6
+
+    @property
+    def cpu_per_forwarded_packet_us(self) -> float:
+        return self.cpu_cores * self.seconds / max(1, self.packets_forwarded) * 1e6
 
     @property
     def cores_at_nominal_rate(self) -> float:
@@ -510,14 +516,18 @@ async def run_group(mode: str, size: int, seconds: float, client_procs: int) -> 
         await asyncio.sleep(1.0)  # let keyframes and queues settle
         before = await coordinator.counts()
         drops_before = relay.stats().frames_dropped_overload if relay else 0
+        socket_drops_before = kernel_udp_drops_of_this_process()
         forwarded_before = relay.stats().frames_forwarded if relay else transcoded_frames()
+        packets_before = relay.stats().packets_forwarded if relay else 0
         published_before = frames_from_publishers()
         usage_before, wall_before = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
         await asyncio.sleep(seconds)
         usage_after, wall_after = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
         after = await coordinator.counts()
         drops_after = relay.stats().frames_dropped_overload if relay else 0
+        socket_drops_after = kernel_udp_drops_of_this_process()
         forwarded_after = relay.stats().frames_forwarded if relay else transcoded_frames()
+        packets_after = relay.stats().packets_forwarded if relay else 0
         published_after = frames_from_publishers()
     finally:
         signaling_task.cancel()
@@ -548,8 +558,38 @@ async def run_group(mode: str, size: int, seconds: float, client_procs: int) -> 
         frames_forwarded=forwarded_after - forwarded_before,
         frames_received_by_members=received,
         frames_from_publishers=published_after - published_before if relay else -1,
-        server_drops=drops_after - drops_before,
+        server_drops=drops_after - drops_before + socket_drops_after - socket_drops_before,
+        packets_forwarded=packets_after - packets_before,
+        socket_drops=socket_drops_after - socket_drops_before,
     )
+
+
+def kernel_udp_drops_of_this_process() -> int:
+    """Datagrams the kernel dropped on this process's UDP sockets (full receive buffers).
+
+    A relay that falls behind loses packets there before its own code sees
+    them, so they count as server drops. Linux only: /proc/net/udp's last
+    column, for the socket inodes this process holds open.
+    """
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    drops = 0
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) >= 13 and fields[9] in inodes:
+                drops += int(fields[12])
+    return drops
 
 
 async def wait_until_everyone_receives(
@@ -572,7 +612,13 @@ def describe(result: RunResult) -> str:
         f"({result.kernel_cores:.3f} kernel) for {result.frames_forwarded / result.seconds:.0f} "
         f"frames/s to senders ({result.forwarded_ratio:.0%} of nominal "
         f"{result.nominal_frames_per_second:.0f}), members got {result.delivered_ratio:.0%}; "
-        f"{result.cpu_per_forwarded_frame_us:.0f} us CPU per forwarded frame; "
+        f"{result.cpu_per_forwarded_frame_us:.0f} us CPU per forwarded frame"
+        + (
+            f" ({result.packets_forwarded / result.seconds:.0f} packets/s, "
+            f"{result.cpu_per_forwarded_packet_us:.0f} us per packet); "
+            if result.packets_forwarded
+            else "; "
+        )
         + (
             f"publishers reached the server at {result.published_ratio:.0%} of nominal; "
             if result.frames_from_publishers >= 0
@@ -580,7 +626,7 @@ def describe(result: RunResult) -> str:
         )
         + f"{result.forwarded_tracks} tracks need {result.cores_at_nominal_rate:.2f} cores at "
         f"nominal rate = {result.tracks_per_core:.0f} tracks/core; "
-        f"server drops {result.server_drops}"
+        f"server drops {result.server_drops} ({result.socket_drops} at the relay's sockets)"
     )
     if result.forwarded_ratio < 0.95:
         line += " [did not keep up: machine busy; cores extrapolated from CPU per frame]"
@@ -626,6 +672,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         figures[f"kernel_cores_{size}"] = round(result.kernel_cores, 3)
         figures[f"us_per_frame_{size}"] = round(result.cpu_per_forwarded_frame_us, 1)
         figures[f"frames_per_second_{size}"] = round(result.frames_forwarded / result.seconds, 1)
+        figures[f"packets_per_second_{size}"] = round(result.packets_forwarded / result.seconds, 1)
+        figures[f"us_per_packet_{size}"] = round(result.cpu_per_forwarded_packet_us, 1)
         figures[f"forwarded_ratio_{size}"] = round(result.forwarded_ratio, 3)
         figures[f"delivered_ratio_{size}"] = round(result.delivered_ratio, 3)
         figures[f"published_ratio_{size}"] = round(result.published_ratio, 3)

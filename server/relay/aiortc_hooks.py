@@ -4,28 +4,41 @@ The relay forwards encoded media, which aiortc does not offer as a public API.
 Each function here names the private attribute or method it relies on, and
 ``tests/relay/test_aiortc_hooks.py`` checks that they all still exist, so an
 aiortc upgrade fails loudly in one place instead of silently decoding media
-or dropping keyframe requests. aiortc is pinned to ``PINNED_AIORTC_VERSION``.
+or dropping keyframe requests. aiortc is pinned to ``PINNED_AIORTC_VERSION``;
+pylibsrtp (aiortc's SRTP), whose session buffer ``SrtpProtector`` writes into,
+to ``PINNED_PYLIBSRTP_VERSION``.
 """
 
 from __future__ import annotations
 
-import fractions
+import random
 import threading
 import time
-import types
 from collections.abc import Awaitable, Callable
+from struct import pack, pack_into
 from typing import Any
 
+import aioice
 import aiortc
-import aiortc.rtcrtpsender
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
-from aiortc import clock as aiortc_clock
+import pylibsrtp
+from aiortc import (
+    RTCDtlsTransport,
+    RTCIceTransport,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc import sdp as aiortc_sdp
 from aiortc.codecs import is_rtx
-from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import RtpPacket
+from pylibsrtp._binding import ffi
+from pylibsrtp._binding import lib as srtp_lib
+
+from server.relay.relayed_packet import RelayedPacket
 
 PINNED_AIORTC_VERSION = "1.16.0"
 
@@ -41,15 +54,44 @@ RECEIVER_SEND_PLI = "_send_rtcp_pli"
 SENDER_SEND_KEYFRAME = "_send_keyframe"
 TRANSCEIVER_CODECS = "_codecs"
 TRANSCEIVER_HEADER_EXTENSIONS = "_headerExtensions"
-# aiortc.rtcrtpsender does ``from . import clock`` and calls ``clock.current_ntp_time()``.
-SENDER_MODULE_CLOCK = "clock"
+SENDER_RETRANSMIT = "_retransmit"
+SENDER_SSRC = "_ssrc"
+SENDER_RTX_SSRC = "_rtx_ssrc"
+# What SenderWire keeps up to date for aiortc's sender reports and stats; it
+# writes them by these names directly, on its per-packet path.
+SENDER_REPORT_FIELDS = (
+    "_RTCRtpSender__packet_count",
+    "_RTCRtpSender__octet_count",
+    "_RTCRtpSender__rtp_timestamp",
+    "_RTCRtpSender__ntp_timestamp",
+)
+DTLS_COUNTERS = ("_RTCDtlsTransport__tx_bytes", "_RTCDtlsTransport__tx_packets")
+# The path from a sender's DTLS transport to the selected pair's UDP socket.
+DTLS_STATE = "_state"
+DTLS_TX_SRTP = "_tx_srtp"
+ICE_CONNECTION = "_connection"
+ICE_NOMINATED = "_nominated"
+DTLS_CONNECTED = DtlsState.CONNECTED
+# asyncio's selector datagram transport keeps its socket here (uvloop's has none).
+ASYNCIO_TRANSPORT_SOCKET = "_sock"
+# pylibsrtp.Session's C session pointer and packet buffer (SrtpProtector).
+SRTP_SESSION = "_srtp"
+SRTP_BUFFER = "_cdata"
+PINNED_PYLIBSRTP_VERSION = "1.0.0"
 NTP_UNIX_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
 
-# aiortc's audio receiver holds 4 frames (80 ms) before decoding, to smooth
-# playout. A relay does no playout, so it hands on each frame at once.
-RELAY_AUDIO_JITTER_CAPACITY = 16
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
-EncodedFrameHandler = Callable[[JitterFrame], None]
+# SenderWire.send answers. NOT_SENDABLE: too long for SRTP, or libsrtp refused it.
+SENT, NOT_CONNECTED, BACKLOGGED, NOT_SENDABLE = 0, 1, 2, 3
+# Bytes asyncio may hold for a subscriber's socket before the relay drops packets
+# instead: UDP only backs up when the kernel refuses more, and queued media goes stale.
+SEND_BACKLOG_LIMIT = 256 * 1024
+
+PacketHandler = Callable[[RtpPacket], None]
+_Route = tuple["SrtpProtector", Callable[[Any, Any], Any], Any]
 RtpObserver = Callable[[RtpPacket, int], None]
 
 
@@ -63,100 +105,90 @@ def check_aiortc_version() -> None:
             f"server/relay/aiortc_hooks.py was written for aiortc {PINNED_AIORTC_VERSION}, "
             f"found {aiortc.__version__}: re-check every hook before changing the pin"
         )
+    if pylibsrtp.__version__ != PINNED_PYLIBSRTP_VERSION:
+        raise AiortcHookError(
+            f"SrtpProtector was written for pylibsrtp {PINNED_PYLIBSRTP_VERSION}, "
+            f"found {pylibsrtp.__version__}: re-check it before changing the pin"
+        )
 
 
 def ntp_time_now() -> int:
     """What ``aiortc.clock.current_ntp_time()`` returns, without building datetimes.
 
-    NTP 32.32 fixed point at microsecond resolution, as aiortc computes it. aiortc's
-    sender calls it twice per RTP packet (abs-send-time, sender report), and its
-    datetime arithmetic was ~5 % of the relay's CPU.
+    NTP 32.32 fixed point at microsecond resolution, as aiortc computes it; the
+    relay needs it once per packet (abs-send-time, sender report), where aiortc's
+    datetime arithmetic would cost ~5 % of the relay's CPU.
     """
     seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
     fraction = ((nanoseconds // 1_000) << 32) // 1_000_000
     return ((seconds + NTP_UNIX_EPOCH_OFFSET) << 32) | fraction
 
 
-def use_fast_sender_clock() -> None:
-    """Give ``aiortc.rtcrtpsender`` a clock whose ``current_ntp_time`` is ``ntp_time_now``.
+class PacketPassThrough:
+    """Stands in for the receiver's jitter buffer: hands on every packet, holds none.
 
-    Process-wide and idempotent; every other clock function the sender module
-    uses is aiortc's own (the hook test checks the sender needs no other).
-    """
-    sender_clock = types.SimpleNamespace(
-        current_datetime=aiortc_clock.current_datetime, current_ntp_time=ntp_time_now
-    )
-    setattr(aiortc.rtcrtpsender, SENDER_MODULE_CLOCK, sender_clock)
-
-
-class PrepackedPacket:
-    """An encoded frame for aiortc's sender to packetize, lighter than an ``av.Packet``.
-
-    ``RTCRtpSender._next_encoded_frame`` hands whatever ``track.recv()`` returns
-    that is not an ``av.Frame`` to ``Encoder.pack``, and aiortc's VP8 and Opus
-    ``pack`` read only ``bytes(packet)``, ``packet.pts`` and ``packet.time_base``.
-    An ``av.Packet`` would cost an allocation and a copy of the frame per
-    subscriber (and a new ``Fraction`` each time ``time_base`` is read); this
-    hands the publisher's bytes object itself to the packetizer.
+    aiortc's receiver calls ``add(packet)`` after it has counted the packet for
+    its receiver reports, unwrapped retransmissions (RTX) and generated NACKs for
+    gaps; a jitter buffer would reassemble frames for a decoder. The relay
+    forwards packet by packet instead, as SFUs do: no reassembly delay, and a
+    packet lost upstream reaches subscribers when the publisher retransmits it.
+    Answering ``(False, None)`` means "no PLI, no frame to decode".
     """
 
-    __slots__ = ("data", "pts", "time_base")
+    def __init__(self, on_packet: PacketHandler) -> None:
+        self._on_packet = on_packet
+        self.packets_passed = 0
 
-    def __init__(self, data: bytes, pts: int, time_base: fractions.Fraction) -> None:
-        self.data = data
-        self.pts = pts
-        self.time_base = time_base
-
-    def __bytes__(self) -> bytes:
-        return self.data
-
-    def __len__(self) -> int:
-        return len(self.data)
+    def add(self, packet: RtpPacket) -> tuple[bool, None]:
+        self.packets_passed += 1
+        self._on_packet(packet)
+        return False, None
 
 
-class EncodedFrameTap:
-    """Stands in for the receiver's decoder queue (a ``queue.Queue``).
+class ReceiverTap:
+    """What the relay put into one receiver: the pass-through and a decoder stand-in.
 
-    aiortc puts ``(codec, JitterFrame)`` on that queue for its decoder thread.
-    ``put`` hands the encoded frame to the relay instead, on the event loop
-    thread. ``get`` is what the decoder thread calls first: answering ``None``
+    The stand-in replaces the receiver's decoder queue (a ``queue.Queue``).
+    ``get`` is what aiortc's decoder thread calls first: answering ``None``
     (aiortc's stop signal) makes the thread end at once, before it creates a
     decoder. ``worker_threads`` records that thread so tests can prove no
-    decoder was ever created on it.
+    decoder was ever created on it; ``put`` is never reached because the
+    pass-through never completes a frame, and refuses loudly if it is.
     """
 
-    def __init__(self, on_frame: EncodedFrameHandler) -> None:
-        self._on_frame = on_frame
+    def __init__(self, pass_through: PacketPassThrough) -> None:
+        self.pass_through = pass_through
         self.worker_threads: list[threading.Thread] = []
-        self.frames_tapped = 0
 
-    def put(self, item: tuple[RTCRtpCodecParameters, JitterFrame] | None) -> None:
+    @property
+    def packets_tapped(self) -> int:
+        return self.pass_through.packets_passed
+
+    def put(self, item: object) -> None:
         if item is None:  # aiortc stopping the (already ended) decoder thread
             return
-        _codec, frame = item
-        self.frames_tapped += 1
-        self._on_frame(frame)
+        raise AiortcHookError("aiortc handed a frame to the decoder despite the pass-through")
 
     def get(self) -> None:
         self.worker_threads.append(threading.current_thread())
         return None
 
 
-def tap_encoded_frames(
+def tap_rtp_packets(
     receiver: RTCRtpReceiver,
-    kind: str,
-    on_frame: EncodedFrameHandler,
+    on_packet: PacketHandler,
     on_rtp: RtpObserver,
     *,
     remb: bool = False,
-) -> EncodedFrameTap:
-    """Make ``receiver`` hand complete encoded frames to ``on_frame`` instead of decoding.
+) -> ReceiverTap:
+    """Make ``receiver`` hand every media packet to ``on_packet`` instead of decoding.
 
     Must be called before the receiver starts (``RTCRtpReceiver.receive``), that is
     between ``setRemoteDescription(offer)`` and the connection coming up.
-    ``on_rtp(packet, media_ssrc)`` sees every RTP packet first (for RFC 6464
-    audio levels and the SSRC to send PLIs for); RTX packets report the SSRC of
-    the stream they repair.
+    ``on_rtp(packet, media_ssrc)`` sees every RTP packet first, as it arrived
+    (for RFC 6464 audio levels and the SSRC to send PLIs for); RTX packets
+    report the SSRC of the stream they repair. ``on_packet`` sees media
+    packets after aiortc's receiver statistics, RTX unwrapping and NACKs.
 
     Unless ``remb``, the video receiver's remote bitrate estimator is removed:
     aiortc then sends no REMB to the publisher (and skips the estimator's
@@ -167,10 +199,9 @@ def tap_encoded_frames(
     """
     if getattr(receiver, RECEIVER_STARTED):
         raise AiortcHookError("the receiver already started its decoder thread")
-    tap = EncodedFrameTap(on_frame)
+    tap = ReceiverTap(PacketPassThrough(on_packet))
     setattr(receiver, RECEIVER_DECODER_QUEUE, tap)
-    if kind == "audio":
-        setattr(receiver, RECEIVER_JITTER_BUFFER, JitterBuffer(RELAY_AUDIO_JITTER_CAPACITY))
+    setattr(receiver, RECEIVER_JITTER_BUFFER, tap.pass_through)
     if not remb:
         setattr(receiver, RECEIVER_BITRATE_ESTIMATOR, None)
 
@@ -183,6 +214,240 @@ def tap_encoded_frames(
 
     setattr(receiver, RECEIVER_HANDLE_RTP, observe_then_handle)
     return tap
+
+
+class SenderWire:
+    """Sends one subscriber slot's RTP straight into its DTLS/ICE transport.
+
+    aiortc's sender pulls a frame from its track, packetizes it, builds an
+    ``RtpPacket``, serializes it and sends it through four coroutines, per
+    packet and per subscriber: that path cost the relay most of its CPU. The
+    wire writes the RTP header into a per-slot template, protects it with the
+    transport's SRTP session and hands it to the selected ICE pair's UDP
+    socket, synchronously. It keeps what aiortc's sender needs for its RTCP
+    sender reports and stats (packet and octet counts, the RTP/NTP timestamp
+    pair) and the DTLS transport's byte counts up to date.
+
+    Built once the sender has started (its parameters are then fixed): the
+    payload type, RTX, SSRCs and header extension ids are the ones it negotiated.
+    The header carries abs-send-time, the slot's mid and, for audio, the
+    publisher's RFC 6464 audio level, each only if negotiated.
+    """
+
+    def __init__(self, sender: RTCRtpSender, transceiver: RTCRtpTransceiver) -> None:
+        codecs: list[RTCRtpCodecParameters] = getattr(transceiver, TRANSCEIVER_CODECS)
+        payload_type = codecs[0].payloadType if codecs else None
+        if payload_type is None:
+            raise AiortcHookError("the sender started without a negotiated payload type")
+        self.payload_type: int = payload_type
+        self.rtx_payload_type = next(
+            (
+                c.payloadType
+                for c in codecs
+                if is_rtx(c) and c.parameters.get("apt") == self.payload_type
+            ),
+            None,
+        )
+        self.ssrc: int = getattr(sender, SENDER_SSRC)
+        self.rtx_ssrc: int = getattr(sender, SENDER_RTX_SSRC)
+        self._sender: Any = sender
+        self._dtls: Any = sender.transport
+        self._rtx_sequence_number = random.randrange(1 << 16)
+        self._route: _Route | None = None
+        extensions: list[RTCRtpHeaderExtensionParameters] = getattr(
+            transceiver, TRANSCEIVER_HEADER_EXTENSIONS
+        )
+        ids = {e.uri: e.id for e in extensions}
+        elements = bytearray()
+        self._abs_send_time_at = self._audio_level_at = 0
+        self._abs_send_time_head = 0
+        if ABS_SEND_TIME_URI in ids:
+            self._abs_send_time_at = 16 + len(elements)
+            self._abs_send_time_head = ((ids[ABS_SEND_TIME_URI] << 4) | 2) << 24
+            elements += bytes(4)
+        mid = (transceiver.mid or "").encode("ascii")
+        if MID_URI in ids and 0 < len(mid) <= 16:
+            elements += bytes([(ids[MID_URI] << 4) | (len(mid) - 1)]) + mid
+        if transceiver.kind == "audio" and AUDIO_LEVEL_URI in ids:
+            elements += bytes([ids[AUDIO_LEVEL_URI] << 4])
+            self._audio_level_at = 12 + 4 + len(elements)
+            elements += b"\x7f"
+        elements += bytes(-len(elements) % 4)
+        if elements:
+            header = pack("!BBHII", 0x90, 0, 0, 0, 0) + pack("!HH", 0xBEDE, len(elements) // 4)
+            self._template = bytearray(header + elements)
+        else:
+            self._template = bytearray(pack("!BBHII", 0x80, 0, 0, 0, 0))
+        self.header_length = len(self._template)
+
+    def send(self, sequence_number: int, timestamp: int, packet: RelayedPacket) -> int:
+        """Send one media packet; answers SENT, NOT_CONNECTED, BACKLOGGED or NOT_SENDABLE.
+
+        The hottest code of the relay (once per packet per subscriber): it
+        inlines what ``_write_header`` and ``SrtpProtector.protect`` do.
+        """
+        route = self._route if self._dtls._state is DTLS_CONNECTED else None
+        if route is None:
+            route = self._open_route()
+            if route is None:
+                return NOT_CONNECTED
+        protector, send_datagram, address = route
+        payload = packet.payload
+        header = self._template
+        header_length = self.header_length
+        length = header_length + len(payload)
+        if length > protector.capacity:
+            return NOT_SENDABLE
+        pack_into(
+            "!BHII",
+            header,
+            1,
+            (packet.marker << 7) | self.payload_type,
+            sequence_number,
+            timestamp,
+            self.ssrc,
+        )
+        if self._abs_send_time_at:
+            value = self._abs_send_time_head | packet.abs_send_time
+            pack_into("!I", header, self._abs_send_time_at, value)
+        if self._audio_level_at:
+            header[self._audio_level_at] = packet.audio_level
+        buffer = protector.buffer
+        buffer[0:header_length] = header
+        buffer[header_length:length] = payload
+        length_out = protector.length
+        length_out[0] = length
+        if protector.protect_in_place(protector.session, protector.cdata, length_out):
+            return NOT_SENDABLE
+        length = length_out[0]
+        try:
+            send_datagram(protector.view[:length], address)
+        except BlockingIOError:  # the kernel's send buffer is full: drop, as UDP would
+            return BACKLOGGED
+        except OSError:
+            return NOT_CONNECTED
+        sender = self._sender
+        sender._RTCRtpSender__packet_count += 1
+        sender._RTCRtpSender__octet_count += len(payload)
+        sender._RTCRtpSender__rtp_timestamp = timestamp
+        sender._RTCRtpSender__ntp_timestamp = packet.ntp_time
+        dtls = self._dtls
+        dtls._RTCDtlsTransport__tx_bytes += length
+        dtls._RTCDtlsTransport__tx_packets += 1
+        return SENT
+
+    def retransmit(self, sequence_number: int, timestamp: int, packet: RelayedPacket) -> int:
+        """Resend a packet a subscriber reported lost (NACK), in RTX if it was negotiated."""
+        rtx_payload_type = self.rtx_payload_type
+        if rtx_payload_type is None:
+            return self.send(sequence_number, timestamp, packet)
+        route = self._route if self._dtls._state is DTLS_CONNECTED else None
+        if route is None:
+            return NOT_CONNECTED
+        protector, send_datagram, address = route
+        rtx_sequence_number = self._rtx_sequence_number
+        self._rtx_sequence_number = (rtx_sequence_number + 1) & 0xFFFF
+        header = self._write_header(
+            rtx_payload_type, rtx_sequence_number, timestamp, packet, self.rtx_ssrc
+        )
+        length = protector.protect(header, pack("!H", sequence_number) + packet.payload)
+        if not length:
+            return NOT_SENDABLE
+        try:
+            send_datagram(protector.view[:length], address)
+        except OSError:
+            return NOT_CONNECTED
+        return SENT
+
+    def _write_header(
+        self,
+        payload_type: int,
+        sequence_number: int,
+        timestamp: int,
+        packet: RelayedPacket,
+        ssrc: int | None = None,
+    ) -> bytearray:
+        # One template per slot, rewritten in place: the fields that change per packet.
+        header = self._template
+        first = (packet.marker << 7) | payload_type
+        ssrc = self.ssrc if ssrc is None else ssrc
+        pack_into("!BHII", header, 1, first, sequence_number, timestamp, ssrc)
+        if self._abs_send_time_at:
+            value = self._abs_send_time_head | packet.abs_send_time
+            pack_into("!I", header, self._abs_send_time_at, value)
+        if self._audio_level_at:
+            header[self._audio_level_at] = packet.audio_level
+        return header
+
+    def _open_route(self) -> _Route | None:
+        """The SRTP session, socket and address, once DTLS is up; cached while it stays up.
+
+        aioice nominates one pair per connection and keeps it: a failed pair
+        ends the connection, and the DTLS state check in ``send`` sees that.
+        """
+        self._route = None
+        dtls = self._dtls
+        if dtls._state is not DTLS_CONNECTED:
+            return None
+        pair = getattr(getattr(dtls.transport, ICE_CONNECTION), ICE_NOMINATED).get(1)
+        transport = pair.protocol.transport if pair is not None else None
+        if transport is None:
+            return None
+        raw_socket = getattr(transport, ASYNCIO_TRANSPORT_SOCKET, None)
+        # asyncio's own transport.sendto would wrap each send in Python checks and
+        # copy the datagram; another event loop's transport is used as it is.
+        send_datagram = raw_socket.sendto if raw_socket is not None else transport.sendto
+        protector = SrtpProtector(getattr(dtls, DTLS_TX_SRTP))
+        self._route = (protector, send_datagram, pair.remote_addr)
+        return self._route
+
+
+class SrtpProtector:
+    """``pylibsrtp.Session.protect`` without its per-call allocations and copies.
+
+    pylibsrtp copies the packet into its C buffer, protects it there and copies
+    it out as new bytes, with a fresh ``int *`` each time. This writes the
+    header and payload straight into that buffer and leaves the protected
+    packet there (``view[:length]``) for the socket to send; the next call
+    overwrites it, so the caller sends before protecting again.
+    ``SenderWire.send`` inlines ``protect``; retransmissions call it.
+    """
+
+    def __init__(self, session: pylibsrtp.Session) -> None:
+        self._session = session  # keeps the C session and buffer alive
+        self.session = getattr(session, SRTP_SESSION)[0]
+        self.cdata = getattr(session, SRTP_BUFFER)
+        self.buffer = ffi.buffer(self.cdata)
+        self.capacity = len(self.buffer) - pylibsrtp.SRTP_MAX_TRAILER_LEN
+        self.length = ffi.new("int *")
+        self.view = memoryview(self.buffer)
+        self.protect_in_place = srtp_lib.srtp_protect
+
+    def protect(self, header: bytes | bytearray, payload: bytes) -> int:
+        """Protect header + payload into ``view``; answers the length, or 0 if it cannot."""
+        header_length = len(header)
+        length = header_length + len(payload)
+        if length > self.capacity:
+            return 0
+        buffer = self.buffer
+        buffer[0:header_length] = header
+        buffer[header_length:length] = payload
+        self.length[0] = length
+        if self.protect_in_place(self.session, self.cdata, self.length):
+            return 0
+        return int(self.length[0])
+
+
+def redirect_retransmissions(
+    sender: RTCRtpSender, retransmit: Callable[[int], Awaitable[None]]
+) -> None:
+    """Route a subscriber's NACKs on ``sender`` to the relay.
+
+    aiortc's sender answers a NACK from the history of packets it sent itself;
+    the relay's packets bypass that history (``SenderWire``), so it answers
+    from its own.
+    """
+    setattr(sender, SENDER_RETRANSMIT, retransmit)
 
 
 async def send_picture_loss_indication(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
@@ -278,8 +543,20 @@ def _extension_id(extension_ids: dict[str, int], uri: str) -> int:
 
 
 def hook_points() -> dict[str, tuple[type[Any], str]]:
-    """Every private attribute or method the hooks rely on, for the upgrade test."""
+    """Every private attribute or method the hooks rely on, for the upgrade test.
+
+    The DTLS transport's SRTP session (``_tx_srtp``) exists only once DTLS is
+    up; the upgrade test checks it on a connected pair.
+    """
     return {
+        "sender retransmit": (RTCRtpSender, SENDER_RETRANSMIT),
+        "sender ssrc": (RTCRtpSender, SENDER_SSRC),
+        "sender rtx ssrc": (RTCRtpSender, SENDER_RTX_SSRC),
+        **{f"sender report {name}": (RTCRtpSender, name) for name in SENDER_REPORT_FIELDS},
+        **{f"dtls counter {name}": (RTCDtlsTransport, name) for name in DTLS_COUNTERS},
+        "dtls state": (RTCDtlsTransport, DTLS_STATE),
+        "ice connection": (RTCIceTransport, ICE_CONNECTION),
+        "ice nominated pairs": (aioice.Connection, ICE_NOMINATED),
         "receiver decoder queue": (RTCRtpReceiver, RECEIVER_DECODER_QUEUE),
         "receiver jitter buffer": (RTCRtpReceiver, RECEIVER_JITTER_BUFFER),
         "receiver bitrate estimator": (RTCRtpReceiver, RECEIVER_BITRATE_ESTIMATOR),

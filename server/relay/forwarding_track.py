@@ -1,145 +1,200 @@
-"""A MediaStreamTrack that yields encoded packets, so aiortc's sender packs without encoding."""
+"""One subscriber's copy of one publisher's audio or video, forwarded packet by packet."""
 
 from __future__ import annotations
 
 import asyncio
-import fractions
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from server.relay.aiortc_hooks import PrepackedPacket
-from server.relay.encoded_frame import EncodedFrame
+from server.relay.aiortc_hooks import BACKLOGGED, SENT
+from server.relay.packet_history import PacketHistory
+from server.relay.relayed_packet import RelayedPacket
 
-CLOCK_RATES = {"audio": 48_000, "video": 90_000}
 # Nominal frame durations, used to continue timestamps across a change of source.
 FRAME_STEPS = {"audio": 960, "video": 3_000}
-QUEUE_FRAMES = {"audio": 50, "video": 30}  # one second of media
+HALF_SEQUENCE_SPACE = 0x8000
+
+
+class Wire(Protocol):
+    def send(self, sequence_number: int, timestamp: int, packet: RelayedPacket) -> int: ...
+
+    def retransmit(self, sequence_number: int, timestamp: int, packet: RelayedPacket) -> int: ...
 
 
 @dataclass
 class ForwardingCounters:
     frames_forwarded: int = 0
     bytes_forwarded: int = 0
+    packets_forwarded: int = 0
+    packets_retransmitted: int = 0
     frames_dropped_overload: int = 0
     frames_skipped_awaiting_keyframe: int = 0
 
 
 class ForwardingTrack(MediaStreamTrack):
-    """One subscriber's copy of one publisher's audio or video.
+    """The track on one sender slot of a subscriber's leg; its packets bypass aiortc's sender.
 
-    The relay ``push``es encoded frames; aiortc's RTCRtpSender calls ``recv``
-    and gets a ``PrepackedPacket`` (what an ``av.Packet`` would carry, without
-    copying the frame), which it packetizes (``codec.pack``) instead of
-    encoding. The track belongs to one sender slot of a subscriber's leg for
-    the leg's lifetime and may be re-pointed to another publisher.
+    aiortc's sender needs a track to negotiate and start; once it starts and
+    asks for the first frame (``recv``), the track opens its ``Wire`` (see
+    ``aiortc_hooks.SenderWire``) and parks the sender's loop. From then on the
+    publisher ``push``es each packet and the track rewrites its header and
+    sends it at once: no queue, no per-packet task.
 
-    Frames are only queued while the sender is pulling and the slot is
-    negotiated as sending, so a late-starting sender gets no stale burst.
-    Video starts, and restarts after a drop or a change of source, on a
-    keyframe; ``request_keyframe`` is called whenever one is needed.
+    Sequence numbers and timestamps are the subscriber's own: they continue
+    across every change the subscriber must not see as loss or a jump back
+    (a closed gate, a new publisher on the slot, a rejoin). Each such change
+    starts an *epoch*; within one, ``out = in + offset``, so reordering and
+    retransmissions map exactly. Video starts each epoch on a keyframe;
+    ``request_keyframe`` is called whenever one is needed.
     """
 
     def __init__(self, kind: str, request_keyframe: Callable[[], None]) -> None:
         super().__init__()
-        if kind not in CLOCK_RATES:
+        if kind not in FRAME_STEPS:
             raise ValueError(f"unknown media kind {kind!r}")
         self.kind = kind
+        self._audio = kind == "audio"
         self.counters = ForwardingCounters()
         self._request_keyframe = request_keyframe
-        # A deque and one waiter instead of asyncio.Queue: this hand-off runs for
-        # every frame and every subscriber, and asyncio.Queue's bookkeeping shows.
-        self._frames: deque[EncodedFrame] = deque()
-        self._capacity = QUEUE_FRAMES[kind]
-        self._waiter: asyncio.Future[None] | None = None
-        self._time_base = fractions.Fraction(1, CLOCK_RATES[kind])
-        self._pulled = False
+        self._open_wire: Callable[[], Wire] | None = None
+        self._wire: Wire | None = None
+        self._history: PacketHistory | None = None
         self._sending = False
-        self._awaiting_keyframe = kind == "video"
+        self._ended: asyncio.Future[None] | None = None
+        self._resync = True  # the next packet starts an epoch
         self._origin: int | None = None
-        self._offset = 0
-        self._last_out: int | None = None
+        # The origin whose packets go straight out: set while the wire is open,
+        # the slot sends and an epoch runs; None otherwise. One comparison per
+        # packet instead of four.
+        self._live_origin: int | None = None
+        self._epoch_in = 0  # publisher sequence number of the epoch's first packet
+        self._epoch_out = 0  # and the subscriber's
+        self._sequence_offset = 0
+        self._timestamp_offset = 0
+        self._numbering_started = False
+        self._next_out = 0  # one past the highest sequence number sent
+        self._last_timestamp: int | None = None
+
+    def use_wire(self, open_wire: Callable[[], Wire]) -> None:
+        """How to open the wire once the sender has started (set once, by the leg)."""
+        self._open_wire = open_wire
 
     @property
     def flowing(self) -> bool:
-        return self._pulled and self._sending
+        return self._wire is not None and self._sending
 
     def set_sending(self, sending: bool) -> None:
         """The slot's negotiated direction includes sending (set after each answer)."""
         was_flowing = self.flowing
         self._sending = sending
+        if not sending:
+            self._live_origin = None
         self._on_flow_change(was_flowing)
 
+    def follow(self, history: PacketHistory) -> None:
+        """The slot now carries the publication that keeps ``history``."""
+        self._history = history
+
     def restart(self) -> None:
-        """The slot now carries another publisher: drop what is queued, wait for a keyframe."""
-        self._drain()
-        if self.kind == "video":
-            self._awaiting_keyframe = True
-            if self.flowing:
-                self._request_keyframe()
+        """Start a new epoch at the next usable packet (video: the next keyframe)."""
+        self._resync = True
+        self._live_origin = None
+        if self.kind == "video" and self.flowing:
+            self._request_keyframe()
 
-    def push(self, frame: EncodedFrame) -> None:
-        if not self.flowing:
-            return
-        if self._awaiting_keyframe:
-            if not frame.keyframe:
-                self.counters.frames_skipped_awaiting_keyframe += 1
+    def push(self, packet: RelayedPacket) -> None:
+        if packet.origin != self._live_origin:
+            if not self._begin_epoch(packet):
                 return
-            self._awaiting_keyframe = False
-        if len(self._frames) >= self._capacity:
-            # The subscriber's sender cannot keep up: drop rather than add delay.
-            self.counters.frames_dropped_overload += 1
-            if self.kind == "video":
-                # A gap in VP8 breaks every later frame until the next keyframe.
-                self._drain()
-                self._awaiting_keyframe = True
-                self._request_keyframe()
+        elif (packet.sequence_number - self._epoch_in) & 0xFFFF >= HALF_SEQUENCE_SPACE:
+            return  # older than the epoch: its number would collide with what was sent
+        sequence_number = (packet.sequence_number + self._sequence_offset) & 0xFFFF
+        timestamp = (packet.timestamp + self._timestamp_offset) & 0xFFFFFFFF
+        result = self._wire.send(sequence_number, timestamp, packet)  # type: ignore[union-attr]
+        if result != SENT:
+            if result == BACKLOGGED:
+                self._drop_for_overload()
             return
-        self._frames.append(frame)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        counters = self.counters
+        counters.packets_forwarded += 1
+        counters.bytes_forwarded += len(packet.payload)
+        if packet.marker or self._audio:
+            counters.frames_forwarded += 1
+        if (sequence_number - self._next_out) & 0xFFFF < HALF_SEQUENCE_SPACE:
+            self._next_out = (sequence_number + 1) & 0xFFFF
+            self._last_timestamp = timestamp
 
-    # aiortc types recv() as returning av.Frame | av.Packet; its sender packs any
-    # non-Frame with Encoder.pack, which PrepackedPacket satisfies (aiortc_hooks).
-    async def recv(self) -> PrepackedPacket:  # type: ignore[override]
+    async def retransmit(self, sequence_number: int) -> None:
+        """Answer a subscriber's NACK for ``sequence_number`` from the publisher's history."""
+        wire, history = self._wire, self._history
+        if wire is None or history is None or self._resync:
+            return
+        if (sequence_number - self._epoch_out) & 0xFFFF >= HALF_SEQUENCE_SPACE:
+            return  # sent before this epoch: another mapping, or another publisher
+        packet = history.get((sequence_number - self._sequence_offset) & 0xFFFF)
+        if packet is None or packet.origin != self._origin:
+            return
+        timestamp = (packet.timestamp + self._timestamp_offset) & 0xFFFFFFFF
+        if wire.retransmit(sequence_number, timestamp, packet) == SENT:
+            self.counters.packets_retransmitted += 1
+
+    # aiortc types recv() as returning av.Frame | av.Packet; the relay's sender
+    # never gets either: recv opens the wire and then waits for the end.
+    async def recv(self) -> None:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError
-        if not self._pulled:
+        if self._wire is None and self._open_wire is not None:
             was_flowing = self.flowing
-            self._pulled = True
+            self._wire = self._open_wire()
             self._on_flow_change(was_flowing)
-        while not self._frames:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        frame = self._frames.popleft()
-        counters = self.counters
-        counters.frames_forwarded += 1
-        counters.bytes_forwarded += len(frame.data)
-        return PrepackedPacket(frame.data, self._continuous_timestamp(frame), self._time_base)
+        if self._ended is None:
+            self._ended = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._ended)
+        raise MediaStreamError
 
-    def _continuous_timestamp(self, frame: EncodedFrame) -> int:
-        # A subscriber's SSRC outlives publishers and publisher legs; its RTP
-        # timestamps must keep moving forward when the source changes.
-        if frame.origin != self._origin:
-            self._origin = frame.origin
-            if self._last_out is not None:
-                self._offset = self._last_out + FRAME_STEPS[self.kind] - frame.timestamp
-        out = frame.timestamp + self._offset
-        self._last_out = out
-        return out
+    def stop(self) -> None:
+        super().stop()
+        self._sending = False
+        self._live_origin = None
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
+
+    def _begin_epoch(self, packet: RelayedPacket) -> bool:
+        if self._wire is None or not self._sending:
+            return False
+        if not packet.keyframe_start:  # only video packets can fail this
+            if packet.marker:
+                self.counters.frames_skipped_awaiting_keyframe += 1
+            return False
+        if packet.origin != self._origin:
+            # A new source has its own timestamp base: continue from ours.
+            if self._last_timestamp is not None:
+                step = FRAME_STEPS[self.kind]
+                self._timestamp_offset = self._last_timestamp + step - packet.timestamp
+            self._origin = packet.origin
+        if not self._numbering_started:
+            self._next_out = packet.sequence_number
+            self._numbering_started = True
+        self._sequence_offset = (self._next_out - packet.sequence_number) & 0xFFFF
+        self._epoch_in = packet.sequence_number
+        self._epoch_out = self._next_out
+        self._resync = False
+        self._live_origin = packet.origin
+        return True
+
+    def _drop_for_overload(self) -> None:
+        # The subscriber's socket cannot take more: drop rather than add delay.
+        if self.kind == "audio":
+            self.counters.frames_dropped_overload += 1
+            return
+        # A gap in VP8 breaks every later frame until the next keyframe.
+        self.counters.frames_dropped_overload += 1
+        self.restart()
 
     def _on_flow_change(self, was_flowing: bool) -> None:
-        if self.flowing and not was_flowing and self.kind == "video":
-            self._awaiting_keyframe = True
-            self._request_keyframe()
-        if was_flowing and not self.flowing:
-            self._drain()
-
-    def _drain(self) -> None:
-        self._frames.clear()
+        if self.flowing and not was_flowing:
+            self.restart()

@@ -65,7 +65,6 @@ class GroupRelay:
         publisher_remb: bool = False,
     ) -> None:
         aiortc_hooks.check_aiortc_version()
-        aiortc_hooks.use_fast_sender_clock()
         self.room_id = room_id
         self._send_to_member = send_to_member
         self._on_voice_activity = on_voice_activity
@@ -79,7 +78,7 @@ class GroupRelay:
         self._published: dict[str, dict[str, PublishedTrack]] = {}
         self._gates: dict[tuple[str, str], bool] = {}
         self._voice: dict[str, VoiceActivityDetector] = {}
-        self._taps: list[aiortc_hooks.EncodedFrameTap] = []
+        self._taps: list[aiortc_hooks.ReceiverTap] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._closed = False
@@ -183,6 +182,10 @@ class GroupRelay:
         subscribers = {
             member_id: SubscriberStats(
                 frames_forwarded=sum(s.track.counters.frames_forwarded for s in leg.slots),
+                packets_forwarded=sum(s.track.counters.packets_forwarded for s in leg.slots),
+                packets_retransmitted=sum(
+                    s.track.counters.packets_retransmitted for s in leg.slots
+                ),
                 bytes_forwarded=sum(s.track.counters.bytes_forwarded for s in leg.slots),
                 frames_dropped_overload=sum(
                     s.track.counters.frames_dropped_overload for s in leg.slots
@@ -246,7 +249,7 @@ class GroupRelay:
     # --- for tests and diagnostics ---------------------------------------
 
     @property
-    def encoded_frame_taps(self) -> list[aiortc_hooks.EncodedFrameTap]:
+    def receiver_taps(self) -> list[aiortc_hooks.ReceiverTap]:
         """Every receiver tap installed so far: each one stands where a decoder would be."""
         return list(self._taps)
 

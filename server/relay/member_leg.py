@@ -195,7 +195,8 @@ class MemberLeg:
         # What the member reports losing of the media the relay sends it.
         self.quality.packets_lost_by_member = sum(s.packetsLost for s in remote_inbound)
         self.quality.packets_sent_to_member = sum(
-            s.packetsSent for s in report.values() if s.type == "outbound-rtp")
+            s.packetsSent for s in report.values() if s.type == "outbound-rtp"
+        )
         inbound = [s for s in report.values() if s.type == "inbound-rtp"]
         # What the relay misses of the member's own media (its uplink).
         self.quality.packets_lost_from_member = sum(max(0, s.packetsLost) for s in inbound)
@@ -230,6 +231,8 @@ class MemberLeg:
             ]
         )
         aiortc_hooks.redirect_keyframe_requests(transceiver.sender, request_keyframe)
+        aiortc_hooks.redirect_retransmissions(transceiver.sender, track.retransmit)
+        track.use_wire(lambda: aiortc_hooks.SenderWire(transceiver.sender, transceiver))
         slot = SenderSlot(kind=kind, transceiver=transceiver, track=track)
         slot_ref.append(slot)
         self.slots.append(slot)

@@ -1,4 +1,4 @@
-"""One member's audio or video as published to the group: fan-out, gate, keyframes."""
+"""One member's audio or video as published to the group: fan-out, gate, keyframes, history."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiortc import RTCRtpReceiver
-from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import RtpPacket
 
 from server.relay import aiortc_hooks
-from server.relay.encoded_frame import EncodedFrame, is_vp8_keyframe
 from server.relay.forwarding_track import ForwardingTrack
 from server.relay.keyframe_limiter import KeyframeLimiter
+from server.relay.packet_history import PacketHistory
+from server.relay.relayed_packet import RelayedPacket, vp8_keyframe_start
 
 logger = logging.getLogger(__name__)
 
 _origins = itertools.count(1)
+NO_AUDIO_LEVEL = 0x7F  # RFC 6464: -127 dBov, no voice
 
 
 @dataclass
@@ -33,7 +34,7 @@ class PublisherCounters:
 
 
 class PublishedTrack:
-    """Fans one publisher's encoded frames out to its subscribers' ForwardingTracks.
+    """Fans one publisher's RTP packets out to its subscribers' ForwardingTracks.
 
     Outlives the publisher's legs: a rejoin re-points it to the new leg's
     receiver (``attach``) and the subscribers' tracks keep their senders, so
@@ -47,6 +48,7 @@ class PublishedTrack:
         self.counters = PublisherCounters()
         self._clock = clock
         self._subscribers: set[ForwardingTrack] = set()
+        self.history = PacketHistory()
         self._receiver: RTCRtpReceiver | None = None
         self._media_ssrc: int | None = None
         self._origin = 0
@@ -60,8 +62,8 @@ class PublishedTrack:
         on_rtp: aiortc_hooks.RtpObserver | None = None,
         *,
         remb: bool = False,
-    ) -> aiortc_hooks.EncodedFrameTap:
-        """Take frames from ``receiver`` (a new leg) from now on.
+    ) -> aiortc_hooks.ReceiverTap:
+        """Take packets from ``receiver`` (a new leg) from now on.
 
         ``remb``: keep aiortc's receive-side bandwidth estimator and its REMB
         feedback to the publisher (off by default, see docs/relay.md).
@@ -73,10 +75,11 @@ class PublishedTrack:
         self._receiver = receiver
         self._media_ssrc = None
         self._origin = origin
+        self.history.clear()
 
-        def on_frame(frame: JitterFrame) -> None:
+        def on_packet(packet: RtpPacket) -> None:
             if self._origin == origin:
-                self._fan_out(frame)
+                self._fan_out(packet)
 
         def observe_rtp(packet: RtpPacket, media_ssrc: int) -> None:
             if self._origin != origin:
@@ -89,11 +92,10 @@ class PublishedTrack:
             if on_rtp is not None:
                 on_rtp(packet, media_ssrc)
 
-        return aiortc_hooks.tap_encoded_frames(
-            receiver, self.kind, on_frame, observe_rtp, remb=remb
-        )
+        return aiortc_hooks.tap_rtp_packets(receiver, on_packet, observe_rtp, remb=remb)
 
     def subscribe(self, track: ForwardingTrack) -> None:
+        track.follow(self.history)
         self._subscribers.add(track)
 
     def unsubscribe(self, track: ForwardingTrack) -> None:
@@ -151,14 +153,30 @@ class PublishedTrack:
 
         self._held_back_request = asyncio.get_running_loop().call_later(delay, send_held_back)
 
-    def _fan_out(self, jitter_frame: JitterFrame) -> None:
-        data = jitter_frame.data
-        self.counters.frames_received += 1
-        self.counters.bytes_received += len(data)
+    def _fan_out(self, rtp: RtpPacket) -> None:
+        payload = rtp.payload
+        counters = self.counters
+        audio = self.kind == "audio"
+        if rtp.marker or audio:
+            counters.frames_received += 1
+        counters.bytes_received += len(payload)
         if not self.gate_open:
-            self.counters.frames_dropped_by_gate += 1
+            if rtp.marker or audio:
+                counters.frames_dropped_by_gate += 1
             return
-        keyframe = self.kind == "audio" or is_vp8_keyframe(data)
-        frame = EncodedFrame(data, jitter_frame.timestamp, keyframe, self._origin)
+        level = rtp.extensions.audio_level
+        ntp_time = aiortc_hooks.ntp_time_now()
+        packet = RelayedPacket(
+            payload=payload,
+            sequence_number=rtp.sequence_number,
+            timestamp=rtp.timestamp,
+            marker=rtp.marker,
+            keyframe_start=audio or vp8_keyframe_start(payload),
+            audio_level=NO_AUDIO_LEVEL if level is None else (level[0] << 7) | level[1],
+            abs_send_time=(ntp_time >> 14) & 0xFFFFFF,
+            ntp_time=ntp_time,
+            origin=self._origin,
+        )
+        self.history.add(packet)
         for track in self._subscribers:
-            track.push(frame)
+            track.push(packet)

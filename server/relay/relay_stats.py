@@ -32,6 +32,8 @@ class SubscriberStats:
     frames_dropped_overload: int
     frames_skipped_awaiting_keyframe: int
     slots: int
+    packets_forwarded: int = 0
+    packets_retransmitted: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ class RelayStats:
     @property
     def frames_forwarded(self) -> int:
         return sum(s.frames_forwarded for s in self.subscribers.values())
+
+    @property
+    def packets_forwarded(self) -> int:
+        return sum(s.packets_forwarded for s in self.subscribers.values())
 
     @property
     def bytes_forwarded(self) -> int:

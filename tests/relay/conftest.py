@@ -51,5 +51,5 @@ async def group(decoder_threads: list[threading.Thread]) -> AsyncIterator[Group]
         await relay.close()
     # The relay's receivers got encoded frames, and none of their would-be
     # decoder threads ever created a decoder.
-    relay_threads = {id(t) for tap in relay.encoded_frame_taps for t in tap.worker_threads}
+    relay_threads = {id(t) for tap in relay.receiver_taps for t in tap.worker_threads}
     assert not relay_threads & {id(t) for t in decoder_threads}, "the relay created a decoder"

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import fractions
+import asyncio
+import asyncio.selector_events
 import inspect
 import queue
-import re
 
+import aioice
+import aioice.ice
 import aiortc
 import aiortc.clock
 import aiortc.rtcrtpreceiver
-import aiortc.rtcrtpsender
-import av
+import pylibsrtp
 import pytest
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
+from aiortc import (
+    RTCDtlsTransport,
+    RTCIceTransport,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc import sdp as aiortc_sdp
-from aiortc.codecs.base import Encoder
-from aiortc.codecs.opus import OpusEncoder
-from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from aiortc.rate import RemoteBitrateEstimator
@@ -26,8 +31,9 @@ from server.relay import aiortc_hooks
 from tests.relay.relay_members import PatternTrack, ToneTrack
 
 
-def test_aiortc_is_the_pinned_version() -> None:
+def test_aiortc_and_pylibsrtp_are_the_pinned_versions() -> None:
     assert aiortc.__version__ == aiortc_hooks.PINNED_AIORTC_VERSION
+    assert pylibsrtp.__version__ == aiortc_hooks.PINNED_PYLIBSRTP_VERSION
     aiortc_hooks.check_aiortc_version()
 
 
@@ -35,10 +41,14 @@ async def test_every_private_attribute_the_hooks_use_exists() -> None:
     pc = RTCPeerConnection()
     try:
         transceiver = pc.addTransceiver("video")
+        dtls = transceiver.sender.transport
         owners = {
             RTCRtpReceiver: transceiver.receiver,
             RTCRtpSender: transceiver.sender,
             type(transceiver): transceiver,
+            RTCDtlsTransport: dtls,
+            RTCIceTransport: dtls.transport,
+            aioice.Connection: dtls.transport._connection,
         }
         for name, (owner, attribute) in aiortc_hooks.hook_points().items():
             assert hasattr(owners[owner], attribute), f"{name}: {attribute} is gone"
@@ -48,8 +58,49 @@ async def test_every_private_attribute_the_hooks_use_exists() -> None:
         assert getattr(receiver, aiortc_hooks.RECEIVER_STARTED) is False
         estimator = getattr(receiver, aiortc_hooks.RECEIVER_BITRATE_ESTIMATOR)
         assert isinstance(estimator, RemoteBitrateEstimator)
+        assert isinstance(getattr(dtls.transport._connection, aiortc_hooks.ICE_NOMINATED), dict)
     finally:
         await pc.close()
+
+
+def test_the_srtp_session_and_socket_the_wire_writes_to() -> None:
+    # The DTLS transport creates its SRTP sessions only once DTLS is up.
+    setup = inspect.getsource(RTCDtlsTransport._setup_srtp)
+    assert f"self.{aiortc_hooks.DTLS_TX_SRTP} = Session(" in setup
+    assert "allow_repeat_tx = True" in setup  # retransmissions may reuse an index
+    session = pylibsrtp.Session()
+    for attribute in (aiortc_hooks.SRTP_SESSION, aiortc_hooks.SRTP_BUFFER):
+        assert hasattr(session, attribute), attribute
+    # aioice sends on the nominated pair's asyncio transport, which holds its socket.
+    assert "active_pair.protocol.send_data(data, active_pair.remote_addr)" in inspect.getsource(
+        aioice.Connection.sendto
+    )
+    assert "self.transport.sendto(data, addr)" in inspect.getsource(
+        aioice.ice.StunProtocol.send_data
+    )
+    selector_transport = inspect.getsource(asyncio.selector_events._SelectorDatagramTransport)
+    assert f"self.{aiortc_hooks.ASYNCIO_TRANSPORT_SOCKET}.sendto(data, addr)" in selector_transport
+
+
+def test_srtp_protector_protects_like_pylibsrtp() -> None:
+    """The same key and packet give the same bytes through either path."""
+    key = bytes(range(30))
+    header = bytes.fromhex("8060 0001 00000064 12345678")
+    payload = bytes(range(200))
+
+    def session() -> pylibsrtp.Session:
+        policy = pylibsrtp.Policy(
+            key=key,
+            ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
+            srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
+        )
+        return pylibsrtp.Session(policy)
+
+    reference = session().protect(header + payload)
+    protector = aiortc_hooks.SrtpProtector(session())
+    length = protector.protect(header, payload)
+    assert bytes(protector.view[:length]) == reference
+    assert protector.protect(header, bytes(protector.capacity)) == 0  # too long: refused
 
 
 def test_method_signatures_the_hooks_call_or_replace() -> None:
@@ -59,7 +110,7 @@ def test_method_signatures_the_hooks_call_or_replace() -> None:
     assert parameters(RTCRtpReceiver._handle_rtp_packet) == ["self", "packet", "arrival_time_ms"]
     assert parameters(RTCRtpReceiver._send_rtcp_pli) == ["self", "media_ssrc"]
     assert parameters(RTCRtpSender._send_keyframe) == ["self"]
-    assert parameters(JitterBuffer.__init__) == ["self", "capacity", "prefetch", "is_video"]
+    assert parameters(RTCRtpSender._retransmit) == ["self", "sequence_number"]
     # The decoder thread reads its queue with get() and the receiver feeds it with put().
     assert parameters(aiortc.rtcrtpreceiver.decoder_worker) == [
         "loop",
@@ -71,63 +122,44 @@ def test_method_signatures_the_hooks_call_or_replace() -> None:
     assert "input_q.get()" in source and "if task is None" in source
     assert "get_decoder" in source
     receiver_source = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
-    assert "self.__decoder_queue.put((codec, encoded_frame))" in receiver_source
-    # The sender packs pre-encoded packets instead of encoding them.
-    sender_source = inspect.getsource(RTCRtpSender._next_encoded_frame)
-    assert "self.__encoder.pack(data)" in sender_source
-    assert "if isinstance(data, Frame):" in sender_source  # anything else is packed
+    # The pass-through stands where the jitter buffer is asked for a frame.
+    assert "pli_flag, encoded_frame = self.__jitter_buffer.add(packet)" in receiver_source
+    assert "if encoded_frame is not None and self.__decoder_thread:" in receiver_source
+    assert receiver_source.index("unwrap_rtx(") < receiver_source.index("__jitter_buffer.add(")
+    assert receiver_source.index("__nack_generator") < receiver_source.index("__jitter_buffer.add(")
     # Removing the estimator is how REMB is turned off; the receiver checks for None.
     assert "if self.__remote_bitrate_estimator is not None:" in receiver_source
     assert "remb = self.__remote_bitrate_estimator.add(" in receiver_source
-    assert "self._send_keyframe()" in inspect.getsource(RTCRtpSender._handle_rtcp_packet)
-    assert hasattr(Encoder, "pack")
+    rtcp_source = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert "self._send_keyframe()" in rtcp_source
+    assert "await self._retransmit(seq)" in rtcp_source
+    # The sender reports and stats read the fields the wire keeps up to date.
+    report_source = inspect.getsource(RTCRtpSender._run_rtcp) + inspect.getsource(
+        RTCRtpSender.getStats
+    )
+    for field in aiortc_hooks.SENDER_REPORT_FIELDS:
+        assert "self.__" + field.split("__", 1)[1] in report_source, field
+    # ...and the sender's own loop only waits on the track: it never sends.
+    assert "await self.__track.recv()" in inspect.getsource(RTCRtpSender._next_encoded_frame)
 
 
-def test_fast_sender_clock_agrees_with_aiortcs_and_covers_what_the_sender_uses() -> None:
-    sender_source = inspect.getsource(aiortc.rtcrtpsender)
-    assert "from . import clock" in sender_source
-    assert "clock.current_ntp_time()" in inspect.getsource(RTCRtpSender._run_rtp)
-    used = set(re.findall(r"\bclock\.(\w+)\(", sender_source))
-    aiortc_hooks.use_fast_sender_clock()
-    sender_clock = getattr(aiortc.rtcrtpsender, aiortc_hooks.SENDER_MODULE_CLOCK)
-    assert used and all(hasattr(sender_clock, name) for name in used), used
+def test_ntp_time_agrees_with_aiortcs_clock() -> None:
     for _ in range(100):
         before = aiortc.clock.current_ntp_time()
         ours = aiortc_hooks.ntp_time_now()
         after = aiortc.clock.current_ntp_time()
         slack = 1 << 22  # ~1 ms, for datetime's rounding of the same instant
         assert before - slack <= ours <= after + slack
-    assert sender_clock.current_ntp_time is aiortc_hooks.ntp_time_now
-
-
-@pytest.mark.parametrize(
-    ("encoder", "clock_rate", "data"),
-    [(Vp8Encoder, 90_000, bytes(range(256)) * 20), (OpusEncoder, 48_000, b"\xfc\xff\xfe")],
-)
-def test_prepacked_packets_pack_exactly_like_av_packets(
-    encoder: type[Encoder], clock_rate: int, data: bytes
-) -> None:
-    """aiortc's pack() reads only bytes(), pts and time_base, so both give the same RTP payloads."""
-    for name in ("bytes(packet)", "packet.pts", "packet.time_base"):
-        assert name in inspect.getsource(encoder.pack), f"{encoder.__name__}.pack: {name}"
-    time_base = fractions.Fraction(1, clock_rate)
-    reference = av.Packet(data)
-    reference.pts, reference.time_base = 123_456, time_base
-    prepacked = aiortc_hooks.PrepackedPacket(data, 123_456, time_base)
-    ours, theirs = encoder(), encoder()
-    if isinstance(ours, Vp8Encoder) and isinstance(theirs, Vp8Encoder):
-        theirs.picture_id = ours.picture_id  # random per encoder
-    assert ours.pack(prepacked) == theirs.pack(reference)  # type: ignore[arg-type]
 
 
 async def test_tap_removes_the_bitrate_estimator_unless_remb_is_wanted() -> None:
     pc = RTCPeerConnection()
     try:
         tapped = pc.addTransceiver("video").receiver
-        aiortc_hooks.tap_encoded_frames(tapped, "video", lambda f: None, lambda p, s: None)
+        aiortc_hooks.tap_rtp_packets(tapped, lambda p: None, lambda p, s: None)
         assert getattr(tapped, aiortc_hooks.RECEIVER_BITRATE_ESTIMATOR) is None
         kept = pc.addTransceiver("video").receiver
-        aiortc_hooks.tap_encoded_frames(kept, "video", lambda f: None, lambda p, s: None, remb=True)
+        aiortc_hooks.tap_rtp_packets(kept, lambda p: None, lambda p, s: None, remb=True)
         estimator = getattr(kept, aiortc_hooks.RECEIVER_BITRATE_ESTIMATOR)
         assert isinstance(estimator, RemoteBitrateEstimator)
     finally:
@@ -171,7 +203,7 @@ async def test_tap_refuses_a_receiver_that_already_started() -> None:
         receiver = pc.addTransceiver("audio").receiver
         setattr(receiver, aiortc_hooks.RECEIVER_STARTED, True)
         with pytest.raises(aiortc_hooks.AiortcHookError):
-            aiortc_hooks.tap_encoded_frames(receiver, "audio", lambda f: None, lambda p, s: None)
+            aiortc_hooks.tap_rtp_packets(receiver, lambda p: None, lambda p, s: None)
         setattr(receiver, aiortc_hooks.RECEIVER_STARTED, False)
     finally:
         await pc.close()

@@ -31,11 +31,11 @@ async def test_four_members_each_receive_audio_and_video_from_the_three_others(
     stats = group.relay.stats()
     assert stats.frames_forwarded > 0
     assert stats.frames_dropped_by_gate == 0
-    assert all(tap.frames_tapped > 0 for tap in group.relay.encoded_frame_taps)
+    assert all(tap.packets_tapped > 0 for tap in group.relay.receiver_taps)
     # The relay never decodes: each receiver's would-be decoder thread ended at once,
     # and none of the threads that created a decoder (the members') is one of them.
-    relay_threads = [t for tap in group.relay.encoded_frame_taps for t in tap.worker_threads]
-    assert len(relay_threads) == len(group.relay.encoded_frame_taps) == 8
+    relay_threads = [t for tap in group.relay.receiver_taps for t in tap.worker_threads]
+    assert len(relay_threads) == len(group.relay.receiver_taps) == 8
     assert not any(t.is_alive() for t in relay_threads)
     member_decoders = {id(t) for t in decoder_threads}
     assert len(member_decoders) >= 4 * 6  # each member decodes 3 audio + 3 video tracks
