@@ -71,12 +71,14 @@ class ForwardingTrack(MediaStreamTrack):
         # the slot sends and an epoch runs; None otherwise. One comparison per
         # packet instead of four.
         self._live_origin: int | None = None
-        self._epoch_in = 0  # publisher sequence number of the epoch's first packet
-        self._epoch_out = 0  # and the subscriber's
+        # Publisher sequence numbers, extended past 16 bits within the epoch: the
+        # highest forwarded (and its 16-bit value), and the epoch's first.
+        self._highest_extended = 0
+        self._highest_in = 0
+        self._epoch_extended = 0
         self._sequence_offset = 0
         self._timestamp_offset = 0
         self._numbering_started = False
-        self._next_out = 0  # one past the highest sequence number sent
         self._last_timestamp: int | None = None
 
     def use_wire(self, open_wire: Callable[[], Wire]) -> None:
@@ -107,10 +109,12 @@ class ForwardingTrack(MediaStreamTrack):
             self._request_keyframe()
 
     def push(self, packet: RelayedPacket) -> None:
-        if packet.origin != self._live_origin:
-            if not self._begin_epoch(packet):
-                return
-        elif (packet.sequence_number - self._epoch_in) & 0xFFFF >= HALF_SEQUENCE_SPACE:
+        if packet.origin != self._live_origin and not self._begin_epoch(packet):
+            return
+        ahead = (packet.sequence_number - self._highest_in) & 0xFFFF
+        if ahead >= HALF_SEQUENCE_SPACE and (
+            self._highest_extended - (0x10000 - ahead) < self._epoch_extended
+        ):
             return  # older than the epoch: its number would collide with what was sent
         sequence_number = (packet.sequence_number + self._sequence_offset) & 0xFFFF
         timestamp = (packet.timestamp + self._timestamp_offset) & 0xFFFFFFFF
@@ -124,18 +128,21 @@ class ForwardingTrack(MediaStreamTrack):
         counters.bytes_forwarded += len(packet.payload)
         if packet.marker or self._audio:
             counters.frames_forwarded += 1
-        if (sequence_number - self._next_out) & 0xFFFF < HALF_SEQUENCE_SPACE:
-            self._next_out = (sequence_number + 1) & 0xFFFF
+        if ahead < HALF_SEQUENCE_SPACE:
+            self._highest_extended += ahead
+            self._highest_in = packet.sequence_number
             self._last_timestamp = timestamp
 
     async def retransmit(self, sequence_number: int) -> None:
         """Answer a subscriber's NACK for ``sequence_number`` from the publisher's history."""
         wire, history = self._wire, self._history
-        if wire is None or history is None or self._resync:
+        if wire is None or history is None or self._live_origin is None:
             return
-        if (sequence_number - self._epoch_out) & 0xFFFF >= HALF_SEQUENCE_SPACE:
-            return  # sent before this epoch: another mapping, or another publisher
-        packet = history.get((sequence_number - self._sequence_offset) & 0xFFFF)
+        sequence_in = (sequence_number - self._sequence_offset) & 0xFFFF
+        behind = (self._highest_in - sequence_in) & 0xFFFF
+        if behind >= HALF_SEQUENCE_SPACE or self._highest_extended - behind < self._epoch_extended:
+            return  # not sent in this epoch: another mapping, or another publisher
+        packet = history.get(sequence_in)
         if packet is None or packet.origin != self._origin:
             return
         timestamp = (packet.timestamp + self._timestamp_offset) & 0xFFFFFFFF
@@ -176,12 +183,17 @@ class ForwardingTrack(MediaStreamTrack):
                 step = FRAME_STEPS[self.kind]
                 self._timestamp_offset = self._last_timestamp + step - packet.timestamp
             self._origin = packet.origin
-        if not self._numbering_started:
-            self._next_out = packet.sequence_number
+        if self._numbering_started:  # one past the highest number sent so far
+            next_out = (self._highest_in + self._sequence_offset + 1) & 0xFFFF
+        else:
+            next_out = packet.sequence_number
             self._numbering_started = True
-        self._sequence_offset = (self._next_out - packet.sequence_number) & 0xFFFF
-        self._epoch_in = packet.sequence_number
-        self._epoch_out = self._next_out
+        self._sequence_offset = (next_out - packet.sequence_number) & 0xFFFF
+        # Until the packet that opens the epoch is sent, the one before it counts
+        # as the highest; nothing before the opening packet is sent in this epoch.
+        self._highest_in = (packet.sequence_number - 1) & 0xFFFF
+        self._highest_extended = 0x10000
+        self._epoch_extended = 0x10001
         self._resync = False
         self._live_origin = packet.origin
         return True

@@ -159,6 +159,22 @@ async def test_reordered_packets_keep_their_place_and_older_ones_are_dropped() -
     assert wire.sequence_numbers[-1] == 203  # one past the highest sent, not the last
 
 
+async def test_numbering_survives_many_wraps_of_the_sequence_space() -> None:
+    """Hours of audio: the publisher's numbers wrap; the subscriber's keep following."""
+    track, wire, _ = await started_track("audio")
+    history = PacketHistory()
+    track.follow(history)
+    start = 65_000
+    for n in range(3 * 65_536):
+        p = packet(start + n, n * 960, kind="audio")
+        history.add(p)
+        track.push(p)
+    assert track.counters.packets_forwarded == 3 * 65_536
+    assert wire.sequence_numbers[-1] == (start + 3 * 65_536 - 1) & 0xFFFF
+    await track.retransmit(wire.sequence_numbers[-5])
+    assert [s for s, _, _ in wire.retransmitted] == [wire.sequence_numbers[-5]]
+
+
 async def test_a_nack_is_answered_from_the_publishers_history() -> None:
     track, wire, _ = await started_track()
     history = PacketHistory()
