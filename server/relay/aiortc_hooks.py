@@ -5,8 +5,8 @@ Each function here names the private attribute or method it relies on, and
 ``tests/relay/test_aiortc_hooks.py`` checks that they all still exist, so an
 aiortc upgrade fails loudly in one place instead of silently decoding media
 or dropping keyframe requests. aiortc is pinned to ``PINNED_AIORTC_VERSION``;
-pylibsrtp (aiortc's SRTP), whose session buffer ``SrtpProtector`` writes into,
-to ``PINNED_PYLIBSRTP_VERSION``.
+pylibsrtp (aiortc's SRTP), whose C session ``SenderWire`` protects with
+directly, to ``PINNED_PYLIBSRTP_VERSION``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from struct import pack, pack_into
+from struct import Struct, pack, pack_into
 from typing import Any
 
 import aioice
@@ -74,9 +74,8 @@ ICE_NOMINATED = "_nominated"
 DTLS_CONNECTED = DtlsState.CONNECTED
 # asyncio's selector datagram transport keeps its socket here (uvloop's has none).
 ASYNCIO_TRANSPORT_SOCKET = "_sock"
-# pylibsrtp.Session's C session pointer and packet buffer (SrtpProtector).
+# pylibsrtp.Session's C session pointer (SenderWire protects with it directly).
 SRTP_SESSION = "_srtp"
-SRTP_BUFFER = "_cdata"
 PINNED_PYLIBSRTP_VERSION = "1.0.0"
 NTP_UNIX_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
 
@@ -91,7 +90,6 @@ SENT, NOT_CONNECTED, BACKLOGGED, NOT_SENDABLE = 0, 1, 2, 3
 SEND_BACKLOG_LIMIT = 256 * 1024
 
 PacketHandler = Callable[[RtpPacket], None]
-_Route = tuple["SrtpProtector", Callable[[Any, Any], Any], Any]
 RtpObserver = Callable[[RtpPacket, int], None]
 
 
@@ -107,7 +105,7 @@ def check_aiortc_version() -> None:
         )
     if pylibsrtp.__version__ != PINNED_PYLIBSRTP_VERSION:
         raise AiortcHookError(
-            f"SrtpProtector was written for pylibsrtp {PINNED_PYLIBSRTP_VERSION}, "
+            f"SenderWire was written for pylibsrtp {PINNED_PYLIBSRTP_VERSION}, "
             f"found {pylibsrtp.__version__}: re-check it before changing the pin"
         )
 
@@ -222,16 +220,20 @@ class SenderWire:
     aiortc's sender pulls a frame from its track, packetizes it, builds an
     ``RtpPacket``, serializes it and sends it through four coroutines, per
     packet and per subscriber: that path cost the relay most of its CPU. The
-    wire writes the RTP header into a per-slot template, protects it with the
-    transport's SRTP session and hands it to the selected ICE pair's UDP
-    socket, synchronously. It keeps what aiortc's sender needs for its RTCP
-    sender reports and stats (packet and octet counts, the RTP/NTP timestamp
-    pair) and the DTLS transport's byte counts up to date.
+    wire keeps the slot's RTP header in its own C buffer, writes the fields
+    that change with one ``struct`` call, copies the payload after it,
+    protects it in place with libsrtp under the transport's SRTP session and
+    hands it to the selected ICE pair's UDP socket, synchronously.
 
     Built once the sender has started (its parameters are then fixed): the
-    payload type, RTX, SSRCs and header extension ids are the ones it negotiated.
-    The header carries abs-send-time, the slot's mid and, for audio, the
-    publisher's RFC 6464 audio level, each only if negotiated.
+    payload type, RTX, SSRCs and header extension ids are the ones it
+    negotiated. The header carries the slot's mid and, when negotiated, one
+    per-packet extension: the publisher's RFC 6464 audio level for audio,
+    abs-send-time for video (aiortc negotiates exactly these).
+
+    What aiortc's sender reports (RTCP sender reports, outbound stats) and the
+    DTLS transport's byte counts are brought up to date by ``sync_stats``,
+    called a few times a second, not per packet.
     """
 
     def __init__(self, sender: RTCRtpSender, transceiver: RTCRtpTransceiver) -> None:
@@ -253,87 +255,72 @@ class SenderWire:
         self._sender: Any = sender
         self._dtls: Any = sender.transport
         self._rtx_sequence_number = random.randrange(1 << 16)
-        self._route: _Route | None = None
         extensions: list[RTCRtpHeaderExtensionParameters] = getattr(
             transceiver, TRANSCEIVER_HEADER_EXTENSIONS
         )
-        ids = {e.uri: e.id for e in extensions}
-        elements = bytearray()
-        self._abs_send_time_at = self._audio_level_at = 0
-        self._abs_send_time_head = 0
-        if ABS_SEND_TIME_URI in ids:
-            self._abs_send_time_at = 16 + len(elements)
-            self._abs_send_time_head = ((ids[ABS_SEND_TIME_URI] << 4) | 2) << 24
-            elements += bytes(4)
-        mid = (transceiver.mid or "").encode("ascii")
-        if MID_URI in ids and 0 < len(mid) <= 16:
-            elements += bytes([(ids[MID_URI] << 4) | (len(mid) - 1)]) + mid
-        if transceiver.kind == "audio" and AUDIO_LEVEL_URI in ids:
-            elements += bytes([ids[AUDIO_LEVEL_URI] << 4])
-            self._audio_level_at = 12 + 4 + len(elements)
-            elements += b"\x7f"
-        elements += bytes(-len(elements) % 4)
-        if elements:
-            header = pack("!BBHII", 0x90, 0, 0, 0, 0) + pack("!HH", 0xBEDE, len(elements) // 4)
-            self._template = bytearray(header + elements)
-        else:
-            self._template = bytearray(pack("!BBHII", 0x80, 0, 0, 0, 0))
+        self._template, self._dynamic, self._dynamic_head = _header_template(
+            transceiver.kind, transceiver.mid, {e.uri: e.id for e in extensions}
+        )
         self.header_length = len(self._template)
+        self._extension_words = (self.header_length - 16) // 4
+        # Set when the route opens (the first send once DTLS is up).
+        self._send_datagram: Callable[[Any, Any], Any] | None = None
+        self._address: Any = None
+        self._session: pylibsrtp.Session | None = None
+        self._srtp: Any = None
+        self._cdata: Any = None
+        self._buffer: Any = None
+        self._view: memoryview | None = None
+        self._length: Any = None
+        self._capacity = 0
+        self._srtp_overhead = 0
+        self._reported = (0, 0)  # packets and octets already added to the DTLS counters
 
     def send(self, sequence_number: int, timestamp: int, packet: RelayedPacket) -> int:
         """Send one media packet; answers SENT, NOT_CONNECTED, BACKLOGGED or NOT_SENDABLE.
 
-        The hottest code of the relay (once per packet per subscriber): it
-        inlines what ``_write_header`` and ``SrtpProtector.protect`` do.
+        The relay's hottest code: once per packet per subscriber.
         """
-        route = self._route if self._dtls._state is DTLS_CONNECTED else None
-        if route is None:
-            route = self._open_route()
-            if route is None:
-                return NOT_CONNECTED
-        protector, send_datagram, address = route
+        send_datagram = self._send_datagram or self._open_route()
+        if send_datagram is None:
+            return NOT_CONNECTED
         payload = packet.payload
-        header = self._template
         header_length = self.header_length
         length = header_length + len(payload)
-        if length > protector.capacity:
+        if length > self._capacity:
             return NOT_SENDABLE
-        pack_into(
-            "!BHII",
-            header,
-            1,
-            (packet.marker << 7) | self.payload_type,
-            sequence_number,
-            timestamp,
-            self.ssrc,
-        )
-        if self._abs_send_time_at:
-            value = self._abs_send_time_head | packet.abs_send_time
-            pack_into("!I", header, self._abs_send_time_at, value)
-        if self._audio_level_at:
-            header[self._audio_level_at] = packet.audio_level
-        buffer = protector.buffer
-        buffer[0:header_length] = header
+        buffer = self._buffer
+        first = (packet.marker << 7) | self.payload_type
+        dynamic = self._dynamic
+        if dynamic == _AUDIO_LEVEL:
+            word = self._dynamic_head | packet.audio_level
+            _HEADER_WITH_WORD.pack_into(
+                buffer, 1, first, sequence_number, timestamp, self.ssrc,
+                0xBEDE, self._extension_words, word,
+            )  # fmt: skip
+        elif dynamic == _ABS_SEND_TIME:
+            word = self._dynamic_head | packet.abs_send_time
+            _HEADER_WITH_LONG.pack_into(
+                buffer, 1, first, sequence_number, timestamp, self.ssrc,
+                0xBEDE, self._extension_words, word,
+            )  # fmt: skip
+        else:
+            _HEADER.pack_into(buffer, 1, first, sequence_number, timestamp, self.ssrc)
         buffer[header_length:length] = payload
-        length_out = protector.length
+        length_out = self._length
         length_out[0] = length
-        if protector.protect_in_place(protector.session, protector.cdata, length_out):
+        if srtp_lib.srtp_protect(self._srtp, self._cdata, length_out):
             return NOT_SENDABLE
-        length = length_out[0]
+        protected_length = length_out[0]
+        if self._srtp_overhead < 0:
+            self._srtp_overhead = protected_length - length
         try:
-            send_datagram(protector.view[:length], address)
+            send_datagram(self._view[:protected_length], self._address)  # type: ignore[index]
         except BlockingIOError:  # the kernel's send buffer is full: drop, as UDP would
             return BACKLOGGED
-        except OSError:
+        except OSError:  # the transport closed under us
+            self._send_datagram = None
             return NOT_CONNECTED
-        sender = self._sender
-        sender._RTCRtpSender__packet_count += 1
-        sender._RTCRtpSender__octet_count += len(payload)
-        sender._RTCRtpSender__rtp_timestamp = timestamp
-        sender._RTCRtpSender__ntp_timestamp = packet.ntp_time
-        dtls = self._dtls
-        dtls._RTCDtlsTransport__tx_bytes += length
-        dtls._RTCDtlsTransport__tx_packets += 1
         return SENT
 
     def retransmit(self, sequence_number: int, timestamp: int, packet: RelayedPacket) -> int:
@@ -341,51 +328,52 @@ class SenderWire:
         rtx_payload_type = self.rtx_payload_type
         if rtx_payload_type is None:
             return self.send(sequence_number, timestamp, packet)
-        route = self._route if self._dtls._state is DTLS_CONNECTED else None
-        if route is None:
+        if self._send_datagram is None or self._session is None:
             return NOT_CONNECTED
-        protector, send_datagram, address = route
         rtx_sequence_number = self._rtx_sequence_number
         self._rtx_sequence_number = (rtx_sequence_number + 1) & 0xFFFF
-        header = self._write_header(
-            rtx_payload_type, rtx_sequence_number, timestamp, packet, self.rtx_ssrc
-        )
-        length = protector.protect(header, pack("!H", sequence_number) + packet.payload)
-        if not length:
-            return NOT_SENDABLE
+        header = bytearray(self._template)
+        pack_into(
+            "!BHII", header, 1, (packet.marker << 7) | rtx_payload_type,
+            rtx_sequence_number, timestamp, self.rtx_ssrc,
+        )  # fmt: skip
+        if self._dynamic == _AUDIO_LEVEL:
+            pack_into("!H", header, 16, self._dynamic_head | packet.audio_level)
+        elif self._dynamic == _ABS_SEND_TIME:
+            pack_into("!I", header, 16, self._dynamic_head | packet.abs_send_time)
+        rtx = bytes(header) + pack("!H", sequence_number) + packet.payload
         try:
-            send_datagram(protector.view[:length], address)
-        except OSError:
-            return NOT_CONNECTED
+            protected = self._session.protect(rtx)
+            self._send_datagram(protected, self._address)
+        except (pylibsrtp.Error, ValueError, OSError):
+            return NOT_SENDABLE
         return SENT
 
-    def _write_header(
-        self,
-        payload_type: int,
-        sequence_number: int,
-        timestamp: int,
-        packet: RelayedPacket,
-        ssrc: int | None = None,
-    ) -> bytearray:
-        # One template per slot, rewritten in place: the fields that change per packet.
-        header = self._template
-        first = (packet.marker << 7) | payload_type
-        ssrc = self.ssrc if ssrc is None else ssrc
-        pack_into("!BHII", header, 1, first, sequence_number, timestamp, ssrc)
-        if self._abs_send_time_at:
-            value = self._abs_send_time_head | packet.abs_send_time
-            pack_into("!I", header, self._abs_send_time_at, value)
-        if self._audio_level_at:
-            header[self._audio_level_at] = packet.audio_level
-        return header
+    def sync_stats(self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int) -> None:
+        """Bring aiortc's sender and DTLS counters up to what this wire has sent.
 
-    def _open_route(self) -> _Route | None:
-        """The SRTP session, socket and address, once DTLS is up; cached while it stays up.
-
-        aioice nominates one pair per connection and keeps it: a failed pair
-        ends the connection, and the DTLS state check in ``send`` sees that.
+        ``rtp_timestamp`` and ``ntp_time`` belong to the same packet: the sender
+        report maps one to the other (RFC 3550 6.4.1).
         """
-        self._route = None
+        sender, dtls = self._sender, self._dtls
+        sender._RTCRtpSender__packet_count = packets
+        sender._RTCRtpSender__octet_count = octets
+        sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
+        sender._RTCRtpSender__ntp_timestamp = ntp_time
+        reported_packets, reported_octets = self._reported
+        new_packets = packets - reported_packets
+        dtls._RTCDtlsTransport__tx_packets += new_packets
+        dtls._RTCDtlsTransport__tx_bytes += (octets - reported_octets) + new_packets * (
+            self.header_length + max(0, self._srtp_overhead)
+        )
+        self._reported = (packets, octets)
+
+    def _open_route(self) -> Callable[[Any, Any], Any] | None:
+        """Find the SRTP session, socket and address, once DTLS is up.
+
+        aioice nominates one pair per connection and keeps it; when the
+        connection closes, sending fails and the wire looks again.
+        """
         dtls = self._dtls
         if dtls._state is not DTLS_CONNECTED:
             return None
@@ -396,46 +384,54 @@ class SenderWire:
         raw_socket = getattr(transport, ASYNCIO_TRANSPORT_SOCKET, None)
         # asyncio's own transport.sendto would wrap each send in Python checks and
         # copy the datagram; another event loop's transport is used as it is.
-        send_datagram = raw_socket.sendto if raw_socket is not None else transport.sendto
-        protector = SrtpProtector(getattr(dtls, DTLS_TX_SRTP))
-        self._route = (protector, send_datagram, pair.remote_addr)
-        return self._route
+        self._send_datagram = raw_socket.sendto if raw_socket is not None else transport.sendto
+        self._address = pair.remote_addr
+        session: pylibsrtp.Session = getattr(dtls, DTLS_TX_SRTP)
+        self._session = session  # keeps the C session alive
+        self._srtp = getattr(session, SRTP_SESSION)[0]
+        # The slot's own packet buffer: its header's constant part stays in place
+        # (SRTP leaves the header in clear), so each send writes only what changes.
+        self._cdata = ffi.new("char[]", SRTP_BUFFER_BYTES)
+        self._buffer = ffi.buffer(self._cdata)
+        self._buffer[0 : self.header_length] = self._template
+        self._view = memoryview(self._buffer)
+        self._length = ffi.new("int *")
+        self._capacity = SRTP_BUFFER_BYTES - pylibsrtp.SRTP_MAX_TRAILER_LEN
+        self._srtp_overhead = -1  # the tag's length: learnt from the first packet protected
+        return self._send_datagram
 
 
-class SrtpProtector:
-    """``pylibsrtp.Session.protect`` without its per-call allocations and copies.
+# Which per-packet header extension a wire writes (SenderWire._dynamic).
+_NO_DYNAMIC, _AUDIO_LEVEL, _ABS_SEND_TIME = 0, 1, 2
+_HEADER = Struct("!BHII")  # marker|pt, sequence number, timestamp, SSRC: bytes 1-11
+_HEADER_WITH_WORD = Struct("!BHIIHHH")  # ... then 0xBEDE, length, a 2-byte element
+_HEADER_WITH_LONG = Struct("!BHIIHHI")  # ... then 0xBEDE, length, a 4-byte element
+SRTP_BUFFER_BYTES = 1500
 
-    pylibsrtp copies the packet into its C buffer, protects it there and copies
-    it out as new bytes, with a fresh ``int *`` each time. This writes the
-    header and payload straight into that buffer and leaves the protected
-    packet there (``view[:length]``) for the socket to send; the next call
-    overwrites it, so the caller sends before protecting again.
-    ``SenderWire.send`` inlines ``protect``; retransmissions call it.
+
+def _header_template(kind: str, mid: str | None, ids: dict[str, int]) -> tuple[bytearray, int, int]:
+    """The slot's RTP header (RFC 8285 one-byte extensions) and its per-packet element.
+
+    The per-packet element comes first, right after the 0xBEDE word, so one
+    struct call writes it with the fixed header: the audio level (2 bytes) for
+    audio, abs-send-time (4 bytes) for video. Then the constant mid, then padding.
     """
-
-    def __init__(self, session: pylibsrtp.Session) -> None:
-        self._session = session  # keeps the C session and buffer alive
-        self.session = getattr(session, SRTP_SESSION)[0]
-        self.cdata = getattr(session, SRTP_BUFFER)
-        self.buffer = ffi.buffer(self.cdata)
-        self.capacity = len(self.buffer) - pylibsrtp.SRTP_MAX_TRAILER_LEN
-        self.length = ffi.new("int *")
-        self.view = memoryview(self.buffer)
-        self.protect_in_place = srtp_lib.srtp_protect
-
-    def protect(self, header: bytes | bytearray, payload: bytes) -> int:
-        """Protect header + payload into ``view``; answers the length, or 0 if it cannot."""
-        header_length = len(header)
-        length = header_length + len(payload)
-        if length > self.capacity:
-            return 0
-        buffer = self.buffer
-        buffer[0:header_length] = header
-        buffer[header_length:length] = payload
-        self.length[0] = length
-        if self.protect_in_place(self.session, self.cdata, self.length):
-            return 0
-        return int(self.length[0])
+    elements = bytearray()
+    dynamic, head = _NO_DYNAMIC, 0
+    if kind == "audio" and AUDIO_LEVEL_URI in ids:
+        dynamic, head = _AUDIO_LEVEL, (ids[AUDIO_LEVEL_URI] << 4) << 8
+        elements += pack("!H", head | 0x7F)
+    elif kind == "video" and ABS_SEND_TIME_URI in ids:
+        dynamic, head = _ABS_SEND_TIME, ((ids[ABS_SEND_TIME_URI] << 4) | 2) << 24
+        elements += pack("!I", head)
+    encoded_mid = (mid or "").encode("ascii")
+    if MID_URI in ids and 0 < len(encoded_mid) <= 16:
+        elements += bytes([(ids[MID_URI] << 4) | (len(encoded_mid) - 1)]) + encoded_mid
+    elements += bytes(-len(elements) % 4)
+    if not elements:
+        return bytearray(pack("!BBHII", 0x80, 0, 0, 0, 0)), _NO_DYNAMIC, 0
+    header = pack("!BBHII", 0x90, 0, 0, 0, 0) + pack("!HH", 0xBEDE, len(elements) // 4)
+    return bytearray(header + elements), dynamic, head
 
 
 def redirect_retransmissions(

@@ -24,6 +24,8 @@ class Wire(Protocol):
 
     def retransmit(self, sequence_number: int, timestamp: int, packet: RelayedPacket) -> int: ...
 
+    def sync_stats(self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int) -> None: ...
+
 
 @dataclass
 class ForwardingCounters:
@@ -80,6 +82,7 @@ class ForwardingTrack(MediaStreamTrack):
         self._timestamp_offset = 0
         self._numbering_started = False
         self._last_timestamp: int | None = None
+        self._last_ntp_time = 0  # when the packet with _last_timestamp reached the relay
 
     def use_wire(self, open_wire: Callable[[], Wire]) -> None:
         """How to open the wire once the sender has started (set once, by the leg)."""
@@ -132,6 +135,7 @@ class ForwardingTrack(MediaStreamTrack):
             self._highest_extended += ahead
             self._highest_in = packet.sequence_number
             self._last_timestamp = timestamp
+            self._last_ntp_time = packet.ntp_time
 
     async def retransmit(self, sequence_number: int) -> None:
         """Answer a subscriber's NACK for ``sequence_number`` from the publisher's history."""
@@ -148,6 +152,17 @@ class ForwardingTrack(MediaStreamTrack):
         timestamp = (packet.timestamp + self._timestamp_offset) & 0xFFFFFFFF
         if wire.retransmit(sequence_number, timestamp, packet) == SENT:
             self.counters.packets_retransmitted += 1
+
+    def sync_stats(self) -> None:
+        """Hand what was sent to aiortc's sender (its RTCP sender reports and stats)."""
+        if self._wire is not None and self._last_timestamp is not None:
+            counters = self.counters
+            self._wire.sync_stats(
+                counters.packets_forwarded,
+                counters.bytes_forwarded,
+                self._last_timestamp,
+                self._last_ntp_time,
+            )
 
     # aiortc types recv() as returning av.Frame | av.Packet; the relay's sender
     # never gets either: recv opens the wire and then waits for the end.

@@ -187,7 +187,13 @@ class MemberLeg:
         for slot in self.slots:
             _sync_sending(slot)
 
+    def sync_sender_stats(self) -> None:
+        """Bring aiortc's sender reports and stats up to what the slots sent."""
+        for slot in self.slots:
+            slot.track.sync_stats()
+
     async def refresh_quality(self) -> None:
+        self.sync_sender_stats()
         report = await self.pc.getStats()
         remote_inbound = [s for s in report.values() if s.type == "remote-inbound-rtp"]
         rtts = [s.roundTripTime for s in remote_inbound if s.roundTripTime is not None]

@@ -39,6 +39,9 @@ class FakeWire:
         self.retransmitted.append((sequence_number, timestamp, packet))
         return SENT
 
+    def sync_stats(self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int) -> None:
+        self.synced = (packets, octets, rtp_timestamp, ntp_time)
+
     @property
     def sequence_numbers(self) -> list[int]:
         return [s for s, _, _ in self.sent]

@@ -115,6 +115,7 @@ async def test_the_subscriber_receives_exactly_what_was_pushed(wired: WiredPair)
         video.track.push(p)
     await until(lambda: len(video.received) == 2, "both video packets")
     sender = video.sender_transceiver.sender
+    assert video.track.counters.packets_forwarded == 2
     for got, sent in zip(video.received, pushed, strict=True):
         assert got.payload == sent.payload
         assert got.sequence_number == sent.sequence_number  # the first source's numbering
@@ -123,10 +124,29 @@ async def test_the_subscriber_receives_exactly_what_was_pushed(wired: WiredPair)
         assert got.ssrc == sender._ssrc
         assert got.extensions.mid == video.sender_transceiver.mid
         assert got.extensions.abs_send_time == 0x123456
+    video.track.sync_stats()  # what the relay's ticker does twice a second
     stats = await sender.getStats()
     outbound = next(s for s in stats.values() if s.type == "outbound-rtp")
     assert outbound.packetsSent == 2
     assert outbound.bytesSent == sum(len(p.payload) for p in pushed)
+    transport = next(s for s in stats.values() if s.type == "transport")
+    assert transport.packetsSent >= 2  # aiortc's own RTCP counts there too
+    assert transport.bytesSent >= outbound.bytesSent + 2 * 12
+    # aiortc's sender reports (every 0.5-1.5 s) now carry those counts.
+    receiver = next(t for t in wired.subscriber.getTransceivers() if t.kind == "video").receiver
+    reported: list[object] = []
+
+    async def reported_counts() -> None:
+        report = await receiver.getStats()
+        reported[:] = [
+            (s.packetsSent, s.bytesSent) for s in report.values() if s.type == "remote-outbound-rtp"
+        ]
+
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while reported != [(2, outbound.bytesSent)]:
+        assert asyncio.get_running_loop().time() < deadline, reported
+        await reported_counts()
+        await asyncio.sleep(0.1)
 
 
 async def test_audio_carries_the_publishers_audio_level(wired: WiredPair) -> None:
