@@ -33,8 +33,9 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
+from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtpPacket, unwrap_rtx
 from pylibsrtp._binding import ffi
 from pylibsrtp._binding import lib as srtp_lib
 
@@ -48,6 +49,9 @@ RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 RECEIVER_BITRATE_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
 RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
 RECEIVER_STARTED = "_RTCRtpReceiver__started"
+RECEIVER_CODECS = "_RTCRtpReceiver__codecs"
+RECEIVER_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
+RECEIVER_NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
 # Single-underscore methods and attributes the hooks call or replace.
 RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 RECEIVER_SEND_PLI = "_send_rtcp_pli"
@@ -187,6 +191,9 @@ def tap_rtp_packets(
     (for RFC 6464 audio levels and the SSRC to send PLIs for); RTX packets
     report the SSRC of the stream they repair. ``on_packet`` sees media
     packets after aiortc's receiver statistics, RTX unwrapping and NACKs.
+    Without ``remb`` that is ``_relay_packet_handler``, which does only that
+    much of aiortc's ``_handle_rtp_packet``; with it, aiortc's own handler runs
+    and its jitter buffer is the pass-through.
 
     Unless ``remb``, the video receiver's remote bitrate estimator is removed:
     aiortc then sends no REMB to the publisher (and skips the estimator's
@@ -210,7 +217,10 @@ def tap_rtp_packets(
         on_rtp(packet, rtx_to_media.get(packet.ssrc, packet.ssrc))
         await handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)
 
-    setattr(receiver, RECEIVER_HANDLE_RTP, observe_then_handle)
+    handler: Callable[[RtpPacket, int], Awaitable[None]] = observe_then_handle
+    if not remb:
+        handler = _relay_packet_handler(receiver, tap.pass_through, on_rtp)
+    setattr(receiver, RECEIVER_HANDLE_RTP, handler)
     return tap
 
 
@@ -446,6 +456,49 @@ def redirect_retransmissions(
     setattr(sender, SENDER_RETRANSMIT, retransmit)
 
 
+def _relay_packet_handler(
+    receiver: RTCRtpReceiver, pass_through: PacketPassThrough, on_rtp: RtpObserver
+) -> Callable[[RtpPacket, int], Awaitable[None]]:
+    """What the relay needs of ``RTCRtpReceiver._handle_rtp_packet``, and no more.
+
+    Kept, as aiortc does it: the enabled check, the payload type check, the
+    statistics behind receiver reports and inbound stats, RTX unwrapping and
+    NACKs for gaps. Left out, because only playout needs them: the depayload
+    (a copy of every video payload), the jitter buffer, the decoder hand-off
+    and the wall-clock note per packet behind ``getSynchronizationSources``.
+    The upgrade test checks aiortc's handler still has the steps kept here.
+    """
+    state: Any = receiver
+    rtx_to_media: dict[int, int] = getattr(receiver, RECEIVER_RTX_SSRC)
+    remote_streams: dict[int, StreamStatistics] = getattr(receiver, RECEIVER_REMOTE_STREAMS)
+    pass_on = pass_through.add
+
+    async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+        on_rtp(packet, rtx_to_media.get(packet.ssrc, packet.ssrc))
+        if not state._enabled:
+            return
+        codecs: dict[int, RTCRtpCodecParameters] = getattr(state, RECEIVER_CODECS)
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        stream = remote_streams.get(packet.ssrc)
+        if stream is None:
+            stream = remote_streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+        if codec.mimeType[-4:].lower() == "/rtx":
+            original_ssrc = rtx_to_media.get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if original_ssrc is None or len(packet.payload) < 2 or apt not in codecs:
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+        nack_generator = getattr(state, RECEIVER_NACK_GENERATOR)
+        if nack_generator is not None and nack_generator.add(packet):
+            await receiver._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing))
+        pass_on(packet)
+
+    return handle
+
+
 async def send_picture_loss_indication(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     """Ask the publisher for a keyframe (RTCP PLI, RFC 4585 6.3.1)."""
     send_pli: Callable[[int], Awaitable[None]] = getattr(receiver, RECEIVER_SEND_PLI)
@@ -558,6 +611,9 @@ def hook_points() -> dict[str, tuple[type[Any], str]]:
         "receiver bitrate estimator": (RTCRtpReceiver, RECEIVER_BITRATE_ESTIMATOR),
         "receiver rtx ssrc map": (RTCRtpReceiver, RECEIVER_RTX_SSRC),
         "receiver started flag": (RTCRtpReceiver, RECEIVER_STARTED),
+        "receiver codecs": (RTCRtpReceiver, RECEIVER_CODECS),
+        "receiver stream statistics": (RTCRtpReceiver, RECEIVER_REMOTE_STREAMS),
+        "receiver nack generator": (RTCRtpReceiver, RECEIVER_NACK_GENERATOR),
         "receiver rtp handler": (RTCRtpReceiver, RECEIVER_HANDLE_RTP),
         "receiver pli": (RTCRtpReceiver, RECEIVER_SEND_PLI),
         "sender keyframe": (RTCRtpSender, SENDER_SEND_KEYFRAME),
