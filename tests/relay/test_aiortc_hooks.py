@@ -106,6 +106,20 @@ def test_method_signatures_the_hooks_call_or_replace() -> None:
     assert "if encoded_frame is not None and self.__decoder_thread:" in receiver_source
     assert receiver_source.index("unwrap_rtx(") < receiver_source.index("__jitter_buffer.add(")
     assert receiver_source.index("__nack_generator") < receiver_source.index("__jitter_buffer.add(")
+    # What the relay's own packet handler keeps of aiortc's, in the same order.
+    kept = [
+        "if not self._enabled:",
+        "codec = self.__codecs.get(packet.payload_type)",
+        "self.__remote_streams[packet.ssrc] = StreamStatistics(codec.clockRate)",
+        "self.__remote_streams[packet.ssrc].add(packet)",
+        "if is_rtx(codec):",
+        "packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)",
+        "if self.__nack_generator is not None and self.__nack_generator.add(packet):",
+        "await self._send_rtcp_nack(",
+    ]
+    positions = [receiver_source.index(line) for line in kept]
+    assert positions == sorted(positions)
+    assert parameters(RTCRtpReceiver._send_rtcp_nack) == ["self", "media_ssrc", "lost"]
     # Removing the estimator is how REMB is turned off; the receiver checks for None.
     assert "if self.__remote_bitrate_estimator is not None:" in receiver_source
     assert "remb = self.__remote_bitrate_estimator.add(" in receiver_source
