@@ -11,6 +11,8 @@ directly, to ``PINNED_PYLIBSRTP_VERSION``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import threading
 import time
@@ -35,7 +37,15 @@ from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
-from aiortc.rtp import RtpPacket, unwrap_rtx
+from aiortc.rtp import (
+    RtcpByePacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    RtpPacket,
+    unwrap_rtx,
+)
 from pylibsrtp._binding import ffi
 from pylibsrtp._binding import lib as srtp_lib
 
@@ -59,6 +69,14 @@ SENDER_SEND_KEYFRAME = "_send_keyframe"
 TRANSCEIVER_CODECS = "_codecs"
 TRANSCEIVER_HEADER_EXTENSIONS = "_headerExtensions"
 SENDER_RETRANSMIT = "_retransmit"
+# The per-sender RTCP loop the relay replaces (take_over_sender_reports), the
+# events aiortc's stop() waits on, and what its RTT estimate reads.
+SENDER_RUN_RTCP = "_run_rtcp"
+SENDER_RTCP_STARTED = "_RTCRtpSender__rtcp_started"
+SENDER_RTCP_EXITED = "_RTCRtpSender__rtcp_exited"
+SENDER_LAST_REPORT = ("_RTCRtpSender__lsr", "_RTCRtpSender__lsr_time")
+SENDER_CNAME = "_RTCRtpSender__cname"
+REPORTS_PER_COMPOUND = 8  # 8 SRs (28 bytes) and SDES chunks: ~600 bytes
 SENDER_SSRC = "_ssrc"
 SENDER_RTX_SSRC = "_rtx_ssrc"
 # What SenderWire keeps up to date for aiortc's sender reports and stats; it
@@ -378,6 +396,36 @@ class SenderWire:
         )
         self._reported = (packets, octets)
 
+    def sender_report(
+        self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int
+    ) -> tuple[RtcpSrPacket, RtcpSourceInfo]:
+        """This slot's RTCP sender report and SDES chunk, as aiortc's sender would make them.
+
+        Also brings aiortc's counters up to date (``sync_stats``) and notes when
+        the report went out, which aiortc's sender uses to work out the
+        round-trip time from the subscriber's receiver reports.
+        """
+        self.sync_stats(packets, octets, rtp_timestamp, ntp_time)
+        sender = self._sender
+        sender._RTCRtpSender__lsr = (ntp_time >> 16) & 0xFFFFFFFF
+        sender._RTCRtpSender__lsr_time = time.time()
+        report = RtcpSrPacket(
+            ssrc=self.ssrc,
+            sender_info=RtcpSenderInfo(
+                ntp_timestamp=ntp_time,
+                rtp_timestamp=rtp_timestamp,
+                packet_count=packets & 0xFFFFFFFF,
+                octet_count=octets & 0xFFFFFFFF,
+            ),
+        )
+        cname: str = getattr(sender, SENDER_CNAME) or ""
+        return report, RtcpSourceInfo(ssrc=self.ssrc, items=[(1, cname.encode("utf8"))])
+
+    async def send_rtcp(self, payload: bytes) -> None:
+        """Send RTCP on this slot's transport (aiortc protects and sends it)."""
+        with contextlib.suppress(ConnectionError):
+            await self._dtls._send_rtp(payload)
+
     def _open_route(self) -> Callable[[Any, Any], Any] | None:
         """Find the SRTP session, socket and address, once DTLS is up.
 
@@ -442,6 +490,46 @@ def _header_template(kind: str, mid: str | None, ids: dict[str, int]) -> tuple[b
         return bytearray(pack("!BBHII", 0x80, 0, 0, 0, 0)), _NO_DYNAMIC, 0
     header = pack("!BBHII", 0x90, 0, 0, 0, 0) + pack("!HH", 0xBEDE, len(elements) // 4)
     return bytearray(header + elements), dynamic, head
+
+
+def take_over_sender_reports(sender: RTCRtpSender) -> None:
+    """Keep aiortc's sender from sending RTCP sender reports; the relay sends them per leg.
+
+    aiortc runs one RTCP loop per sender, waking every 0.5-1.5 s to send an SR
+    and an SDES on its own; a relay leg has a sender per other member and kind.
+    Replaced before the sender starts, the loop only waits; when the sender
+    stops it still says goodbye (RTCP BYE) as aiortc's does. The relay's
+    ticker sends the leg's reports as a few compound packets
+    (``send_compound_reports``).
+    """
+
+    async def wait_then_say_goodbye() -> None:
+        getattr(sender, SENDER_RTCP_STARTED).set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.get_running_loop().create_future()  # until the sender stops
+        try:
+            ssrc: int = getattr(sender, SENDER_SSRC)
+            await sender._send_rtcp([RtcpByePacket(sources=[ssrc])])
+        finally:
+            getattr(sender, SENDER_RTCP_EXITED).set()
+
+    setattr(sender, SENDER_RUN_RTCP, wait_then_say_goodbye)
+
+
+async def send_compound_reports(
+    send_rtcp: Callable[[bytes], Awaitable[None]],
+    reports: list[tuple[RtcpSrPacket, RtcpSourceInfo]],
+) -> None:
+    """Send sender reports as compound RTCP packets (RFC 3550 6.1) of a few slots each.
+
+    Each compound carries the SRs then one SDES with every CNAME chunk, and
+    stays well under a packet's size (``REPORTS_PER_COMPOUND``).
+    """
+    for start in range(0, len(reports), REPORTS_PER_COMPOUND):
+        batch = reports[start : start + REPORTS_PER_COMPOUND]
+        compound = b"".join(bytes(report) for report, _ in batch)
+        compound += bytes(RtcpSdesPacket(chunks=[chunk for _, chunk in batch]))
+        await send_rtcp(compound)
 
 
 def redirect_retransmissions(
@@ -599,6 +687,11 @@ def hook_points() -> dict[str, tuple[type[Any], str]]:
     """
     return {
         "sender retransmit": (RTCRtpSender, SENDER_RETRANSMIT),
+        "sender rtcp loop": (RTCRtpSender, SENDER_RUN_RTCP),
+        "sender rtcp started": (RTCRtpSender, SENDER_RTCP_STARTED),
+        "sender rtcp exited": (RTCRtpSender, SENDER_RTCP_EXITED),
+        "sender cname": (RTCRtpSender, SENDER_CNAME),
+        **{f"sender {name}": (RTCRtpSender, name) for name in SENDER_LAST_REPORT},
         "sender ssrc": (RTCRtpSender, SENDER_SSRC),
         "sender rtx ssrc": (RTCRtpSender, SENDER_RTX_SSRC),
         **{f"sender report {name}": (RTCRtpSender, name) for name in SENDER_REPORT_FIELDS},

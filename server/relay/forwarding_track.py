@@ -9,6 +9,7 @@ from typing import Protocol
 
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtp import RtcpSourceInfo, RtcpSrPacket
 
 from server.relay.aiortc_hooks import BACKLOGGED, SENT
 from server.relay.packet_history import PacketHistory
@@ -25,6 +26,12 @@ class Wire(Protocol):
     def retransmit(self, sequence_number: int, timestamp: int, packet: RelayedPacket) -> int: ...
 
     def sync_stats(self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int) -> None: ...
+
+    def sender_report(
+        self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int
+    ) -> tuple[RtcpSrPacket, RtcpSourceInfo]: ...
+
+    async def send_rtcp(self, payload: bytes) -> None: ...
 
 
 @dataclass
@@ -154,7 +161,7 @@ class ForwardingTrack(MediaStreamTrack):
             self.counters.packets_retransmitted += 1
 
     def sync_stats(self) -> None:
-        """Hand what was sent to aiortc's sender (its RTCP sender reports and stats)."""
+        """Hand what was sent to aiortc's sender (its outbound stats)."""
         if self._wire is not None and self._last_timestamp is not None:
             counters = self.counters
             self._wire.sync_stats(
@@ -163,6 +170,22 @@ class ForwardingTrack(MediaStreamTrack):
                 self._last_timestamp,
                 self._last_ntp_time,
             )
+
+    def sender_report(self) -> tuple[RtcpSrPacket, RtcpSourceInfo] | None:
+        """This slot's RTCP sender report and SDES chunk; None before it sent anything."""
+        if self._wire is None or self._last_timestamp is None:
+            return None
+        counters = self.counters
+        return self._wire.sender_report(
+            counters.packets_forwarded,
+            counters.bytes_forwarded,
+            self._last_timestamp,
+            self._last_ntp_time,
+        )
+
+    @property
+    def wire(self) -> Wire | None:
+        return self._wire
 
     # aiortc types recv() as returning av.Frame | av.Packet; the relay's sender
     # never gets either: recv opens the wire and then waits for the end.

@@ -34,9 +34,9 @@ EVENT_OFFER = "relay.offer"
 EVENT_TRACKS = "relay.tracks"
 TICK_INTERVAL = 0.1
 QUALITY_INTERVAL = 5.0
-# aiortc's senders report (RTCP SR) every 0.5-1.5 s; the wires' counts reach
-# them this often instead of with every packet.
-SENDER_STATS_INTERVAL = 0.5
+# RTCP sender reports for all of a leg's slots at once, as often as aiortc's
+# senders send theirs on average (0.5-1.5 s apart).
+SENDER_REPORT_INTERVAL = 1.0
 
 __all__ = ["EVENT_OFFER", "EVENT_TRACKS", "GroupRelay", "NegotiationError", "RelayClosedError"]
 
@@ -360,20 +360,23 @@ class GroupRelay:
             self._ticker = asyncio.ensure_future(self._tick())
 
     async def _tick(self) -> None:
-        """End speaking after the hangover even without packets; keep sender reports
-        current; refresh leg quality."""
+        """End speaking after the hangover even without packets; send the legs'
+        sender reports; refresh leg quality."""
         next_quality = self._clock() + QUALITY_INTERVAL
-        next_stats = self._clock() + SENDER_STATS_INTERVAL
+        next_reports = self._clock() + SENDER_REPORT_INTERVAL
         while not self._closed:
             await asyncio.sleep(TICK_INTERVAL)
             now = self._clock()
             for member_id, detector in list(self._voice.items()):
                 if detector.tick(now) is not None:
                     self._report_voice(member_id, False)
-            if now >= next_stats:
-                next_stats = now + SENDER_STATS_INTERVAL
+            if now >= next_reports:
+                next_reports = now + SENDER_REPORT_INTERVAL
                 for leg in list(self._legs.values()):
-                    leg.sync_sender_stats()
+                    try:
+                        await leg.send_sender_reports()
+                    except Exception:  # one leg's transport must not stop the others'
+                        logger.exception("sender reports failed in room %s", self.room_id)
             if now >= next_quality:
                 next_quality = now + QUALITY_INTERVAL
                 for leg in list(self._legs.values()):

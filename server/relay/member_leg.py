@@ -17,7 +17,7 @@ from aiortc import (
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from server.relay import aiortc_hooks
-from server.relay.forwarding_track import ForwardingTrack
+from server.relay.forwarding_track import ForwardingTrack, Wire
 from server.relay.published_track import PublishedTrack
 
 logger = logging.getLogger(__name__)
@@ -188,9 +188,21 @@ class MemberLeg:
             _sync_sending(slot)
 
     def sync_sender_stats(self) -> None:
-        """Bring aiortc's sender reports and stats up to what the slots sent."""
+        """Bring aiortc's outbound stats up to what the slots sent."""
         for slot in self.slots:
             slot.track.sync_stats()
+
+    async def send_sender_reports(self) -> None:
+        """RTCP sender reports for every slot that sent media, in a few compound packets."""
+        reports = []
+        wire: Wire | None = None
+        for slot in self.slots:
+            report = slot.track.sender_report()
+            if report is not None:
+                reports.append(report)
+                wire = wire or slot.track.wire
+        if wire is not None:  # under max-bundle, every slot shares one transport
+            await aiortc_hooks.send_compound_reports(wire.send_rtcp, reports)
 
     async def refresh_quality(self) -> None:
         self.sync_sender_stats()
@@ -238,6 +250,7 @@ class MemberLeg:
         )
         aiortc_hooks.redirect_keyframe_requests(transceiver.sender, request_keyframe)
         aiortc_hooks.redirect_retransmissions(transceiver.sender, track.retransmit)
+        aiortc_hooks.take_over_sender_reports(transceiver.sender)
         track.use_wire(lambda: aiortc_hooks.SenderWire(transceiver.sender, transceiver))
         slot = SenderSlot(kind=kind, transceiver=transceiver, track=track)
         slot_ref.append(slot)

@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 
 import pytest
+from aiortc.rtp import RtcpSourceInfo, RtcpSrPacket
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -41,6 +42,14 @@ class FakeWire:
 
     def sync_stats(self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int) -> None:
         self.synced = (packets, octets, rtp_timestamp, ntp_time)
+
+    def sender_report(
+        self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int
+    ) -> tuple[RtcpSrPacket, RtcpSourceInfo]:
+        raise AssertionError("not used here")
+
+    async def send_rtcp(self, payload: bytes) -> None:
+        raise AssertionError("not used here")
 
     @property
     def sequence_numbers(self) -> list[int]:

@@ -40,6 +40,17 @@ async def test_four_members_each_receive_audio_and_video_from_the_three_others(
     member_decoders = {id(t) for t in decoder_threads}
     assert len(member_decoders) >= 4 * 6  # each member decodes 3 audio + 3 video tracks
     assert not member_decoders & {id(t) for t in relay_threads}
+    # The relay's sender reports (one compound per leg) reach the members, whose
+    # receiver reports then give each leg a round-trip time and the relay's
+    # outbound counts.
+    await eventually(
+        lambda: all(
+            leg.round_trip_time is not None and leg.packets_sent_to_member > 0
+            for leg in group.relay.stats().legs.values()
+        ),
+        MEDIA_TIMEOUT,
+        "a round-trip time on every leg",
+    )
 
 
 async def test_closed_audio_gate_silences_that_member_for_everyone(group: Group) -> None:

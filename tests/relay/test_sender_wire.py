@@ -80,6 +80,7 @@ async def wired() -> AsyncIterator[WiredPair]:
         track = ForwardingTrack(kind, lambda: None)
         transceiver = relay_side.addTransceiver(track, direction="sendonly")
         aiortc_hooks.redirect_retransmissions(transceiver.sender, track.retransmit)
+        aiortc_hooks.take_over_sender_reports(transceiver.sender)
         track.use_wire(
             lambda t=transceiver: aiortc_hooks.SenderWire(t.sender, t)  # type: ignore[misc]
         )
@@ -124,7 +125,7 @@ async def test_the_subscriber_receives_exactly_what_was_pushed(wired: WiredPair)
         assert got.ssrc == sender._ssrc
         assert got.extensions.mid == video.sender_transceiver.mid
         assert got.extensions.abs_send_time == 0x123456
-    video.track.sync_stats()  # what the relay's ticker does twice a second
+    video.track.sync_stats()  # what the relay does before reading stats
     stats = await sender.getStats()
     outbound = next(s for s in stats.values() if s.type == "outbound-rtp")
     assert outbound.packetsSent == 2
@@ -132,21 +133,36 @@ async def test_the_subscriber_receives_exactly_what_was_pushed(wired: WiredPair)
     transport = next(s for s in stats.values() if s.type == "transport")
     assert transport.packetsSent >= 2  # aiortc's own RTCP counts there too
     assert transport.bytesSent >= outbound.bytesSent + 2 * 12
-    # aiortc's sender reports (every 0.5-1.5 s) now carry those counts.
-    receiver = next(t for t in wired.subscriber.getTransceivers() if t.kind == "video").receiver
-    reported: list[object] = []
 
-    async def reported_counts() -> None:
-        report = await receiver.getStats()
-        reported[:] = [
-            (s.packetsSent, s.bytesSent) for s in report.values() if s.type == "remote-outbound-rtp"
-        ]
 
+async def test_sender_reports_reach_the_subscriber_and_give_a_round_trip_time(
+    wired: WiredPair,
+) -> None:
+    video = wired.slots["video"]
+    video.track.push(relayed(1, KEY_START, timestamp=90_000))
+    await until(lambda: len(video.received) == 1, "the video packet")
+    sender = video.sender_transceiver.sender
+    subscriber_side = next(t for t in wired.subscriber.getTransceivers() if t.kind == "video")
     deadline = asyncio.get_running_loop().time() + WAIT
-    while reported != [(2, outbound.bytesSent)]:
-        assert asyncio.get_running_loop().time() < deadline, reported
-        await reported_counts()
-        await asyncio.sleep(0.1)
+    reported: list[tuple[int, int]] = []
+    round_trip: float | None = None
+    while not (reported == [(1, len(KEY_START))] and round_trip is not None):
+        assert asyncio.get_running_loop().time() < deadline, (reported, round_trip)
+        # What the relay's ticker does every second for each leg.
+        report = video.track.sender_report()
+        assert report is not None
+        await aiortc_hooks.send_compound_reports(video.track.wire.send_rtcp, [report])  # type: ignore[union-attr]
+        await asyncio.sleep(0.2)
+        seen = await subscriber_side.receiver.getStats()
+        reported = [
+            (s.packetsSent, s.bytesSent) for s in seen.values() if s.type == "remote-outbound-rtp"
+        ]
+        relay_stats = await sender.getStats()
+        round_trip = next(
+            (s.roundTripTime for s in relay_stats.values() if s.type == "remote-inbound-rtp"),
+            None,
+        )
+    assert 0 <= round_trip < 1.0
 
 
 async def test_audio_carries_the_publishers_audio_level(wired: WiredPair) -> None:
