@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from struct import Struct, pack, pack_into
 from typing import Any
 
@@ -50,6 +51,8 @@ from pylibsrtp._binding import ffi
 from pylibsrtp._binding import lib as srtp_lib
 
 from server.relay.relayed_packet import RelayedPacket
+
+logger = logging.getLogger(__name__)
 
 PINNED_AIORTC_VERSION = "1.16.0"
 
@@ -93,6 +96,12 @@ DTLS_STATE = "_state"
 DTLS_TX_SRTP = "_tx_srtp"
 ICE_CONNECTION = "_connection"
 ICE_NOMINATED = "_nominated"
+ICE_PROTOCOLS = "_protocols"
+# What handle_media_on_arrival uses of the DTLS transport, as _recv_next does.
+DTLS_RX_SRTP = "_rx_srtp"
+DTLS_RTP_ROUTER = "_rtp_router"
+DTLS_HEADER_EXTENSIONS = "_rtp_header_extensions_map"
+DTLS_RX_COUNTERS = ("_RTCDtlsTransport__rx_bytes", "_RTCDtlsTransport__rx_packets")
 DTLS_CONNECTED = DtlsState.CONNECTED
 # asyncio's selector datagram transport keeps its socket here (uvloop's has none).
 ASYNCIO_TRANSPORT_SOCKET = "_sock"
@@ -587,6 +596,121 @@ def _relay_packet_handler(
     return handle
 
 
+def handle_media_on_arrival(dtls: RTCDtlsTransport) -> int:
+    """Take SRTP media packets from the sockets under ``dtls`` as they arrive.
+
+    aioice first tries to parse every datagram as STUN, then queues it; a task
+    of the DTLS transport takes it off the queue in a later turn of the event
+    loop, unprotects, parses and routes it. For the relay's media, that is one
+    queue hand-off, one task wake-up and one loop iteration per packet before
+    any forwarding starts. This hook does the same work in the socket's own
+    callback: SRTP-unprotect (aiortc's session), parse, count, route to the
+    receiver and run its ``_handle_rtp_packet`` at once. Everything else
+    (STUN, DTLS, RTCP, media before DTLS is up) takes aioice's usual way.
+
+    Call after the local description is set (aioice has gathered and opened
+    its sockets then). Answers how many sockets it now watches.
+    """
+    connection = getattr(dtls.transport, ICE_CONNECTION)
+    protocols: list[Any] = getattr(connection, ICE_PROTOCOLS)
+    for protocol in protocols:
+        if getattr(protocol, "_relay_fast_path", False):
+            continue
+        _take_media_on_arrival(protocol, dtls)
+    return len(protocols)
+
+
+def _take_media_on_arrival(protocol: Any, dtls: Any) -> None:
+    deliver = protocol.datagram_received
+
+    def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
+        # RFC 7983: 128-191 is RTP or RTCP; RTCP packet types are 192-223.
+        if (
+            len(data) > 12
+            and 127 < data[0] < 192
+            and not 191 < data[1] < 224
+            and dtls._state is DTLS_CONNECTED
+        ):
+            _handle_rtp_now(dtls, data)
+        else:
+            deliver(data, addr)
+
+    protocol.datagram_received = datagram_received
+    protocol._relay_fast_path = True
+
+
+def _handle_rtp_now(dtls: Any, data: bytes) -> None:
+    """What ``RTCDtlsTransport._recv_next`` and ``_handle_rtp_data`` do for one RTP packet."""
+    try:
+        plain = dtls._rx_srtp.unprotect(data)
+    except pylibsrtp.Error:
+        return  # as aiortc does: a packet that fails authentication is dropped
+    dtls._RTCDtlsTransport__rx_bytes += len(data)
+    dtls._RTCDtlsTransport__rx_packets += 1
+    try:
+        packet = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
+    except ValueError:
+        return
+    receiver = dtls._rtp_router.route_rtp(packet)
+    if receiver is None:
+        return
+    arrival_time_ms = time.monotonic_ns() // 1_000_000  # only differences are used
+    run_now(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms))
+
+
+_continuations: set[asyncio.Task[None]] = set()
+
+
+def run_now(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run ``coroutine`` synchronously; if it has to wait, a task finishes it.
+
+    aiortc's packet handlers are coroutines but, for media, wait on nothing:
+    the sends they may await (a NACK, a PLI) complete without suspending. So
+    this costs no task and no loop turn, and stays correct if one ever waits.
+    """
+    try:
+        awaited = coroutine.send(None)
+    except StopIteration:
+        return
+    except Exception:
+        logger.exception("relay: handling an incoming RTP packet failed")
+        return
+    task = asyncio.ensure_future(_finish(_Continuation(coroutine, awaited)))
+    _continuations.add(task)
+    task.add_done_callback(_continuations.discard)
+
+
+async def _finish(continuation: _Continuation) -> None:
+    try:
+        await continuation
+    except Exception:
+        logger.exception("relay: handling an incoming RTP packet failed")
+
+
+class _Continuation:
+    """Resumes a coroutine that suspended while ``run_now`` was driving it."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
+        self._coroutine = coroutine
+        self._awaited = awaited
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coroutine, awaited = self._coroutine, self._awaited
+        while True:
+            try:
+                value = yield awaited
+            except BaseException as exc:  # e.g. cancellation: the coroutine decides
+                try:
+                    awaited = coroutine.throw(exc)
+                except StopIteration:
+                    return
+                continue
+            try:
+                awaited = coroutine.send(value)
+            except StopIteration:
+                return
+
+
 async def send_picture_loss_indication(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     """Ask the publisher for a keyframe (RTCP PLI, RFC 4585 6.3.1)."""
     send_pli: Callable[[int], Awaitable[None]] = getattr(receiver, RECEIVER_SEND_PLI)
@@ -696,6 +820,10 @@ def hook_points() -> dict[str, tuple[type[Any], str]]:
         "sender rtx ssrc": (RTCRtpSender, SENDER_RTX_SSRC),
         **{f"sender report {name}": (RTCRtpSender, name) for name in SENDER_REPORT_FIELDS},
         **{f"dtls counter {name}": (RTCDtlsTransport, name) for name in DTLS_COUNTERS},
+        **{f"dtls counter {name}": (RTCDtlsTransport, name) for name in DTLS_RX_COUNTERS},
+        "dtls rtp router": (RTCDtlsTransport, DTLS_RTP_ROUTER),
+        "dtls header extensions": (RTCDtlsTransport, DTLS_HEADER_EXTENSIONS),
+        "ice protocols": (aioice.Connection, ICE_PROTOCOLS),
         "dtls state": (RTCDtlsTransport, DTLS_STATE),
         "ice connection": (RTCIceTransport, ICE_CONNECTION),
         "ice nominated pairs": (aioice.Connection, ICE_NOMINATED),

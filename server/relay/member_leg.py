@@ -122,6 +122,9 @@ class MemberLeg:
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
         self._extension_ids = aiortc_hooks.negotiated_header_extension_ids(self.pc)
+        # Under max-bundle every transceiver shares one DTLS transport.
+        for dtls in {t.receiver.transport for t in self.incoming.values()}:
+            aiortc_hooks.handle_media_on_arrival(dtls)
         return str(self.pc.localDescription.sdp)
 
     def bind_slot(self, publication: PublishedTrack) -> SenderSlot:

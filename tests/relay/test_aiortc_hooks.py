@@ -218,3 +218,56 @@ def _as_a_browser_would_number_it(offer_sdp: str) -> str:
         for extension in media.rtp.headerExtensions:
             extension.id = new_ids.get(extension.uri, extension.id)
     return str(description)
+
+
+def test_the_receive_path_the_relay_takes_over_is_still_aioices_and_aiortcs() -> None:
+    """handle_media_on_arrival does in the socket callback what these do a loop turn later."""
+    datagram = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
+    assert "message = stun.parse_message(data)" in datagram
+    assert "self.receiver.data_received(data, self.local_candidate.component)" in datagram
+    assert "self._queue.put_nowait((data, component))" in inspect.getsource(
+        aioice.Connection.data_received
+    )
+    recv_next = inspect.getsource(RTCDtlsTransport._recv_next)
+    assert "elif first_byte > 127 and first_byte < 192 and self._rx_srtp:" in recv_next
+    assert "data = self._rx_srtp.unprotect(data)" in recv_next
+    assert "self.__rx_bytes += len(data)" in recv_next
+    handle = inspect.getsource(RTCDtlsTransport._handle_rtp_data)
+    assert "packet = RtpPacket.parse(data, self._rtp_header_extensions_map)" in handle
+    assert "receiver = self._rtp_router.route_rtp(packet)" in handle
+    assert "await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in handle
+    assert "self._rx_srtp = Session(" in inspect.getsource(RTCDtlsTransport._setup_srtp)
+
+
+async def test_run_now_finishes_a_coroutine_at_once_or_in_a_task_if_it_waits() -> None:
+    steps: list[str] = []
+
+    async def quick() -> None:
+        steps.append("quick")
+
+    async def waits() -> None:
+        steps.append("before")
+        await asyncio.sleep(0.01)
+        steps.append("after")
+
+    aiortc_hooks.run_now(quick())
+    assert steps == ["quick"]  # no loop turn needed
+    aiortc_hooks.run_now(waits())
+    assert steps == ["quick", "before"]
+    await asyncio.sleep(0.05)
+    assert steps == ["quick", "before", "after"]
+
+
+async def test_run_now_logs_a_failure_instead_of_raising(caplog: pytest.LogCaptureFixture) -> None:
+    async def fails() -> None:
+        raise RuntimeError("broken packet handler")
+
+    async def fails_later() -> None:
+        await asyncio.sleep(0)
+        raise RuntimeError("broken after waiting")
+
+    aiortc_hooks.run_now(fails())
+    aiortc_hooks.run_now(fails_later())
+    await asyncio.sleep(0.02)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("relay: handling an incoming RTP packet failed") == 2

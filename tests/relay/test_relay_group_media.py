@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
+import pytest
+
+from server.relay import aiortc_hooks
 from tests.relay.relay_members import (
     MEDIA_TIMEOUT,
     Group,
@@ -15,8 +19,16 @@ from tests.relay.relay_members import (
 
 
 async def test_four_members_each_receive_audio_and_video_from_the_three_others(
-    group: Group, decoder_threads: list[threading.Thread]
+    group: Group, decoder_threads: list[threading.Thread], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    taken_on_arrival: list[int] = []
+    handle_now = aiortc_hooks._handle_rtp_now
+
+    def counting(dtls: Any, data: bytes) -> None:
+        taken_on_arrival.append(len(data))
+        handle_now(dtls, data)
+
+    monkeypatch.setattr(aiortc_hooks, "_handle_rtp_now", counting)
     for name in ("ann", "bob", "cat", "dan"):
         await group.add(name)
 
@@ -32,6 +44,8 @@ async def test_four_members_each_receive_audio_and_video_from_the_three_others(
     assert stats.frames_forwarded > 0
     assert stats.frames_dropped_by_gate == 0
     assert all(tap.packets_tapped > 0 for tap in group.relay.receiver_taps)
+    # Media reached the relay's receivers straight from the sockets' callbacks.
+    assert len(taken_on_arrival) >= sum(tap.packets_tapped for tap in group.relay.receiver_taps)
     # The relay never decodes: each receiver's would-be decoder thread ended at once,
     # and none of the threads that created a decoder (the members') is one of them.
     relay_threads = [t for tap in group.relay.receiver_taps for t in tap.worker_threads]
