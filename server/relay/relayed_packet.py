@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RelayedPacket:
     """A media packet as the publisher sent it; the relay never decodes its payload.
 
     Made once per packet and shared by every subscriber's slot, which rewrites
-    only the RTP header (sequence number, timestamp, SSRC, payload type).
+    only the RTP header (sequence number, timestamp, SSRC, payload type) in its
+    own buffer: nothing changes a RelayedPacket once made. (Not ``frozen``: a
+    frozen dataclass's ``__init__`` costs eight times as much, once per packet.)
     ``sequence_number`` and ``timestamp`` are the publisher's. ``origin`` names
     the publisher leg that produced it: when it changes (a rejoin), subscribers
     re-base their numbering and, for video, wait for a keyframe.
