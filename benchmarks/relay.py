@@ -653,7 +653,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         # The median run by CPU: one busy moment on a shared machine moves a single run.
         runs.sort(key=lambda r: r.cores_at_nominal_rate)
         results[size] = runs[len(runs) // 2]
-        spreads[size] = (runs[0].tracks_per_core, runs[-1].tracks_per_core)
+        per_core = [r.tracks_per_core for r in runs]
+        spreads[size] = (min(per_core), max(per_core))
         drops[size] = sum(r.server_drops for r in runs)  # every run's, not the median's
         if args.repeat > 1:
             low, high = spreads[size]

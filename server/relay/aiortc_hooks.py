@@ -473,7 +473,9 @@ _NO_DYNAMIC, _AUDIO_LEVEL, _ABS_SEND_TIME = 0, 1, 2
 _HEADER = Struct("!BHII")  # marker|pt, sequence number, timestamp, SSRC: bytes 1-11
 _HEADER_WITH_WORD = Struct("!BHIIHHH")  # ... then 0xBEDE, length, a 2-byte element
 _HEADER_WITH_LONG = Struct("!BHIIHHI")  # ... then 0xBEDE, length, a 4-byte element
-SRTP_BUFFER_BYTES = 1500
+# aiortc takes in SRTP datagrams of at most 1500 bytes, so a payload is under
+# 1500; with the slot's own header and libsrtp's largest trailer it fits here.
+SRTP_BUFFER_BYTES = 2048
 
 
 def _header_template(kind: str, mid: str | None, ids: dict[str, int]) -> tuple[bytearray, int, int]:

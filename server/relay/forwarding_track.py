@@ -11,7 +11,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import RtcpSourceInfo, RtcpSrPacket
 
-from server.relay.aiortc_hooks import BACKLOGGED, SENT
+from server.relay.aiortc_hooks import BACKLOGGED, NOT_SENDABLE, SENT
 from server.relay.packet_history import PacketHistory
 from server.relay.relayed_packet import RelayedPacket
 
@@ -42,6 +42,7 @@ class ForwardingCounters:
     packets_retransmitted: int = 0
     frames_dropped_overload: int = 0
     frames_skipped_awaiting_keyframe: int = 0
+    packets_not_sendable: int = 0
 
 
 class ForwardingTrack(MediaStreamTrack):
@@ -132,6 +133,10 @@ class ForwardingTrack(MediaStreamTrack):
         if result != SENT:
             if result == BACKLOGGED:
                 self._drop_for_overload()
+            elif result == NOT_SENDABLE:  # libsrtp refused it: lose one, not the stream
+                self.counters.packets_not_sendable += 1
+                if not self._audio:
+                    self.restart()
             return
         counters = self.counters
         counters.packets_forwarded += 1

@@ -189,6 +189,7 @@ class GroupRelay:
                 packets_retransmitted=sum(
                     s.track.counters.packets_retransmitted for s in leg.slots
                 ),
+                packets_not_sendable=sum(s.track.counters.packets_not_sendable for s in leg.slots),
                 bytes_forwarded=sum(s.track.counters.bytes_forwarded for s in leg.slots),
                 frames_dropped_overload=sum(
                     s.track.counters.frames_dropped_overload for s in leg.slots

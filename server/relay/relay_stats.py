@@ -34,6 +34,7 @@ class SubscriberStats:
     slots: int
     packets_forwarded: int = 0
     packets_retransmitted: int = 0
+    packets_not_sendable: int = 0  # libsrtp refused them (should stay 0)
 
 
 @dataclass(frozen=True)

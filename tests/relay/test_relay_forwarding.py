@@ -11,7 +11,7 @@ from aiortc.rtp import RtcpSourceInfo, RtcpSrPacket
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.relay.aiortc_hooks import BACKLOGGED, SENT
+from server.relay.aiortc_hooks import BACKLOGGED, NOT_SENDABLE, SENT
 from server.relay.forwarding_track import FRAME_STEPS, ForwardingTrack
 from server.relay.keyframe_limiter import KeyframeLimiter
 from server.relay.packet_history import PacketHistory
@@ -228,6 +228,19 @@ async def test_a_full_socket_drops_video_until_the_next_keyframe() -> None:
     assert track.counters.frames_dropped_overload == 1
     assert len(requests) == 2  # at the start, and after the drop
     assert wire.sequence_numbers == [1, 2]  # no gap where the dropped packet was
+
+
+async def test_a_packet_srtp_refuses_costs_video_only_until_the_next_keyframe() -> None:
+    track, wire, requests = await started_track()
+    track.push(packet(1, 0, KEY_START))
+    wire.answer = NOT_SENDABLE
+    track.push(packet(2, 3000, DELTA_START))
+    wire.answer = SENT
+    track.push(packet(3, 6000, DELTA_START))  # would not decode without 2
+    track.push(packet(4, 9000, KEY_START))
+    assert track.counters.packets_not_sendable == 1
+    assert wire.sequence_numbers == [1, 2]
+    assert len(requests) == 2
 
 
 async def test_a_slot_that_stops_sending_forwards_nothing() -> None:
