@@ -300,6 +300,10 @@ class SenderWire:
         )
         self.header_length = len(self._template)
         self._extension_words = (self.header_length - 16) // 4
+        # The fixed header, the extension block's first word and the per-packet element.
+        self._header_struct = (
+            _HEADER_WITH_LONG if self._dynamic == _ABS_SEND_TIME else _HEADER_WITH_WORD
+        )
         # Set when the route opens (the first send once DTLS is up).
         self._send_datagram: Callable[[Any, Any], Any] | None = None
         self._address: Any = None
@@ -329,17 +333,11 @@ class SenderWire:
         buffer = self._buffer
         first = (packet.marker << 7) | self.payload_type
         dynamic = self._dynamic
-        if dynamic == _AUDIO_LEVEL:
-            word = self._dynamic_head | packet.audio_level
-            _HEADER_WITH_WORD.pack_into(
+        if dynamic:
+            value = packet.audio_level if dynamic == _AUDIO_LEVEL else packet.abs_send_time
+            self._header_struct.pack_into(
                 buffer, 1, first, sequence_number, timestamp, self.ssrc,
-                0xBEDE, self._extension_words, word,
-            )  # fmt: skip
-        elif dynamic == _ABS_SEND_TIME:
-            word = self._dynamic_head | packet.abs_send_time
-            _HEADER_WITH_LONG.pack_into(
-                buffer, 1, first, sequence_number, timestamp, self.ssrc,
-                0xBEDE, self._extension_words, word,
+                0xBEDE, self._extension_words, self._dynamic_head | value,
             )  # fmt: skip
         else:
             _HEADER.pack_into(buffer, 1, first, sequence_number, timestamp, self.ssrc)

@@ -217,30 +217,24 @@ async def test_a_nack_from_before_the_current_epoch_is_not_answered() -> None:
     assert [p.sequence_number for _, _, p in wire.retransmitted] == [510]
 
 
-async def test_a_full_socket_drops_video_until_the_next_keyframe() -> None:
+@pytest.mark.parametrize(
+    ("answer", "counter"),
+    [(BACKLOGGED, "frames_dropped_overload"), (NOT_SENDABLE, "packets_not_sendable")],
+)
+async def test_a_packet_the_wire_could_not_send_costs_video_until_the_next_keyframe(
+    answer: int, counter: str
+) -> None:
+    """A full socket buffer, or libsrtp refusing a packet: drop it, restart on a keyframe."""
     track, wire, requests = await started_track()
     track.push(packet(1, 0, KEY_START))
-    wire.answer = BACKLOGGED
-    track.push(packet(2, 3000, DELTA_START))
-    wire.answer = SENT
-    track.push(packet(3, 6000, DELTA_START))
-    track.push(packet(4, 9000, KEY_START))
-    assert track.counters.frames_dropped_overload == 1
-    assert len(requests) == 2  # at the start, and after the drop
-    assert wire.sequence_numbers == [1, 2]  # no gap where the dropped packet was
-
-
-async def test_a_packet_srtp_refuses_costs_video_only_until_the_next_keyframe() -> None:
-    track, wire, requests = await started_track()
-    track.push(packet(1, 0, KEY_START))
-    wire.answer = NOT_SENDABLE
+    wire.answer = answer
     track.push(packet(2, 3000, DELTA_START))
     wire.answer = SENT
     track.push(packet(3, 6000, DELTA_START))  # would not decode without 2
     track.push(packet(4, 9000, KEY_START))
-    assert track.counters.packets_not_sendable == 1
-    assert wire.sequence_numbers == [1, 2]
-    assert len(requests) == 2
+    assert getattr(track.counters, counter) == 1
+    assert len(requests) == 2  # at the start, and after the drop
+    assert wire.sequence_numbers == [1, 2]  # no gap where the dropped packet was
 
 
 async def test_a_slot_that_stops_sending_forwards_nothing() -> None:
