@@ -156,9 +156,10 @@ def ntp_time_now() -> int:
 class PacketPassThrough:
     """Stands in for the receiver's jitter buffer: hands on every packet, holds none.
 
-    aiortc's receiver calls ``add(packet)`` after it has counted the packet for
-    its receiver reports, unwrapped retransmissions (RTX) and generated NACKs for
-    gaps; a jitter buffer would reassemble frames for a decoder. The relay
+    The relay's packet handler (or, with ``publisher_remb``, aiortc's own) calls
+    ``add(packet)`` after it has counted the packet for receiver reports,
+    unwrapped retransmissions (RTX) and generated NACKs for gaps; a jitter
+    buffer would reassemble frames for a decoder. The relay
     forwards packet by packet instead, as SFUs do: no reassembly delay, and a
     packet lost upstream reaches subscribers when the publisher retransmits it.
     Answering ``(False, None)`` means "no PLI, no frame to decode".

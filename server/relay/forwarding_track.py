@@ -75,11 +75,10 @@ class ForwardingTrack(MediaStreamTrack):
         self._history: PacketHistory | None = None
         self._sending = False
         self._ended: asyncio.Future[None] | None = None
-        self._resync = True  # the next packet starts an epoch
         self._origin: int | None = None
         # The origin whose packets go straight out: set while the wire is open,
-        # the slot sends and an epoch runs; None otherwise. One comparison per
-        # packet instead of four.
+        # the slot sends and an epoch runs; None otherwise, and then the next
+        # usable packet starts an epoch. One comparison per packet instead of four.
         self._live_origin: int | None = None
         # Publisher sequence numbers, extended past 16 bits within the epoch: the
         # highest forwarded (and its 16-bit value), and the epoch's first.
@@ -114,9 +113,8 @@ class ForwardingTrack(MediaStreamTrack):
 
     def restart(self) -> None:
         """Start a new epoch at the next usable packet (video: the next keyframe)."""
-        self._resync = True
         self._live_origin = None
-        if self.kind == "video" and self.flowing:
+        if not self._audio and self.flowing:
             self._request_keyframe()
 
     def push(self, packet: RelayedPacket) -> None:
@@ -237,18 +235,14 @@ class ForwardingTrack(MediaStreamTrack):
         self._highest_in = (packet.sequence_number - 1) & 0xFFFF
         self._highest_extended = 0x10000
         self._epoch_extended = 0x10001
-        self._resync = False
         self._live_origin = packet.origin
         return True
 
     def _drop_for_overload(self) -> None:
         # The subscriber's socket cannot take more: drop rather than add delay.
-        if self.kind == "audio":
-            self.counters.frames_dropped_overload += 1
-            return
-        # A gap in VP8 breaks every later frame until the next keyframe.
         self.counters.frames_dropped_overload += 1
-        self.restart()
+        if not self._audio:  # a gap in VP8 breaks every later frame until a keyframe
+            self.restart()
 
     def _on_flow_change(self, was_flowing: bool) -> None:
         if self.flowing and not was_flowing:
