@@ -40,6 +40,7 @@ from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import (
     RtcpByePacket,
+    RtcpPacket,
     RtcpSdesPacket,
     RtcpSenderInfo,
     RtcpSourceInfo,
@@ -606,8 +607,10 @@ def handle_media_on_arrival(dtls: RTCDtlsTransport) -> int:
     queue hand-off, one task wake-up and one loop iteration per packet before
     any forwarding starts. This hook does the same work in the socket's own
     callback: SRTP-unprotect (aiortc's session), parse, count, route to the
-    receiver and run its ``_handle_rtp_packet`` at once. Everything else
-    (STUN, DTLS, RTCP, media before DTLS is up) takes aioice's usual way.
+    receiver and run its ``_handle_rtp_packet`` at once; likewise for RTCP
+    (receiver reports, NACKs, PLIs: ``_handle_rtcp_packet`` of each sender or
+    receiver it concerns). Everything else (STUN, DTLS, media before DTLS is
+    up) takes aioice's usual way.
 
     Call after the local description is set (aioice has gathered and opened
     its sockets then). Answers how many sockets it now watches.
@@ -626,13 +629,11 @@ def _take_media_on_arrival(protocol: Any, dtls: Any) -> None:
 
     def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
         # RFC 7983: 128-191 is RTP or RTCP; RTCP packet types are 192-223.
-        if (
-            len(data) > 12
-            and 127 < data[0] < 192
-            and not 191 < data[1] < 224
-            and dtls._state is DTLS_CONNECTED
-        ):
-            _handle_rtp_now(dtls, data)
+        if len(data) > 12 and 127 < data[0] < 192 and dtls._state is DTLS_CONNECTED:
+            if 191 < data[1] < 224:
+                _handle_rtcp_now(dtls, data)
+            else:
+                _handle_rtp_now(dtls, data)
         else:
             deliver(data, addr)
 
@@ -657,6 +658,23 @@ def _handle_rtp_now(dtls: Any, data: bytes) -> None:
         return
     arrival_time_ms = time.monotonic_ns() // 1_000_000  # only differences are used
     run_now(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms))
+
+
+def _handle_rtcp_now(dtls: Any, data: bytes) -> None:
+    """What ``RTCDtlsTransport._recv_next`` and ``_handle_rtcp_data`` do for one RTCP packet."""
+    try:
+        plain = dtls._rx_srtp.unprotect_rtcp(data)
+    except pylibsrtp.Error:
+        return
+    dtls._RTCDtlsTransport__rx_bytes += len(data)
+    dtls._RTCDtlsTransport__rx_packets += 1
+    try:
+        packets = RtcpPacket.parse(plain)
+    except ValueError:
+        return
+    for packet in packets:
+        for recipient in dtls._rtp_router.route_rtcp(packet):
+            run_now(recipient._handle_rtcp_packet(packet))
 
 
 _continuations: set[asyncio.Task[None]] = set()

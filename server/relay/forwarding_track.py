@@ -20,6 +20,10 @@ FRAME_STEPS = {"audio": 960, "video": 3_000}
 HALF_SEQUENCE_SPACE = 0x8000
 
 
+def _not_open(sequence_number: int, timestamp: int, packet: RelayedPacket) -> int:
+    raise RuntimeError("a ForwardingTrack sent before its wire was open")
+
+
 class Wire(Protocol):
     def send(self, sequence_number: int, timestamp: int, packet: RelayedPacket) -> int: ...
 
@@ -72,6 +76,7 @@ class ForwardingTrack(MediaStreamTrack):
         self._request_keyframe = request_keyframe
         self._open_wire: Callable[[], Wire] | None = None
         self._wire: Wire | None = None
+        self._send: Callable[[int, int, RelayedPacket], int] = _not_open
         self._history: PacketHistory | None = None
         self._sending = False
         self._ended: asyncio.Future[None] | None = None
@@ -127,7 +132,7 @@ class ForwardingTrack(MediaStreamTrack):
             return  # older than the epoch: its number would collide with what was sent
         sequence_number = (packet.sequence_number + self._sequence_offset) & 0xFFFF
         timestamp = (packet.timestamp + self._timestamp_offset) & 0xFFFFFFFF
-        result = self._wire.send(sequence_number, timestamp, packet)  # type: ignore[union-attr]
+        result = self._send(sequence_number, timestamp, packet)
         if result != SENT:
             if result == BACKLOGGED:
                 self._drop_for_overload()
@@ -198,6 +203,7 @@ class ForwardingTrack(MediaStreamTrack):
         if self._wire is None and self._open_wire is not None:
             was_flowing = self.flowing
             self._wire = self._open_wire()
+            self._send = self._wire.send
             self._on_flow_change(was_flowing)
         if self._ended is None:
             self._ended = asyncio.get_running_loop().create_future()

@@ -237,6 +237,11 @@ def test_the_receive_path_the_relay_takes_over_is_still_aioices_and_aiortcs() ->
     assert "receiver = self._rtp_router.route_rtp(packet)" in handle
     assert "await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in handle
     assert "self._rx_srtp = Session(" in inspect.getsource(RTCDtlsTransport._setup_srtp)
+    assert "data = self._rx_srtp.unprotect_rtcp(data)" in recv_next
+    rtcp = inspect.getsource(RTCDtlsTransport._handle_rtcp_data)
+    assert "packets = RtcpPacket.parse(data)" in rtcp
+    assert "for recipient in self._rtp_router.route_rtcp(packet):" in rtcp
+    assert "await recipient._handle_rtcp_packet(packet)" in rtcp
 
 
 async def test_run_now_finishes_a_coroutine_at_once_or_in_a_task_if_it_waits() -> None:
