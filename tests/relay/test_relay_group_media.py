@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from server.relay import aiortc_hooks
+from server.relay import GroupRelay, aiortc_hooks
 from tests.relay.relay_members import (
     MEDIA_TIMEOUT,
     Group,
+    Member,
     eventually,
     everyone_hears_everyone,
     settled,
@@ -105,3 +106,26 @@ async def test_closed_video_gate_stops_video_and_reopening_restores_it(group: Gr
     await eventually(
         lambda: bob.received("ann", "video") > seen + 5, 5, "video decodes after reopening"
     )
+
+
+async def test_with_publisher_remb_aiortcs_own_receiver_handler_still_forwards() -> None:
+    """publisher_remb keeps aiortc's packet handler (and REMB); media must still flow."""
+    members: dict[str, Member] = {}
+
+    async def send_to_member(member_id: str, event: str, payload: dict[str, Any]) -> None:
+        if member_id in members:
+            await members[member_id].on_relay_event(event, payload)
+
+    relay = GroupRelay("room-remb", send_to_member=send_to_member, publisher_remb=True)
+    group = Group(relay, members, [])
+    try:
+        for name in ("ann", "bob"):
+            await group.add(name)
+        await eventually(
+            lambda: everyone_hears_everyone(group), MEDIA_TIMEOUT, "media with REMB kept"
+        )
+        assert all(tap.packets_tapped > 0 for tap in relay.receiver_taps)
+    finally:
+        for member in list(members.values()):
+            await member.close()
+        await relay.close()
