@@ -23,13 +23,13 @@ async def test_four_members_each_receive_audio_and_video_from_the_three_others(
     group: Group, decoder_threads: list[threading.Thread], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     taken_on_arrival: list[int] = []
-    handle_now = aiortc_hooks._handle_rtp_now
+    handle_now = aiortc_hooks.receive._handle_rtp_now
 
     def counting(dtls: Any, data: bytes) -> None:
         taken_on_arrival.append(len(data))
         handle_now(dtls, data)
 
-    monkeypatch.setattr(aiortc_hooks, "_handle_rtp_now", counting)
+    monkeypatch.setattr(aiortc_hooks.receive, "_handle_rtp_now", counting)
     for name in ("ann", "bob", "cat", "dan"):
         await group.add(name)
 
