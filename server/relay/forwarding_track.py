@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 from aiortc import MediaStreamTrack
@@ -47,6 +47,16 @@ class ForwardingCounters:
     frames_dropped_overload: int = 0
     frames_skipped_awaiting_keyframe: int = 0
     packets_not_sendable: int = 0
+
+    @classmethod
+    def total(cls, parts: Iterable[ForwardingCounters]) -> ForwardingCounters:
+        """The sum of several slots' counters, field by field."""
+        result = cls()
+        names = [f.name for f in fields(cls)]
+        for part in parts:
+            for name in names:
+                setattr(result, name, getattr(result, name) + getattr(part, name))
+        return result
 
 
 class ForwardingTrack(MediaStreamTrack):

@@ -7,12 +7,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
 
 from aiortc import RTCIceServer
 from aiortc.rtp import RtpPacket
 
 from server.relay import aiortc_hooks
+from server.relay.forwarding_track import ForwardingCounters
 from server.relay.member_leg import MEDIA_KINDS, MemberLeg, NegotiationError, TrackMap
 from server.relay.published_track import PublishedTrack
 from server.relay.relay_stats import (
@@ -184,20 +186,8 @@ class GroupRelay:
         }
         subscribers = {
             member_id: SubscriberStats(
-                frames_forwarded=sum(s.track.counters.frames_forwarded for s in leg.slots),
-                packets_forwarded=sum(s.track.counters.packets_forwarded for s in leg.slots),
-                packets_retransmitted=sum(
-                    s.track.counters.packets_retransmitted for s in leg.slots
-                ),
-                packets_not_sendable=sum(s.track.counters.packets_not_sendable for s in leg.slots),
-                bytes_forwarded=sum(s.track.counters.bytes_forwarded for s in leg.slots),
-                frames_dropped_overload=sum(
-                    s.track.counters.frames_dropped_overload for s in leg.slots
-                ),
-                frames_skipped_awaiting_keyframe=sum(
-                    s.track.counters.frames_skipped_awaiting_keyframe for s in leg.slots
-                ),
                 slots=len(leg.slots),
+                **asdict(ForwardingCounters.total(s.track.counters for s in leg.slots)),
             )
             for member_id, leg in self._legs.items()
         }
