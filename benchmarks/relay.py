@@ -634,7 +634,7 @@ def describe(result: RunResult) -> str:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    sizes = [int(s) for s in args.sizes.split(",") if s]
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     results: dict[int, RunResult] = {}
     loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
     print(
@@ -716,7 +716,18 @@ def parse_args() -> argparse.Namespace:
         default=False,
         help="run the relay (server) process on uvloop; members keep asyncio's loop",
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--sizes takes whole numbers separated by commas, not {args.sizes!r}")
+    if not sizes or min(sizes) < 2:
+        parser.error("--sizes needs at least one group size, each of 2 members or more")
+    if args.baseline_size < 2:
+        parser.error("--baseline-size must be at least 2: one member alone forwards nothing")
+    if args.seconds <= 0 or args.repeat < 1 or args.client_procs < 1:
+        parser.error("--seconds must be positive; --repeat and --client-procs at least 1")
+    return args
 
 
 def server_loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
