@@ -84,6 +84,10 @@ class PatternTrack(MediaStreamTrack):
         self._pts = 0
         self._count = 0
 
+    @property
+    def frames_made(self) -> int:
+        return self._count
+
     async def recv(self) -> VideoFrame:
         if self.readyState != "live":
             raise MediaStreamError
