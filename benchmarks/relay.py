@@ -15,6 +15,11 @@ once and every subscriber's sender re-encodes), for a smaller group.
 ``--uvloop`` runs this (the server) process's event loop on uvloop; the member
 processes always use the default asyncio loop.
 
+Before and after the runs, ``benchmarks/host_gauge.py`` times fixed work of
+the relay's kind (reference Python; protect and send a packet), so figures
+from different hosts can be compared: the same code gives about half the
+tracks per core on a host twice as slow.
+
 The last line of output is one JSON object.
 """
 
@@ -51,6 +56,7 @@ from aiortc.mediastreams import MediaStreamError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import host_gauge
 from server.relay import GroupRelay
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
@@ -633,6 +639,13 @@ def describe(result: RunResult) -> str:
     return line
 
 
+def describe_gauge(gauge: dict[str, float]) -> str:
+    return (
+        f"{gauge['python_us']:.2f} us of reference Python, {gauge['send_us']:.2f} us to "
+        f"protect and send a packet (benchmarks/host_gauge.py: lower is a faster host)"
+    )
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     results: dict[int, RunResult] = {}
@@ -642,6 +655,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         f"server event loop: {loop_name}",
         flush=True,
     )
+    gauge_before = host_gauge.measure()
+    print(f"host gauge before: {describe_gauge(gauge_before)}", flush=True)
     spreads: dict[int, tuple[float, float]] = {}
     drops: dict[int, int] = {}
     for size in sizes:
@@ -666,6 +681,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     baseline = await run_group("transcode", args.baseline_size, args.seconds, args.client_procs)
     print(describe(baseline), flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}", flush=True)
+    gauge_after = host_gauge.measure()
+    print(f"host gauge after: {describe_gauge(gauge_after)}", flush=True)
 
     comparable = results[min(results, key=lambda n: abs(n - args.baseline_size))]
     ratio = baseline.cpu_per_forwarded_frame_us / max(1e-9, comparable.cpu_per_forwarded_frame_us)
@@ -683,6 +700,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "baseline_members": baseline.members,
         "baseline_cpu_cores": round(baseline.cpu_cores, 3),
         "baseline_us_per_frame": round(baseline.cpu_per_forwarded_frame_us, 1),
+        **{f"host_{name}_before": value for name, value in gauge_before.items()},
+        **{f"host_{name}_after": value for name, value in gauge_after.items()},
     }
     for size, result in results.items():
         figures[f"cpu_cores_{size}"] = round(result.cpu_cores, 3)
