@@ -192,3 +192,19 @@ async def test_a_lost_packet_is_resent_as_rtx_when_the_subscriber_nacks(
     assert sender._rtx_ssrc in video.arrived_ssrcs  # ...which it arrived as
     assert video.track.counters.packets_retransmitted >= 1
     assert video.track.counters.packets_forwarded == 4
+
+
+async def test_without_a_raw_socket_the_wire_sends_through_the_transport(
+    wired: WiredPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another event loop's transport (uvloop's) has no ``_sock``: the wire uses its sendto."""
+    monkeypatch.setattr(aiortc_hooks.send, "ASYNCIO_TRANSPORT_SOCKET", "_no_socket_here")
+    video = wired.slots["video"]
+    pushed = [relayed(7, KEY_START, marker=0), relayed(8, CONTINUATION)]
+    for p in pushed:
+        video.track.push(p)
+    await until(lambda: len(video.received) == 2, "both video packets")
+    assert [p.payload for p in video.received] == [p.payload for p in pushed]
+    wire = video.track.wire
+    assert isinstance(wire, aiortc_hooks.SenderWire)
+    assert isinstance(wire._send_datagram.__self__, asyncio.BaseTransport)  # type: ignore[union-attr]
