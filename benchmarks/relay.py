@@ -647,7 +647,7 @@ def describe_gauge(gauge: dict[str, float]) -> str:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes: list[int] = args.size_list
     results: dict[int, RunResult] = {}
     loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
     print(
@@ -746,6 +746,7 @@ def parse_args() -> argparse.Namespace:
         parser.error("--baseline-size must be at least 2: one member alone forwards nothing")
     if args.seconds <= 0 or args.repeat < 1 or args.client_procs < 1:
         parser.error("--seconds must be positive; --repeat and --client-procs at least 1")
+    args.size_list = sizes
     return args
 
 
