@@ -16,6 +16,7 @@ from server.relay.forwarding_track import FRAME_STEPS, ForwardingTrack
 from server.relay.keyframe_limiter import KeyframeLimiter
 from server.relay.packet_history import PacketHistory
 from server.relay.relayed_packet import RelayedPacket, vp8_keyframe_start
+from tests.relay.relayed_packets import relayed_packet
 
 # VP8 payload descriptors (RFC 7741) followed by a VP8 frame tag (RFC 6386 9.1).
 KEY_START = b"\x10" + b"\x10\x02\x00\x9d\x01\x2a"  # S=1, PID=0; inter-frame bit clear
@@ -69,16 +70,8 @@ def packet(
     origin: int = 1,
     kind: str = "video",
 ) -> RelayedPacket:
-    return RelayedPacket(
-        payload=payload,
-        sequence_number=sequence_number & 0xFFFF,
-        timestamp=timestamp & 0xFFFFFFFF,
-        marker=marker,
-        keyframe_start=kind == "audio" or vp8_keyframe_start(payload),
-        audio_level=0x7F,
-        abs_send_time=0,
-        ntp_time=0,
-        origin=origin,
+    return relayed_packet(
+        sequence_number, payload, timestamp=timestamp, marker=marker, origin=origin, kind=kind
     )
 
 

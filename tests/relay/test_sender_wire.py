@@ -19,7 +19,8 @@ from aiortc.rtp import RtpPacket
 from server.relay import aiortc_hooks
 from server.relay.forwarding_track import ForwardingTrack
 from server.relay.packet_history import PacketHistory
-from server.relay.relayed_packet import RelayedPacket, vp8_keyframe_start
+from server.relay.relayed_packet import RelayedPacket
+from tests.relay.relayed_packets import relayed_packet
 
 KEY_START = b"\x10" + b"\x10\x02\x00\x9d\x01\x2a" + bytes(range(200))
 CONTINUATION = b"\x00" + bytes(range(100, 250))
@@ -50,16 +51,15 @@ def relayed(
     audio_level: int = 0x7F,
     kind: str = "video",
 ) -> RelayedPacket:
-    return RelayedPacket(
-        payload=payload,
-        sequence_number=sequence_number,
+    return relayed_packet(
+        sequence_number,
+        payload,
         timestamp=timestamp,
         marker=marker,
-        keyframe_start=kind == "audio" or vp8_keyframe_start(payload),
+        kind=kind,
         audio_level=audio_level,
         abs_send_time=0x123456,
         ntp_time=aiortc_hooks.ntp_time_now(),
-        origin=1,
     )
 
 
