@@ -178,6 +178,9 @@ class Signaling:
             if connection.bucket.is_flooding(now):
                 log.warning("disconnecting a flooding connection",
                             extra={"room": connection.identity.room})
+                await self.fanout.emit_to_sid(sid, ServerEvent.ERROR, {
+                    "code": "flooding", "event": event,
+                    "message": "Disconnected: far too many messages for too long."})
                 await self.sio.disconnect(sid)
             return error_reply("rate_limited", "Too many messages; slow down.")
         route = self._routes.get(event)
