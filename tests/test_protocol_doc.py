@@ -2,8 +2,9 @@
 send is documented, and the error-code table lists nothing the code cannot send.
 
 Error codes are bare strings passed to a handful of constructors and helpers, so they are
-collected from the source with `ast`: the first argument of those calls, string `code=`
-keywords, `{"code": ...}` dict literals and the token module's refusal table. Enum members
+collected from the source with `ast`: the code argument of those calls, string `code=`
+keywords and `code` parameter defaults, `{"code": ...}` dict literals and the token
+module's refusal table. Enum members
 used as codes (FloorErrorCode.X) are resolved by importing their enum.
 """
 
@@ -110,6 +111,16 @@ def collect_error_codes() -> dict[str, set[str]]:
                 for keyword in node.keywords:
                     if keyword.arg == "code":
                         add(_code_value(keyword.value, tree, path), path)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                # socket_server.bad_frame(..., code: str = "malformed_frame", ...)
+                arguments = node.args
+                positional = [*arguments.posonlyargs, *arguments.args]
+                pairs = [*zip(positional[len(positional) - len(arguments.defaults):],
+                              arguments.defaults, strict=True),
+                         *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)]
+                for arg, default in pairs:
+                    if arg.arg == "code" and default is not None:
+                        add(_code_value(default, tree, path), path)
             elif isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values, strict=True):
                     if isinstance(key, ast.Constant) and key.value == "code" and value is not None:
