@@ -133,7 +133,10 @@ def to_wire(room: Room, events: Sequence[DomainEvent], now: float) -> list[Outgo
                                            member.id))
             case MemberAdmitted(member=member):
                 lobby_changed = True
-                admitted: dict[str, Any] = {"locked": room.locked}
+                # The others already in the room: without them the page has no tile (and
+                # plays no audio) for anyone admitted before this member.
+                admitted: dict[str, Any] = {"locked": room.locked,
+                                            "peers": peers_of(room, member.id)}
                 if room.floor is not None:
                     admitted["floor"] = floor_view(room.floor, now)
                 messages.append(_to_member(ServerEvent.LOBBY_ADMITTED, admitted, member.id))

@@ -232,17 +232,18 @@ export class SessionClient extends Emitter {
     this.#startStats();
   }
 
-  /** Group rooms: admitted from the waiting room (`lobby.admitted`) or sent back to it. */
-  #setAdmitted(admitted) {
+  /**
+   * Group rooms: admitted from the waiting room (`lobby.admitted`, with the members
+   * already in the room) or sent back to it (no peers: the waiting room sees nobody).
+   */
+  #setAdmitted(admitted, peers = []) {
     this.admission = admitted ? "admitted" : "waiting";
     this.#admitted = admitted;
     this.#media?.close();
     this.#media = admitted && this.#ack ? this.#makeMedia(this.#ack) : null;
     this.#mediaConnectedSent = false;
-    if (!admitted) {
-      this.#roster.clear();
-      this.emit("roster", this.peers);
-    }
+    this.#roster = new Map(peers.map((p) => [p.id, { ...p }]));
+    this.emit("roster", this.peers);
     this.emit("admission", { admission: this.admission });
     this.#media?.sync([], false);
   }
@@ -330,8 +331,8 @@ export class SessionClient extends Emitter {
         this.#patchPeer(id, { media });
       }
     });
-    on("lobby.admitted", ({ floor, locked } = {}) => {
-      this.#setAdmitted(true);
+    on("lobby.admitted", ({ floor, locked, peers } = {}) => {
+      this.#setAdmitted(true, peers ?? []);
       // The room's shared state as of admission, so the page need not wait for a change.
       if (floor) this.emit("floor.state", { floor, events: [] });
       if (locked !== undefined) this.emit("room.locked", { locked });

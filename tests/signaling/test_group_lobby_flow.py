@@ -39,3 +39,29 @@ async def test_waiting_members_keep_waiting_while_the_therapist_is_away(
     joined = await therapist_again.wait_for(
         "peer.joined", lambda d: d["peer"]["id"] == alex_ack["self"]["id"])
     assert joined["peer"]["name"] == "Alex"
+
+
+async def test_an_admitted_member_is_told_who_is_already_in_the_room(
+    live_server: LiveServer, connect: Connector
+) -> None:
+    """Without the others in `lobby.admitted` the page shows (and plays) nobody admitted
+    before it: the default group flow was broken for all but the last one admitted."""
+    room = await live_server.create_room("group", ["Alex", "Sam"], admit="manual")
+    therapist_link, alex_link, sam_link = room["links"]
+    therapist = await connect(live_server, live_server.token_of(therapist_link["url"]))
+    therapist_ack = await therapist.join()
+    alex = await connect(live_server, live_server.token_of(alex_link["url"]))
+    alex_ack = await alex.join()
+    sam = await connect(live_server, live_server.token_of(sam_link["url"]))
+    sam_ack = await sam.join()
+    assert alex_ack["peers"] == [] and sam_ack["peers"] == []  # waiting: they see nobody
+
+    assert (await therapist.call("lobby.admit", {"member": alex_ack["self"]["id"]}))["ok"]
+    admitted = await alex.wait_for("lobby.admitted")
+    assert [p["id"] for p in admitted["peers"]] == [therapist_ack["self"]["id"]]
+    assert admitted["peers"][0]["role"] == "therapist"
+
+    assert (await therapist.call("lobby.admit", {"member": sam_ack["self"]["id"]}))["ok"]
+    admitted = await sam.wait_for("lobby.admitted")
+    assert sorted(p["id"] for p in admitted["peers"]) == sorted(
+        [therapist_ack["self"]["id"], alex_ack["self"]["id"]])
