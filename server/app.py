@@ -57,6 +57,12 @@ QUALITY_EVERY_BEATS = 5
 AUDIT_DIR = "audit"
 # Engine.IO closes a connection past this; our own 64 KiB limit answers with an error first.
 TRANSPORT_MAX_BYTES = 256 * 1024
+# SIGTERM (server.serve) stops the process within this, clients connected or not.
+SHUTDOWN_BUDGET_S = 2.0
+# What pages show when the process stops (ServerEvent.SERVER_RESTARTING): they reconnect.
+RESTART_MESSAGE = "The server is restarting, reconnecting…"
+NOTICE_TIMEOUT_S = 0.5
+RELAY_DRAIN_TIMEOUT_S = 0.5
 
 
 @dataclass
@@ -77,6 +83,8 @@ class Components:
 
 
 COMPONENTS = web.AppKey("components", Components)
+# Socket.IO requests in progress (WebSockets, long-polls), by id: closed last on shutdown.
+SOCKET_REQUESTS = web.AppKey("socket_requests", dict[int, web.Request])
 
 
 class SettingsIce:
@@ -157,7 +165,9 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     if hooks is not None:
         rooms.subscribe(WebhookListener(hooks))
 
-    app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers])
+    app = web.Application(client_max_size=64 * 1024,
+                          middlewares=[track_socket_requests, security_headers])
+    app[SOCKET_REQUESTS] = {}
     app[COMPONENTS] = Components(settings, keys, store, rooms, issuer, signaling, relays,
                                  metrics, audit, quality, alerts, ops_feed, hooks)
     sio.attach(app)
@@ -171,12 +181,30 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
 
 
 async def close_sockets(app: web.Application) -> None:
-    """aiohttp waits for open WebSockets on shutdown: close ours so SIGTERM stops promptly."""
-    sio = app[COMPONENTS].signaling.sio
+    """SIGTERM: tell every page to reconnect, drain the relay, close every socket.
+
+    aiohttp would otherwise wait for open WebSockets (up to Engine.IO's ping timeout,
+    or for as long as a client that never answers a close likes). Each step is bounded
+    so the whole stop fits in SHUTDOWN_BUDGET_S with clients connected."""
+    components = app[COMPONENTS]
+    sio = components.signaling.sio
+    started = time.monotonic()
+    closed = 0
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(sio.eio.disconnect(), timeout=5)
+        closed = await asyncio.wait_for(
+            components.signaling.close_for_restart(RESTART_MESSAGE), timeout=NOTICE_TIMEOUT_S)
+    relays = len(components.relays.relays())
+    await components.relays.close(within_s=RELAY_DRAIN_TIMEOUT_S)
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(sio.shutdown(), timeout=5)
+        await asyncio.wait_for(sio.eio.disconnect(), timeout=NOTICE_TIMEOUT_S)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(sio.shutdown(), timeout=NOTICE_TIMEOUT_S)
+    # Everything was said; a client that does not close its end must not hold us.
+    for request in list(app[SOCKET_REQUESTS].values()):
+        if request.transport is not None:
+            request.transport.close()
+    log.info("shutting down: %d connections told to reconnect, %d relays closed in %.2f s",
+             closed, relays, time.monotonic() - started)
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
@@ -199,6 +227,20 @@ async def refresh_gauges(components: Components) -> None:
     components.metrics.set_rooms(rooms)
     components.metrics.set_participants(roles)
     components.metrics.set_quality_counts(components.quality.tracker.counts())
+
+
+@web.middleware
+async def track_socket_requests(request: web.Request, handler: Any) -> web.StreamResponse:
+    if not request.path.startswith("/socket.io"):
+        response: web.StreamResponse = await handler(request)
+        return response
+    open_requests = request.app[SOCKET_REQUESTS]
+    open_requests[id(request)] = request
+    try:
+        response = await handler(request)
+        return response
+    finally:
+        del open_requests[id(request)]
 
 
 @web.middleware

@@ -115,12 +115,13 @@ class RelayRegistry:
             relay.set_audio_gate(member_id, gate is not None and gate.audio)
             relay.set_video_gate(member_id, gate is not None and gate.video)
 
-    async def _close(self, room_id: str) -> None:
+    async def _close(self, room_id: str, within_s: float = 10.0) -> None:
         relay = self._relays.pop(room_id, None)
         if relay is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(relay.close(), timeout=10)
+                await asyncio.wait_for(relay.close(), timeout=within_s)
 
-    async def close(self) -> None:
-        for room_id in list(self._relays):
-            await self._close(room_id)
+    async def close(self, within_s: float = 10.0) -> None:
+        """Close every relay at once, waiting at most `within_s` seconds in all (shutdown)."""
+        rooms = list(self._relays)
+        await asyncio.gather(*(self._close(room_id, within_s) for room_id in rooms))

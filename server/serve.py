@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import ssl
@@ -12,15 +13,22 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server.app import create_app
+from server.app import SHUTDOWN_BUDGET_S, create_app
 from server.runtime_file import RuntimeInfo, remove_runtime, write_runtime
 from server.settings import Settings
 from server.tls import fingerprint, server_ssl_context
 
+log = logging.getLogger(__name__)
+
+HANDLER_GRACE_S = 0.25
+
 
 async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # Requests still running at shutdown (Engine.IO long-polls, WebSockets whose client
+    # never answers the close) get this long, twice, before aiohttp cancels them.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                           shutdown_timeout=HANDLER_GRACE_S)
     await runner.setup()
     context: ssl.SSLContext | None = None
     if settings.tls_cert is not None and settings.tls_key is not None:
@@ -47,7 +55,10 @@ async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None
         await stop.wait()
     finally:
         remove_runtime(settings.data_dir, os.getpid())
-        await runner.cleanup()
+        try:
+            await asyncio.wait_for(runner.cleanup(), timeout=SHUTDOWN_BUDGET_S - 0.2)
+        except TimeoutError:
+            log.warning("shutdown took longer than %.1f s; exiting anyway", SHUTDOWN_BUDGET_S)
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:

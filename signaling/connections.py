@@ -67,6 +67,9 @@ class ConnectionRegistry:
     def joined(self) -> list[Connection]:
         return [c for c in self._by_sid.values() if c.joined and self.holds_seat(c)]
 
+    def sids(self) -> list[str]:
+        return list(self._by_sid)
+
     def rooms_with_connections(self) -> set[str]:
         return {c.identity.room for c in self._by_sid.values()}
 

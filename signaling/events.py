@@ -49,6 +49,7 @@ class ServerEvent(StrEnum):
     SESSION_REPLACED = "session.replaced"
     SESSION_TOKEN = "session.token"
     SESSION_ENDED = "session.ended"
+    SERVER_RESTARTING = "server.restarting"
     RELAY_OFFER = "relay.offer"
     RELAY_TRACKS = "relay.tracks"
     FLOOR_SPEAKING = "floor.speaking"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -296,6 +297,23 @@ class Signaling:
         return self._group_media
 
     # --- what the process pushes through signaling --------------------------
+
+    async def close_for_restart(self, message: str) -> int:
+        """The process is stopping: tell every page why, then close its connection.
+
+        Pages treat `server.restarting` as "reconnect with your resume token", not
+        as the end of the session; each seat is held for the grace period as after
+        any dropped transport. Returns how many connections were closed."""
+        sids = self.connections.sids()
+        payload = {"reason": "restart", "message": message}
+        await asyncio.gather(*(self._close_for_restart(sid, payload) for sid in sids))
+        return len(sids)
+
+    async def _close_for_restart(self, sid: str, payload: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):
+            await self.fanout.emit_to_sid(sid, ServerEvent.SERVER_RESTARTING, payload)
+        with contextlib.suppress(Exception):
+            await self.sio.disconnect(sid)
 
     async def refresh_resume_tokens(self) -> None:
         """Links and resume tokens are short-lived: hand joined pages a fresh one."""
