@@ -40,6 +40,7 @@ from server.stores.factory import make_store
 from server.tokens import TokenIssuer, TokenVerifier
 from server.voice import VoiceToFloor
 from server.webhooks import WebhookDispatcher
+from signaling.address_cap import AddressCap
 from signaling.events import ServerEvent
 from signaling.gateway import Limits, Signaling
 from signaling.group_routes import register_group_routes
@@ -111,6 +112,9 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         max_http_buffer_size=TRANSPORT_MAX_BYTES,
         logger=False,
         engineio_logger=False,
+        auth_timeout_s=settings.auth_timeout_s,
+        address_cap=AddressCap(settings.max_connections_per_address,
+                               trust_proxy=settings.trust_proxy),
     )
     relays = RelayRegistry(
         rooms,
@@ -137,7 +141,8 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         rooms=rooms,
         ice=SettingsIce(settings),
         origin_policy=OriginPolicy(settings.allowed_origins, trust_proxy=settings.trust_proxy),
-        limits=Limits(settings.rate_per_s, settings.rate_burst, settings.max_message_bytes),
+        limits=Limits(settings.rate_per_s, settings.rate_burst, settings.max_message_bytes,
+                      join_timeout_s=settings.join_timeout_s),
         group_media=relays,
         stats_sink=quality,
         observer=(OpsObserver(metrics, audit) if settings.instrumentation

@@ -37,7 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allowed-origin", action="append", default=[],
                        help="an extra origin allowed to open sessions (repeatable)")
     serve.add_argument("--trust-proxy", action="store_true",
-                       help="honour X-Forwarded-Proto/Host from a reverse proxy")
+                       help="honour X-Forwarded-Proto/Host/For from a reverse proxy")
+    serve.add_argument("--auth-timeout-seconds", type=float, default=10.0,
+                       help="close connections that do not authenticate within this (0: never)")
+    serve.add_argument("--join-timeout-seconds", type=float, default=900.0,
+                       help="close authenticated connections that do not join within this "
+                            "(0: never)")
+    serve.add_argument("--max-connections-per-address", type=int, default=100,
+                       help="open connections allowed per client address (0: no cap)")
     serve.add_argument("--stun", action="append", default=[], help="STUN URL (repeatable)")
     serve.add_argument("--turn", action="append", default=[], help="TURN URL (repeatable)")
     serve.add_argument("--turn-secret", default=os.environ.get("TELEHEALTH_TURN_SECRET"))
@@ -97,7 +104,9 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         grace_s=args.grace_seconds, max_group_size=args.max_group_size,
         link_ttl_s=args.link_ttl_minutes * 60, log_level=args.log_level,
         webhook_urls=tuple(args.webhook), webhook_secret=args.webhook_secret,
-        ops_show_names=args.ops_show_names,
+        ops_show_names=args.ops_show_names, auth_timeout_s=args.auth_timeout_seconds,
+        join_timeout_s=args.join_timeout_seconds,
+        max_connections_per_address=args.max_connections_per_address,
     )
 
 

@@ -31,6 +31,7 @@ from prometheus_client import (
 from rooms.roles import Role
 from rooms.room import RoomKind, RoomState
 from signaling.events import ClientEvent, ServerEvent
+from signaling.frame_guard import FRAME_KINDS
 
 OTHER: Final = "other"
 
@@ -211,6 +212,16 @@ class Metrics:
         self._messages_out = {event: messages.labels("out", event) for event in known}
         self._message_in_other = self._messages_in[OTHER]
         self._message_out_other = self._messages_out[OTHER]
+        malformed = Counter(
+            "telehealth_malformed_frames",
+            "Frames from clients the server could not use, by why (signaling.frame_guard).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self._malformed = {kind: malformed.labels(kind) for kind in _with_other(FRAME_KINDS)}
+
+    def malformed_frame(self, kind: str) -> None:
+        self._malformed.get(kind, self._malformed[OTHER]).inc()
 
     def message_in(self, event: str) -> None:
         # Incoming names are chosen by the client: never let them become labels.

@@ -62,6 +62,9 @@ class OpsObserver(SignalingObserver):
     def join_connected(self, seconds: float) -> None:
         self._metrics.join_connected(seconds)
 
+    def malformed_frame(self, kind: str) -> None:
+        self._metrics.malformed_frame(kind)
+
 
 class RefusalAuditObserver(SignalingObserver):
     """Refused connections into the audit log and no metrics (Settings.instrumentation off)."""

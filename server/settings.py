@@ -26,7 +26,8 @@ class Settings:
     public_url: str | None = None
     # Extra origins allowed besides the page's own (same-origin is always allowed).
     allowed_origins: tuple[str, ...] = ()
-    # Honour X-Forwarded-Proto/Host from a reverse proxy for the same-origin check.
+    # Honour X-Forwarded-Proto/Host from a reverse proxy for the same-origin check, and
+    # X-Forwarded-For (its last entry) as the client address for the connection cap.
     trust_proxy: bool = False
     link_ttl_s: float = 4 * 3600.0
     resume_ttl_s: float = 15 * 60.0
@@ -36,6 +37,14 @@ class Settings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = field(default=None, repr=False)
     turn_ttl_s: float = 6 * 3600.0
+    # Hostile or stuck clients: an Engine.IO connection must authenticate (Socket.IO
+    # CONNECT) within auth_timeout_s and then session.join within join_timeout_s (the
+    # page connects before its device check, so this one is long); at most
+    # max_connections_per_address open connections per client address (X-Forwarded-For
+    # with trust_proxy). 0 turns each off.
+    auth_timeout_s: float = 10.0
+    join_timeout_s: float = 900.0
+    max_connections_per_address: int = 100
     rate_per_s: float = 20.0
     rate_burst: float = 60.0
     max_message_bytes: int = MAX_MESSAGE_BYTES

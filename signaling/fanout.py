@@ -42,6 +42,8 @@ class SignalingObserver:
 
     def join_connected(self, seconds: float) -> None: ...
 
+    def malformed_frame(self, kind: str) -> None: ...
+
 
 class Fanout:
     def __init__(

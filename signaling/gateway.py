@@ -18,6 +18,7 @@ from rooms.errors import DomainError
 from rooms.room import RoomKind
 from signaling import codec
 from signaling.connections import Connection, ConnectionRegistry
+from signaling.deadline import Deadlines
 from signaling.events import ClientEvent, ServerEvent
 from signaling.fanout import Fanout, SignalingObserver
 from signaling.origin import OriginPolicy
@@ -60,6 +61,8 @@ class Limits:
     rate_per_s: float = 20.0
     burst: float = 60.0
     max_message_bytes: int = 64 * 1024
+    # An authenticated connection must session.join within this (0: no deadline).
+    join_timeout_s: float = 0.0
 
 
 def error_reply(code: str, message: str) -> Reply:
@@ -113,6 +116,8 @@ class Signaling:
             ClientEvent.MEDIA_CONNECTED: Route(EmptyPayload, self._media_connected),
             ClientEvent.STATS_REPORT: Route(StatsPayload, self._stats_report),
         }
+        self._join_deadlines = Deadlines(limits.join_timeout_s)
+        sio.frames.on_malformed = self._observer.malformed_frame
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
         sio.on("*", self._on_event)
@@ -137,6 +142,7 @@ class Signaling:
         bucket = TokenBucket(self._limits.rate_per_s, self._limits.burst,
                              updated_at=self._monotonic())
         self.connections.add(Connection(sid=sid, identity=identity, bucket=bucket))
+        self._join_deadlines.arm(sid, lambda: self._join_timed_out(sid))
 
     async def _check_room_open(self, identity: Identity) -> None:
         room = await self._rooms.get(identity.room)
@@ -147,7 +153,14 @@ class Signaling:
         if identity.member_id in room.revoked:
             raise Refusal("token_revoked", "You were removed from this session.")
 
+    async def _join_timed_out(self, sid: str) -> None:
+        await self.fanout.emit_to_sid(sid, ServerEvent.ERROR, {
+            "code": "join_timeout", "event": ClientEvent.SESSION_JOIN.value,
+            "message": "Connected but never joined: reload the page to try again."})
+        await self.sio.close_connection(sid)
+
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._join_deadlines.cancel(sid)
         connection = self.connections.get(sid)
         if connection is None:
             return
@@ -182,7 +195,7 @@ class Signaling:
                 await self.fanout.emit_to_sid(sid, ServerEvent.ERROR, {
                     "code": "flooding", "event": event,
                     "message": "Disconnected: far too many messages for too long."})
-                await self.sio.disconnect(sid)
+                await self.sio.close_connection(sid)
             return error_reply("rate_limited", "Too many messages; slow down.")
         route = self._routes.get(event)
         if route is None:
@@ -211,6 +224,7 @@ class Signaling:
         room, events = await self._rooms.execute(identity.room, command)
         member = room.require_member(identity.member_id)
         await self.fanout.seat(connection, admitted=member.admitted)
+        self._join_deadlines.cancel(connection.sid)
         connection.joined_at = self._monotonic()
         return {
             "ok": True,

@@ -1,32 +1,236 @@
-"""python-socketio's server, plus two things it does not tell handlers: was an ack asked
-for, and how big the message was on the wire.
+"""python-socketio's server, hardened against hostile clients, plus two things it does not
+tell handlers: was an ack asked for, and how big the message was on the wire.
 
-This reaches into `AsyncServer._handle_event_internal` and `_handle_eio_message` (tested
-in tests/signaling/test_socket_server.py so an upgrade that moves them fails loudly).
-Both values travel in context variables: python-socketio runs each event in a task of
-its own, which copies the context of the message that started it.
+What python-socketio does not do for us, and this class does before any handler runs:
+* Only the transport raises `connect` and `disconnect`: python-socketio dispatches a
+  client EVENT to any handler of the same name, so `42["disconnect"]` ran our disconnect
+  handler (the connection stayed up, untracked) and `42["connect", environ, auth]`
+  re-authenticated with a client-made environ. Reserved names, and names a namespace
+  has no handler for, are answered `unknown_event` and go nowhere.
+* Frames it cannot decode (bad type, header or JSON, an EVENT that is not
+  ["name", ...], JSON nested too deep: see wire_json) are answered `malformed_frame` or
+  `nesting_too_deep`, counted and logged once per connection (FrameGuard): no traceback.
+* Binary packets and attachments are refused (`binary_not_allowed`): no client event
+  takes binary, so nothing is buffered.
+* Engine.IO frames that are not Engine.IO (over WebSocket) are dropped and counted
+  instead of ending the request with a traceback.
+* An Engine.IO connection that does not authenticate (Socket.IO CONNECT) within
+  `auth_timeout_s` is closed with a connect_error `auth_timeout`; an address holding
+  `AddressCap.limit` connections gets HTTP 401 `too_many_connections`.
+
+This reaches into `AsyncServer._handle_eio_message` (replaced: it is the parser's
+dispatch), `_handle_event_internal`, `_handle_connect`, `_handle_eio_connect`,
+`_handle_eio_disconnect` and Engine.IO's WebSocket driver (tested in
+tests/signaling/test_socket_server.py and test_hostile_frames.py so an upgrade that
+moves them fails loudly). The ack flag and the wire size travel in context variables:
+python-socketio runs each event in a task of its own, which copies the context of the
+message that started it.
 """
 
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar
 from typing import Any
 
 import socketio
+from socketio import packet
+
+from signaling import wire_json
+from signaling.address_cap import AddressCap
+from signaling.deadline import Deadlines
+from signaling.frame_guard import FrameGuard
+
+log = logging.getLogger(__name__)
 
 ack_requested: ContextVar[bool] = ContextVar("ack_requested", default=False)
 # Characters of the Engine.IO message that carried the event: our size limit is checked
 # against this instead of serializing every payload again.
 wire_size: ContextVar[int] = ContextVar("wire_size", default=0)
 
+# Event names only the transport may raise (Socket.IO's reserved names, both sides).
+RESERVED_EVENTS = frozenset({
+    "connect", "connect_error", "disconnect", "disconnecting",
+    "newListener", "removeListener",
+})
+ENGINEIO_TYPES = frozenset("0123456")
+
+
+class WirePacket(socketio.packet.Packet):  # type: ignore[misc]
+    """Socket.IO packets decoded with the depth-bounded JSON (a subclass, so that
+    python-socketio's own Packet class, which clients in this process use, is untouched)."""
+
+    json = wire_json
+
 
 class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
+    def __init__(self, *args: Any, auth_timeout_s: float = 0.0,
+                 address_cap: AddressCap | None = None, **kwargs: Any) -> None:
+        # Engine.IO's Packet takes the json module globally (engineio has no subclass hook).
+        super().__init__(*args, serializer=WirePacket, json=wire_json, **kwargs)
+        self.frames = FrameGuard()
+        self._address_cap = address_cap or AddressCap(0)
+        self._auth_deadlines = Deadlines(auth_timeout_s)
+        websocket = self.eio._async["websocket"]
+        self.eio._async = {**self.eio._async, "websocket": _guarded_websocket(websocket, self)}
+
+    async def close_connection(self, sid: str, namespace: str = "/") -> None:
+        """Disconnect `sid` and close its Engine.IO connection: python-socketio's
+        disconnect() leaves the transport open, for a client to keep or reuse."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        await self.disconnect(sid, namespace)
+        if eio_sid is not None:
+            await self.eio.disconnect(eio_sid)
+
+    # --- hooks on python-socketio ------------------------------------------------------
+
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None
     ) -> None:
         ack_requested.set(id is not None)
         await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
+    async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
+        if not self._address_cap.admit(eio_sid, environ):
+            # Engine.IO answers HTTP 401 with this as its JSON body.
+            return {"code": "too_many_connections",
+                    "message": "Too many connections from your address; close some first."}
+        await super()._handle_eio_connect(eio_sid, environ)
+        self._auth_deadlines.arm(eio_sid, lambda: self._auth_timed_out(eio_sid))
+        return None
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
+        self._address_cap.release(eio_sid)
+        self._auth_deadlines.cancel(eio_sid)
+        self.frames.forget(eio_sid)
+        await super()._handle_eio_disconnect(eio_sid, reason)
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        await super()._handle_connect(eio_sid, namespace, data)
+        if self._connected_sid(eio_sid, namespace) is not None:
+            self._auth_deadlines.cancel(eio_sid)
+
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         wire_size.set(len(data) if isinstance(data, str | bytes) else 0)
-        await super()._handle_eio_message(eio_sid, data)
+        try:
+            await self._dispatch_frame(eio_sid, data)
+        except Exception as error:  # a server bug: one traceback per connection, not per frame
+            await self.bad_frame(eio_sid, "internal", repr(error)[:200], error=error)
+
+    # --- the parser's dispatch, with the checks ----------------------------------------
+
+    async def _dispatch_frame(self, eio_sid: str, data: Any) -> None:
+        if not isinstance(data, str):
+            # A binary attachment: its packet was refused, or there was none.
+            await self.bad_frame(eio_sid, "binary", f"{len(data)} binary bytes", reply=False)
+            return
+        pkt = self.packet_class()
+        try:
+            pkt.attachment_count = pkt.decode(data) or 0
+        except wire_json.NestingTooDeep:
+            await self.bad_frame(eio_sid, "nesting", data[:16], pkt=pkt, code="nesting_too_deep",
+                                 message=f"JSON nested deeper than {wire_json.MAX_DEPTH} levels.")
+            return
+        except Exception as error:
+            await self.bad_frame(eio_sid, "packet", f"{data[:16]!r}: {error}", pkt=pkt)
+            return
+        kind = pkt.packet_type
+        if kind == packet.CONNECT:
+            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        elif kind == packet.DISCONNECT:
+            await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+        elif kind == packet.EVENT:
+            await self._checked_event(eio_sid, pkt)
+        elif kind == packet.ACK:
+            await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        elif kind in (packet.BINARY_EVENT, packet.BINARY_ACK):
+            await self.bad_frame(eio_sid, "binary", data[:16], pkt=pkt, code="binary_not_allowed",
+                                 message="No event takes binary data; send JSON.")
+        else:
+            await self.bad_frame(eio_sid, "packet", f"packet type {kind!r}", pkt=pkt)
+
+    async def _checked_event(self, eio_sid: str, pkt: Any) -> None:
+        data = pkt.data
+        if not (isinstance(data, list) and data and isinstance(data[0], str)):
+            await self.bad_frame(eio_sid, "event_shape", repr(data)[:40], pkt=pkt,
+                                 message='An event is ["name", payload].')
+            return
+        name: str = data[0]
+        namespace = pkt.namespace or "/"
+        if name in RESERVED_EVENTS or not self._has_handler(namespace, name):
+            kind = "reserved_event" if name in RESERVED_EVENTS else "unknown_event"
+            await self.bad_frame(eio_sid, kind, name[:64], pkt=pkt, code="unknown_event",
+                                 message=f"There is no event called {name[:64]!r}.", event=name)
+            return
+        await self._handle_event(eio_sid, pkt.namespace, pkt.id, data)
+
+    def _has_handler(self, namespace: str, name: str) -> bool:
+        handlers = self.handlers.get(namespace, {})
+        return name in handlers or "*" in handlers or namespace in self.namespace_handlers
+
+    # --- refusals ---------------------------------------------------------------------
+
+    async def bad_frame(self, eio_sid: str, kind: str, detail: str, *, pkt: Any = None,
+                        code: str = "malformed_frame", message: str = "",
+                        event: str | None = None, reply: bool = True,
+                        error: BaseException | None = None) -> None:
+        """Count and answer one unusable frame; close the connection if they flood in."""
+        flooding = self.frames.malformed(eio_sid, kind, detail, error)
+        namespace = (getattr(pkt, "namespace", None) or "/") if pkt is not None else "/"
+        ack_id = getattr(pkt, "id", None) if pkt is not None else None
+        if flooding:
+            await self._refuse(eio_sid, namespace, None, "flooding",
+                               "Disconnected: far too many bad frames.", event)
+            await self.eio.disconnect(eio_sid)
+        elif reply and kind != "internal":
+            await self._refuse(eio_sid, namespace, ack_id, code,
+                               message or "This frame is not a Socket.IO event.", event)
+
+    async def _refuse(self, eio_sid: str, namespace: str, ack_id: Any, code: str,
+                      message: str, event: str | None) -> None:
+        """`{ok: false, error}` in an ack if one was asked for, else an `error` event; on a
+        namespace the connection has not joined (not authenticated yet), a connect_error."""
+        error: dict[str, Any] = {"code": code, "message": message}
+        if self._connected_sid(eio_sid, namespace) is None:
+            reply = self.packet_class(packet.CONNECT_ERROR, namespace=namespace,
+                                      data={"message": message, "data": error})
+        elif isinstance(ack_id, int):
+            reply = self.packet_class(packet.ACK, namespace=namespace, id=ack_id,
+                                      data=[{"ok": False, "error": error}])
+        else:
+            body = error if event is None else {**error, "event": event}
+            reply = self.packet_class(packet.EVENT, namespace=namespace, data=["error", body])
+        await self._send_packet(eio_sid, reply)
+
+    async def _auth_timed_out(self, eio_sid: str) -> None:
+        message = "Connected but never authenticated: reconnect with your session link."
+        await self._send_packet(eio_sid, self.packet_class(
+            packet.CONNECT_ERROR, namespace="/",
+            data={"message": message, "data": {"code": "auth_timeout", "message": message}}))
+        await self.eio.disconnect(eio_sid)
+
+    def _connected_sid(self, eio_sid: str, namespace: str | None) -> str | None:
+        namespace = namespace or "/"
+        sid: str | None = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None or not self.manager.is_connected(sid, namespace):
+            return None
+        return sid
+
+
+def _guarded_websocket(base: type, server: SignalingServer) -> type:
+    """Engine.IO's WebSocket driver, dropping (and counting) frames that are not Engine.IO
+    packets: engineio would raise on them outside any handler and end the connection
+    with an ERROR traceback in the log."""
+
+    class GuardedWebSocket(base):  # type: ignore[misc]
+        async def wait(self) -> Any:
+            while True:
+                frame = await super().wait()
+                if not isinstance(frame, str) or (frame and frame[0] in ENGINEIO_TYPES):
+                    return frame
+                eio_sid = getattr(getattr(self.handler, "__self__", None), "sid", "?")
+                await server.bad_frame(eio_sid, "engineio", repr(frame[:16]))
+                if eio_sid not in server.eio.sockets:
+                    return None  # closed for flooding
+
+    return GuardedWebSocket
