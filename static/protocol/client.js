@@ -9,6 +9,8 @@ import { FINAL_JOIN_ERRORS, ProtocolError, checkTransition } from "./session-sta
 const REQUEST_TIMEOUT_MS = 10000;
 const OUTBOX_LIMIT = 200;
 const STATS_INTERVAL_MS = 5000;
+/** After `server.restarting`, reconnect after this long plus up to as much again (spread). */
+const RESTART_RECONNECT_MS = 500;
 /** Server events handed to UI modules as they are (moderation, floor, quality). */
 const PASSTHROUGH_EVENTS = ["lobby.state", "room.locked", "floor.state", "talk.report", "quality.update"];
 export class SessionClient extends Emitter {
@@ -27,6 +29,8 @@ export class SessionClient extends Emitter {
   #admitted = true;
   #mediaConnectedSent = false;
   #statsTimer = null;
+  /** The server's `server.restarting` message, until the socket is back. */
+  #restartNotice = null;
 
   /**
    * @param {object} o
@@ -157,6 +161,7 @@ export class SessionClient extends Emitter {
   // --- socket lifecycle -----------------------------------------------------
 
   #onConnect() {
+    this.#restartNotice = null;
     if (this.#state === "connecting") this.#setState("ready");
     else if (this.#state === "reconnecting") this.#resume();
   }
@@ -180,13 +185,25 @@ export class SessionClient extends Emitter {
   #onDisconnect(reason) {
     this.#joinedOnSocket = false;
     if (this.#state === "closed" || reason === "io client disconnect") return;
-    if (reason === "io server disconnect") {
+    const restarting = this.#restartNotice !== null;
+    if (reason === "io server disconnect" && !restarting) {
       this.#close("disconnected");
       return;
     }
     this.emit("network", { online: false });
     if (this.#state === "joined") this.#setState("reconnecting");
     else if (this.#state === "ready") this.#setState("connecting");
+    if (restarting) this.#reconnectAfterRestart();
+  }
+
+  /** The server closed us because it restarts: not the end, come back with the resume token. */
+  #reconnectAfterRestart() {
+    this.emit("restarting", { message: this.#restartNotice });
+    // socket.io does not reconnect by itself after the server closed the connection.
+    const delay = RESTART_RECONNECT_MS * (1 + Math.random());
+    setTimeout(() => {
+      if (this.#state !== "closed" && !this.#socket.active) this.#socket.connect();
+    }, delay);
   }
 
   async #resume() {
@@ -347,6 +364,9 @@ export class SessionClient extends Emitter {
     on("session.token", ({ resume_token: token }) => token && this.#setToken(token));
     on("session.replaced", () => this.#close("replaced"));
     on("session.ended", ({ reason }) => this.#close("ended", reason));
+    on("server.restarting", ({ message }) => {
+      this.#restartNotice = message || "The server is restarting, reconnecting…";
+    });
     on("floor.speaking", ({ id, speaking }) => this.emit("speaking", { id, speaking: Boolean(speaking) }));
     on("error", (err) => {
       console.debug("server error event", err);

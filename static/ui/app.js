@@ -59,6 +59,8 @@ function start(token, usingResumeToken) {
       finish(reason);
     }
   });
+  // The server restarts (a deploy): the client reconnects and resumes by itself.
+  session.on("restarting", ({ message }) => announce(message));
   session.on("network", ({ online }) => {
     if (!online && session.state === "connecting") announce("Cannot reach the session server. Retrying…");
   });
