@@ -4,7 +4,7 @@
 // inside setRemoteDescription) and the impolite side ignores the incoming offer.
 import { Emitter } from "./emitter.js";
 import { gatheringComplete } from "./gathering.js";
-import { inboundVideoStats } from "./stats.js";
+import { inboundMediaStats } from "./stats.js";
 
 const ICE_DISCONNECTED_GRACE_MS = 3000;
 // A link not connected this long after it was made (or restarted) gets an ICE restart.
@@ -249,7 +249,7 @@ export class PeerLink extends Emitter {
 
   async stats() {
     if (this.#pc.signalingState === "closed") return null;
-    return inboundVideoStats(await this.#pc.getStats());
+    return inboundMediaStats(await this.#pc.getStats());
   }
 
   /** The whole getStats() report (for quality reports), or null once closed. */

@@ -4,7 +4,7 @@
 // RelayLink (the client does that when this one reports "failed").
 import { Emitter } from "./emitter.js";
 import { gatheringComplete } from "./gathering.js";
-import { inboundVideoStats } from "./stats.js";
+import { inboundMediaStats } from "./stats.js";
 
 // Without trickle ICE every candidate must be in the SDP; bounded so a slow STUN server cannot stall us.
 const GATHERING_TIMEOUT_MS = 5000;
@@ -148,15 +148,17 @@ export class RelayLink extends Emitter {
     return this.#pc.getTransceivers()[KINDS.indexOf(kind)];
   }
 
-  /** {memberId: inbound video figures} for every member we receive video from. */
+  /** {memberId: inbound figures} for every member we receive video or audio from. */
   async stats() {
     const out = {};
     if (this.#closed) return out;
     for (const t of this.#pc.getTransceivers()) {
       const entry = t.mid != null ? this.#midMap[t.mid] : undefined;
-      if (!entry || entry.kind !== "video" || entry.member === this.#selfId) continue;
-      const figures = inboundVideoStats(await t.receiver.getStats());
-      if (figures) out[entry.member] = figures;
+      if (!entry || entry.member === this.#selfId || t.stopped) continue;
+      const figures = inboundMediaStats(await t.receiver.getStats());
+      if (!figures) continue;
+      const sum = out[entry.member];
+      out[entry.member] = sum ? addFigures(sum, figures) : figures;
     }
     return out;
   }
@@ -182,4 +184,15 @@ export class RelayLink extends Emitter {
     this.#memberTracks.clear();
     this.#setState("closed");
   }
+}
+
+const SIZE_FIGURES = new Set(["frameWidth", "frameHeight"]);
+
+/** One member's audio and video figures come from two receivers: add counts, keep sizes. */
+function addFigures(a, b) {
+  const out = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    out[key] = SIZE_FIGURES.has(key) ? Math.max(a[key] ?? 0, value) : (a[key] ?? 0) + value;
+  }
+  return out;
 }

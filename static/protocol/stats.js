@@ -1,12 +1,23 @@
 // Pure helpers over RTCStatsReport objects.
 
-/** The inbound video figures of a report (summed over inbound-rtp video entries). */
-export function inboundVideoStats(report) {
+/**
+ * The inbound media figures of a report: video summed over inbound-rtp video entries,
+ * and the audio packets received (tests and support check both arrive).
+ */
+export function inboundMediaStats(report) {
   let found = false;
-  const out = { framesDecoded: 0, framesReceived: 0, frameWidth: 0, frameHeight: 0, bytesReceived: 0 };
+  const out = {
+    framesDecoded: 0, framesReceived: 0, frameWidth: 0, frameHeight: 0, bytesReceived: 0,
+    audioPacketsReceived: 0,
+  };
   report.forEach((s) => {
-    if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+    if (s.type !== "inbound-rtp") return;
     found = true;
+    if (s.kind === "audio") {
+      out.audioPacketsReceived += s.packetsReceived ?? 0;
+      return;
+    }
+    if (s.kind !== "video") return;
     out.framesDecoded += s.framesDecoded ?? 0;
     out.framesReceived += s.framesReceived ?? 0;
     out.bytesReceived += s.bytesReceived ?? 0;

@@ -14,12 +14,14 @@ export function exposeTestHooks(client, currentView) {
     }),
     /** {memberId: {framesDecoded, framesReceived, frameWidth, frameHeight, bytesReceived}} */
     stats: () => client.stats(),
-    /** Per remote <video>: frames the element has presented. */
+    /** Per remote <video>: frames the element has presented, and the live audio it plays. */
     videoFrames: () =>
       [...document.querySelectorAll('video[data-role="remote"]')].map((v) => ({
         member: v.closest(".tile")?.dataset.member,
         totalVideoFrames: v.getVideoPlaybackQuality?.().totalVideoFrames ?? 0,
         width: v.videoWidth,
+        liveAudioTracks: v.srcObject?.getAudioTracks().filter((t) => t.readyState === "live").length ?? 0,
+        paused: v.paused,
       })),
     /** Group rooms: the last floor view and check-in round this page has seen (or null). */
     floor: () => {

@@ -186,3 +186,93 @@ def sign_expired(data_dir: Path, like_token: str) -> str:
     now = int(time.time())
     claims.update(iat=now - 7200, nbf=now - 7200, exp=now - 600, jti="expired-test-token")
     return jwt.encode(claims, key, algorithm="EdDSA")  # type: ignore[arg-type]
+
+
+COMPLETE_TIMEOUT_S = 30.0
+# Opus sends 50 packets a second: a held member's audio may still trickle in for the
+# first few milliseconds of the 1.5 s window (the gate closes as the floor moves).
+HELD_AUDIO_SLACK = 5
+
+
+@dataclass(frozen=True)
+class Reception:
+    """What one page shows and receives of one other member."""
+
+    frames_presented: int  # by the member's <video data-role="remote"> tile
+    plays_audio: bool  # the tile's stream holds a live audio track and is playing
+    audio_packets: int  # inbound audio RTP packets from that member (getStats)
+
+
+async def receptions(page: Any) -> dict[str, Reception]:
+    tiles = await page.evaluate("() => window.__telehealth.videoFrames()")
+    stats = await page.evaluate("() => window.__telehealth.stats()")
+    out: dict[str, Reception] = {}
+    for tile in tiles:
+        member = tile["member"]
+        out[member] = Reception(
+            frames_presented=int(tile["totalVideoFrames"]),
+            plays_audio=tile["liveAudioTracks"] > 0 and not tile["paused"],
+            audio_packets=int(stats.get(member, {}).get("audioPacketsReceived", 0)),
+        )
+    return out
+
+
+def _missing(
+    got: dict[str, Reception], expected: set[str], silent: set[str], names: dict[str, str]
+) -> list[str]:
+    problems = [f"a tile for {names.get(m, m)}, who is not here" for m in set(got) - expected]
+    for member in sorted(expected):
+        seen = got.get(member)
+        who = names.get(member, member)
+        if seen is None:
+            problems.append(f"no tile for {who}")
+            continue
+        if seen.frames_presented <= 0:
+            problems.append(f"no video of {who}")
+        if member not in silent and (not seen.plays_audio or seen.audio_packets <= 0):
+            problems.append(f"no audio of {who} (playing={seen.plays_audio}, "
+                            f"packets={seen.audio_packets})")
+    return problems
+
+
+async def assert_media_complete(
+    pages: list[Any], *, silent: set[str] | None = None, timeout_s: float = COMPLETE_TIMEOUT_S
+) -> None:
+    """The shared end check of every group browser test: each page presents every other
+    page's video in that member's tile and receives and plays their audio, both keep
+    flowing, and no page shows a tile for someone who is not here. `silent`: member ids
+    whose audio the floor holds back (their gate is closed): it must not arrive."""
+    silent = silent or set()
+    states = [await client_state(page) for page in pages]
+    ids = [state["self"]["id"] for state in states]
+    names = {state["self"]["id"]: state["self"]["name"] for state in states}
+    expected = [set(ids) - {own} for own in ids]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        first = [await receptions(page) for page in pages]
+        problems = {
+            names[own]: _missing(got, want, silent, names)
+            for own, got, want in zip(ids, first, expected, strict=True)
+        }
+        problems = {who: p for who, p in problems.items() if p}
+        if not problems:
+            break
+        assert time.monotonic() < deadline, f"media incomplete after {timeout_s}s: {problems}"
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1.5)
+    second = [await receptions(page) for page in pages]
+    stalled = []
+    for own, before, after, want in zip(ids, first, second, expected, strict=True):
+        for member in want:
+            if member not in after:
+                stalled.append(f"{names[own]}: the tile of {names[member]} went away")
+                continue
+            if after[member].frames_presented <= before[member].frames_presented:
+                stalled.append(f"{names[own]}: video of {names[member]} stopped")
+            audio_rise = after[member].audio_packets - before[member].audio_packets
+            if member not in silent and audio_rise <= 0:
+                stalled.append(f"{names[own]}: audio of {names[member]} stopped")
+            if member in silent and audio_rise > HELD_AUDIO_SLACK:
+                stalled.append(f"{names[own]}: hears {names[member]}, whose audio is held "
+                               f"({audio_rise} packets)")
+    assert not stalled, f"media stalled: {stalled}"
