@@ -14,6 +14,7 @@ class AlertKind(StrEnum):
     MEMBER_LOST = "member_lost"
     ROOM_DEGRADED = "room_degraded"
     RELAY_OVERLOADED = "relay_overloaded"
+    MEDIA_INCOMPLETE = "media_incomplete"
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Alert:
     room: str
     member: str | None
     detail: str
+    # The other member an alert is about (media_incomplete: whose media is missing).
+    source: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)

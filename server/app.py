@@ -277,6 +277,8 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
                     await send_talk_reports(components)
                 if beats % token_beats == 0:
                     await components.signaling.refresh_resume_tokens()
+                # Every beat: a member missing media must show within seconds.
+                await components.quality.check_media(components.relays.relays())
                 if beats % QUALITY_EVERY_BEATS == 0:
                     await components.quality.sample_relays(components.relays.relays())
                     relay_metrics.sample(components.relays.relays())

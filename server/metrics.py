@@ -283,6 +283,19 @@ class Metrics:
             registry=self.registry,
         )
         self._quality = {level: quality.labels(level) for level in _with_other(QUALITY_LEVELS)}
+        gaps = Counter(
+            "telehealth_media_gaps_total",
+            "Times a group member stopped receiving another member's audio or video that "
+            "the relay owed it (its receiver reports stopped growing).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self._media_gaps = {kind: gaps.labels(kind) for kind in _with_other(("audio", "video"))}
+        self._open_gaps = Gauge(
+            "telehealth_media_gaps_open",
+            "Tracks group members are owed and are not receiving right now, over all rooms.",
+            registry=self.registry,
+        )
 
     def quality_changed(self, old: str | None, new: str | None) -> None:
         """A member's level went from `old` to `new`; None when it arrives or leaves."""
@@ -290,6 +303,13 @@ class Metrics:
             self._quality[_bounded(old, self._quality)].dec()
         if new is not None:
             self._quality[_bounded(new, self._quality)].inc()
+
+    def media_gap(self, kind: str) -> None:
+        """A member stopped receiving a track of `kind` it is owed."""
+        self._media_gaps[_bounded(kind, self._media_gaps)].inc()
+
+    def set_open_media_gaps(self, count: int) -> None:
+        self._open_gaps.set(count)
 
     def set_quality_counts(self, counts: Mapping[str, int]) -> None:
         """Replace all quality counts, keyed by level, e.g. from a periodic recount."""

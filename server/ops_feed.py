@@ -95,18 +95,30 @@ class OpsFeed:
         snapshot = {
             "at": self._clock(),
             "rooms": [self._room_row(r) for r in rooms],
-            "alerts": [self._alert_row(a) for a in self._alerts.recent()],
+            "alerts": [self._alert_row(a, rooms) for a in self._alerts.recent()],
             "room": None if watched is None else self._room_detail(watched),
         }
         await self._sio.emit("ops.snapshot", snapshot, to=sid, namespace=NAMESPACE)
 
-    @staticmethod
-    def _alert_row(alert: Alert) -> dict[str, Any]:
-        """Alerts name members by the same pseudonym as the drill-down, never the raw id."""
+    def _alert_row(self, alert: Alert, rooms: list[Room]) -> dict[str, Any]:
+        """Alerts name members by the same pseudonym as the drill-down, never the raw id
+        (by name too when names are shown): "Sam is not receiving video from Alex"."""
         row = alert.as_json()
         if alert.member is not None:
             row["member"] = pseudonym(alert.room, alert.member)
+        if alert.source is not None:
+            row["source"] = pseudonym(alert.room, alert.source)
+            room = next((r for r in rooms if r.id == alert.room), None)
+            member = self._display(room, alert.room, alert.member or "")
+            source = self._display(room, alert.room, alert.source)
+            row["detail"] = f"{member} is {alert.detail} from {source}"
         return row
+
+    def _display(self, room: Room | None, room_id: str, member_id: str) -> str:
+        seat = None if room is None else room.member(member_id)
+        if self._show_names and seat is not None:
+            return seat.name
+        return pseudonym(room_id, member_id)
 
     def _room_row(self, room: Room) -> dict[str, Any]:
         seated = room.seated()
@@ -123,6 +135,7 @@ class OpsFeed:
 
     def _room_detail(self, room: Room) -> dict[str, Any]:
         members = []
+        gaps = self._quality.media_gaps(room.id)
         for member in room.seated():
             history = self._quality.tracker.history(room.id, member.id)[-HISTORY_POINTS:]
             level = self._quality.tracker.level(room.id, member.id)
@@ -133,6 +146,11 @@ class OpsFeed:
                 "presence": member.presence.value,
                 "admitted": member.admitted,
                 "quality": None if level is None else level.value,
+                # Tracks the relay owes this member that its receiver reports say never come.
+                "not_receiving": [
+                    {"from": self._display(room, room.id, source), "kind": kind}
+                    for subscriber, source, kind in sorted(gaps) if subscriber == member.id
+                ],
                 "history": [
                     {"at": at, "rtt_ms": s.rtt_ms, "loss_pct": s.loss_pct,
                      "jitter_ms": s.jitter_ms, "level": q.value}

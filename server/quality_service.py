@@ -14,9 +14,12 @@ from server.metrics import Metrics
 from server.quality import Quality, QualityTracker, RoomHealth, Sample, room_health
 from server.relay import GroupRelay
 from server.relay.relay_stats import LegStats
+from signaling.events import ServerEvent
 from signaling.ports import Identity
 
 Notify = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+# (subscriber, publisher, kind): a member not receiving a track the relay owes it.
+GapKey = tuple[str, str, str]
 
 
 @dataclass
@@ -46,6 +49,12 @@ def leg_loss_pct(before: LegStats | None, now: LegStats) -> float | None:
     return max(known) if known else None
 
 
+def gaps_view(gaps: set[GapKey]) -> list[dict[str, str]]:
+    """`media.gaps` payload: who is not receiving whose audio or video."""
+    return [{"member": member, "from": source, "kind": kind}
+            for member, source, kind in sorted(gaps)]
+
+
 class QualityService:
     """Implements signaling's StatsSink; tells the member and its therapists of changes."""
 
@@ -66,6 +75,7 @@ class QualityService:
         self._clock = clock
         self._relay_counters: dict[str, _RelayCounters] = {}
         self._health: dict[str, RoomHealth] = {}
+        self._gaps: dict[str, set[GapKey]] = {}
 
     async def report(self, identity: Identity, stats: dict[str, Any]) -> None:
         sample = Sample(
@@ -94,12 +104,39 @@ class QualityService:
         if new is Quality.LOST:
             self._alerts.raise_alert(Alert(now, AlertKind.MEMBER_LOST, room_id, member_id,
                                            "no media statistics or connection failed"))
-        health = room_health(self.tracker.room_levels(room_id).values())
+        self._note_health(room_id, now)
+
+    def _note_health(self, room_id: str, now: float) -> None:
+        health = self.room_health(room_id)
         previous = self._health.get(room_id)
         self._health[room_id] = health
         if health in (RoomHealth.DEGRADED, RoomHealth.CRITICAL) and previous != health:
             self._alerts.raise_alert(Alert(now, AlertKind.ROOM_DEGRADED, room_id, None,
                                            f"room health is {health.value}"))
+
+    async def check_media(self, relays: Mapping[str, GroupRelay]) -> None:
+        """Group members owed a track they do not receive: alert, count, tell the therapists."""
+        now = self._clock()
+        for room_id in [r for r in self._gaps if r not in relays]:
+            del self._gaps[room_id]
+        for room_id, relay in relays.items():
+            gaps = {(g.subscriber, g.publisher, g.kind) for g in relay.media_gaps()}
+            before = self._gaps.get(room_id, set())
+            if gaps == before:
+                continue
+            self._gaps[room_id] = gaps
+            for subscriber, publisher, kind in sorted(gaps - before):
+                self._metrics.media_gap(kind)
+                self._alerts.raise_alert(Alert(now, AlertKind.MEDIA_INCOMPLETE, room_id,
+                                               subscriber, f"not receiving {kind}",
+                                               source=publisher))
+            await self._notify_moderators(room_id, ServerEvent.MEDIA_GAPS,
+                                          {"gaps": gaps_view(gaps)})
+            self._note_health(room_id, now)
+        self._metrics.set_open_media_gaps(sum(len(g) for g in self._gaps.values()))
+
+    def media_gaps(self, room_id: str) -> set[GapKey]:
+        return set(self._gaps.get(room_id, ()))
 
     async def sample_relays(self, relays: Mapping[str, GroupRelay]) -> None:
         """Group members: RTT, jitter and loss in both directions from the relay's legs."""
@@ -130,13 +167,18 @@ class QualityService:
             await self._changed(room_id, member_id, old, Quality.LOST)
 
     def room_health(self, room_id: str) -> RoomHealth:
-        return room_health(self.tracker.room_levels(room_id).values())
+        """From the members' quality levels; a member missing media degrades a healthy room."""
+        health = room_health(self.tracker.room_levels(room_id).values())
+        if health is RoomHealth.HEALTHY and self._gaps.get(room_id):
+            return RoomHealth.DEGRADED
+        return health
 
     def forget(self, room_id: str, member_id: str | None = None) -> None:
         self.tracker.forget(room_id, member_id)
         if member_id is None:
             self._relay_counters.pop(room_id, None)
             self._health.pop(room_id, None)
+            self._gaps.pop(room_id, None)
 
 
 class QualityForgetter:

@@ -61,4 +61,5 @@ class ServerEvent(StrEnum):
     SESSION_REMOVED = "session.removed"
     ROOM_LOCKED = "room.locked"
     QUALITY_UPDATE = "quality.update"
+    MEDIA_GAPS = "media.gaps"
     ERROR = "error"

@@ -15,6 +15,7 @@ from aiortc.rtp import RtpPacket
 
 from server.relay import aiortc_hooks
 from server.relay.forwarding_track import ForwardingCounters
+from server.relay.media_completeness import SILENCE_LIMIT_S, MediaGap, PublisherActivity
 from server.relay.member_leg import MEDIA_KINDS, MemberLeg, NegotiationError, TrackMap
 from server.relay.published_track import PublishedTrack
 from server.relay.relay_stats import (
@@ -39,6 +40,8 @@ QUALITY_INTERVAL = 5.0
 # RTCP sender reports for all of a leg's slots at once, as often as aiortc's
 # senders send theirs on average (0.5-1.5 s apart).
 SENDER_REPORT_INTERVAL = 1.0
+# What each subscriber receives is checked against what it is owed this often.
+COMPLETENESS_INTERVAL = 1.0
 
 __all__ = ["EVENT_OFFER", "EVENT_TRACKS", "GroupRelay", "NegotiationError", "RelayClosedError"]
 
@@ -87,6 +90,8 @@ class GroupRelay:
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._closed = False
+        self._activity = PublisherActivity()
+        self._gaps: list[MediaGap] = []
 
     # --- commands -------------------------------------------------------
 
@@ -162,6 +167,10 @@ class GroupRelay:
 
     def set_video_gate(self, member_id: str, open: bool) -> None:
         self._set_gate(member_id, "video", open)
+
+    def media_gaps(self) -> list[MediaGap]:
+        """Tracks a subscriber is owed and has not received for a while (last check)."""
+        return list(self._gaps)
 
     def track_map(self, member_id: str) -> TrackMap:
         leg = self._legs.get(member_id)
@@ -346,6 +355,31 @@ class GroupRelay:
             if event == EVENT_OFFER:
                 leg.offer_in_flight = False  # the member never saw it; the next change re-offers
 
+    def _check_completeness(self, now: float) -> list[MediaGap]:
+        """Each slot owed media (publisher sending, gate open, slot negotiated) against
+        its subscriber's receiver reports."""
+        sending: set[tuple[str, str]] = set()
+        published: set[tuple[str, str]] = set()
+        for member_id, publications in self._published.items():
+            for kind, publication in publications.items():
+                key = (member_id, kind)
+                published.add(key)
+                received = publication.counters.rtp_packets_received
+                if self._activity.active(key, received) and publication.gate_open:
+                    sending.add(key)
+        self._activity.forget(published)
+        gaps = []
+        for leg in self._legs.values():
+            for slot in leg.slots:
+                publisher = slot.publisher_id
+                owed = slot.track.flowing and (publisher, slot.kind) in sending
+                since = slot.reception.missing_since(
+                    owed=owed, now=now, limit_s=SILENCE_LIMIT_S[slot.kind]
+                )
+                if since is not None and publisher is not None:
+                    gaps.append(MediaGap(leg.member_id, publisher, slot.kind, since))
+        return gaps
+
     def _ensure_ticker(self) -> None:
         if self._ticker is None:
             self._ticker = asyncio.ensure_future(self._tick())
@@ -355,12 +389,16 @@ class GroupRelay:
         sender reports; refresh leg quality."""
         next_quality = self._clock() + QUALITY_INTERVAL
         next_reports = self._clock() + SENDER_REPORT_INTERVAL
+        next_completeness = self._clock() + COMPLETENESS_INTERVAL
         while not self._closed:
             await asyncio.sleep(TICK_INTERVAL)
             now = self._clock()
             for member_id, detector in list(self._voice.items()):
                 if detector.tick(now) is not None:
                     self._report_voice(member_id, False)
+            if now >= next_completeness:
+                next_completeness = now + COMPLETENESS_INTERVAL
+                self._gaps = self._check_completeness(now)
             if now >= next_reports:
                 next_reports = now + SENDER_REPORT_INTERVAL
                 for leg in list(self._legs.values()):

@@ -18,6 +18,7 @@ from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from server.relay import aiortc_hooks
 from server.relay.forwarding_track import ForwardingTrack, Wire
+from server.relay.media_completeness import ReceptionWatch
 from server.relay.published_track import PublishedTrack
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class SenderSlot:
     transceiver: RTCRtpTransceiver
     track: ForwardingTrack
     publication: PublishedTrack | None = None
+    # What the subscriber's receiver reports say arrives on this slot.
+    reception: ReceptionWatch = field(default_factory=ReceptionWatch)
 
     @property
     def publisher_id(self) -> str | None:
@@ -138,6 +141,7 @@ class MemberLeg:
         slot.publication = publication
         slot.transceiver.direction = "sendonly"
         slot.track.restart()
+        slot.reception.restart()
         publication.subscribe(slot.track)
         _sync_sending(slot)  # a slot released and re-bound before any offer stays negotiated
         return slot
@@ -256,6 +260,7 @@ class MemberLeg:
         aiortc_hooks.take_over_sender_reports(transceiver.sender)
         track.use_wire(lambda: aiortc_hooks.SenderWire(transceiver.sender, transceiver))
         slot = SenderSlot(kind=kind, transceiver=transceiver, track=track)
+        aiortc_hooks.observe_receiver_reports(transceiver.sender, slot.reception.on_report)
         slot_ref.append(slot)
         self.slots.append(slot)
         return slot

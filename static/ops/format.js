@@ -29,6 +29,7 @@ export const ALERT_LABELS = {
   member_lost: "Member lost",
   room_degraded: "Room degraded",
   relay_overloaded: "Relay overloaded",
+  media_incomplete: "Media missing",
 };
 
 /** A badge element: glyph (decorative) + text; the level is in data-level for styling. */

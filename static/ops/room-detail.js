@@ -87,7 +87,9 @@ function newMemberItem(id) {
   const head = el("div", "member-head");
   head.append(el("span", "member-id"), el("span", "member-role"), el("span", "member-presence"),
     el("span", "member-quality"));
-  item.append(head, el("div", "member-figures"), el("div", "member-chart"));
+  const missing = el("div", "member-missing");
+  missing.hidden = true;
+  item.append(head, el("div", "member-figures"), missing, el("div", "member-chart"));
   return item;
 }
 
@@ -108,5 +110,12 @@ function fillMemberItem(item, member, at) {
     ? `RTT ${number(last.rtt_ms, "ms")} · loss ${number(last.loss_pct, "%", 1)} · ` +
       `jitter ${number(last.jitter_ms, "ms")} · chart: last ${duration(chartSpan(history, at))}`
     : "No measurements yet (individual rooms report every 5 s once media flows).";
-  item.children[2].replaceChildren(qualityChart(history, at));
+  // Tracks the relay owes this member that its receiver reports say never arrive.
+  const gaps = Array.isArray(member.not_receiving) ? member.not_receiving : [];
+  const missing = item.children[2];
+  missing.hidden = gaps.length === 0;
+  missing.textContent = gaps.length
+    ? "▲ Not receiving " + gaps.map((g) => `${g.from}'s ${g.kind}`).join(", ")
+    : "";
+  item.children[3].replaceChildren(qualityChart(history, at));
 }

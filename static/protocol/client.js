@@ -12,7 +12,9 @@ const STATS_INTERVAL_MS = 5000;
 /** After `server.restarting`, reconnect after this long plus up to as much again (spread). */
 const RESTART_RECONNECT_MS = 500;
 /** Server events handed to UI modules as they are (moderation, floor, quality). */
-const PASSTHROUGH_EVENTS = ["lobby.state", "room.locked", "floor.state", "talk.report", "quality.update"];
+const PASSTHROUGH_EVENTS = [
+  "lobby.state", "room.locked", "floor.state", "talk.report", "quality.update", "media.gaps",
+];
 export class SessionClient extends Emitter {
   #socket = null;
   #linkToken;

@@ -29,6 +29,8 @@ export class GroupState extends Emitter {
     /** Set once we have been admitted and then sent back. */
     this.sentBack = false;
     this.report = null;
+    /** Therapists: who is not receiving whose media ({member, from, kind}), from the relay. */
+    this.mediaGaps = [];
     this.#applyAck(ack);
 
     client.on("joined", ({ ack: fresh }) => {
@@ -63,6 +65,10 @@ export class GroupState extends Emitter {
       this.#changed("admission");
     });
     client.on("talk.report", ({ report }) => this.setReport(report));
+    client.on("media.gaps", ({ gaps }) => {
+      this.mediaGaps = Array.isArray(gaps) ? gaps : [];
+      this.#changed("media-gaps");
+    });
   }
 
   get isTherapist() {

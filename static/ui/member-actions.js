@@ -61,6 +61,8 @@ export class MemberActions {
     parts.skip = button("Skip", { className: "small", onClick: (e) => this.#act("floor.skip", id, e, `You skipped ${name()}'s turn.`) });
     parts.sendBack = button("Send to waiting room", { className: "small",
       onClick: (e) => this.#act("lobby.send_back", id, e, `${name()} is back in the waiting room.`) });
+    parts.missing = el("p", { className: "media-missing", "data-testid": "media-missing" });
+    parts.missing.hidden = true;
     parts.confirm = el("div", { className: "confirm-slot" });
     parts.confirm.hidden = true;
     parts.remove = button("Remove", { className: "small danger-outline", onClick: () =>
@@ -69,6 +71,7 @@ export class MemberActions {
         { label: `Confirm removing ${name()}` }) });
     parts.row = el("li", { "data-member": id },
       el("div", { className: "member-head" }, parts.name, parts.status),
+      parts.missing,
       el("div", { className: "actions", role: "group" },
         parts.mute, parts.video, parts.give, parts.skip, parts.sendBack, parts.remove),
       parts.confirm);
@@ -96,6 +99,9 @@ export class MemberActions {
     else if (media.audio === false) tags.push("mic off");
     if (media.video === false || media.video_stopped_by_moderator) tags.push("camera off");
     parts.status.textContent = tags.join(" · ");
+    const missing = this.#missingMedia(member.id);
+    parts.missing.hidden = missing.length === 0;
+    if (parts.missing.textContent !== missing.join(" ")) parts.missing.textContent = missing.join(" ");
 
     // Moderators never unmute: once muted the button stays "Muted by you" until the member unmutes.
     label(parts.mute, media.muted_by_moderator ? "Muted by you" : media.audio === false ? "Mic off" : "Mute",
@@ -120,6 +126,18 @@ export class MemberActions {
 
     parts.sendBack.setAttribute("aria-label", `Send ${name} to the waiting room`);
     parts.remove.setAttribute("aria-label", `Remove ${name}`);
+  }
+
+  /** What the relay says this member is not receiving, or we are not receiving of them. */
+  #missingMedia(id) {
+    const s = this.#state;
+    const whose = (from) => (from === s.self.id ? "your" : `${s.name(from)}'s`);
+    const notes = [];
+    for (const gap of s.mediaGaps) {
+      if (gap.member === id) notes.push(`▲ Not receiving ${whose(gap.from)} ${gap.kind}.`);
+      else if (gap.member === s.self.id && gap.from === id) notes.push(`▲ You are not receiving their ${gap.kind}.`);
+    }
+    return notes;
   }
 
   async #act(event, member, trigger, done) {

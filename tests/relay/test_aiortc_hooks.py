@@ -11,6 +11,7 @@ import aioice
 import aioice.ice
 import aiortc
 import aiortc.clock
+import aiortc.rtcdtlstransport
 import aiortc.rtcrtpreceiver
 import pylibsrtp
 import pytest
@@ -124,6 +125,11 @@ def test_method_signatures_the_hooks_call_or_replace() -> None:
     assert "if self.__remote_bitrate_estimator is not None:" in receiver_source
     assert "remb = self.__remote_bitrate_estimator.add(" in receiver_source
     rtcp_source = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    # observe_receiver_reports wraps the handler on the instance, read per packet.
+    assert parameters(RTCRtpSender._handle_rtcp_packet) == ["self", "packet"]
+    assert "recipient._handle_rtcp_packet(packet)" in inspect.getsource(
+        aiortc.rtcdtlstransport.RTCDtlsTransport._handle_rtcp_data
+    )
     assert "self._send_keyframe()" in rtcp_source
     assert "await self._retransmit(seq)" in rtcp_source
     # The sender reports and stats read the fields the wire keeps up to date.

@@ -58,6 +58,7 @@ from server.relay.aiortc_hooks.receive import (
 from server.relay.aiortc_hooks.send import (
     SenderWire,
     ntp_time_now,
+    observe_receiver_reports,
     redirect_keyframe_requests,
     redirect_retransmissions,
     send_compound_reports,
@@ -99,6 +100,7 @@ __all__ = [
     "hook_points",
     "negotiated_header_extension_ids",
     "ntp_time_now",
+    "observe_receiver_reports",
     "redirect_keyframe_requests",
     "redirect_retransmissions",
     "restrict_codecs",

@@ -38,6 +38,7 @@ SENDER_SEND_KEYFRAME = "_send_keyframe"
 TRANSCEIVER_CODECS = "_codecs"
 TRANSCEIVER_HEADER_EXTENSIONS = "_headerExtensions"
 SENDER_RETRANSMIT = "_retransmit"
+SENDER_HANDLE_RTCP = "_handle_rtcp_packet"
 # The per-sender RTCP loop the relay replaces (take_over_sender_reports), the
 # events aiortc's stop() waits on, and what its RTT estimate reads.
 SENDER_RUN_RTCP = "_run_rtcp"
@@ -138,6 +139,7 @@ def hook_points() -> dict[str, tuple[type[Any], str]]:
         "receiver rtp handler": (RTCRtpReceiver, RECEIVER_HANDLE_RTP),
         "receiver pli": (RTCRtpReceiver, RECEIVER_SEND_PLI),
         "sender keyframe": (RTCRtpSender, SENDER_SEND_KEYFRAME),
+        "sender rtcp handler": (RTCRtpSender, SENDER_HANDLE_RTCP),
         "transceiver codecs": (RTCRtpTransceiver, TRANSCEIVER_CODECS),
         "transceiver header extensions": (RTCRtpTransceiver, TRANSCEIVER_HEADER_EXTENSIONS),
     }

@@ -18,7 +18,9 @@ from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import (
+    AnyRtcpPacket,
     RtcpByePacket,
+    RtcpRrPacket,
     RtcpSdesPacket,
     RtcpSenderInfo,
     RtcpSourceInfo,
@@ -42,6 +44,7 @@ from server.relay.aiortc_hooks.names import (
     NTP_UNIX_EPOCH_OFFSET,
     REPORTS_PER_COMPOUND,
     SENDER_CNAME,
+    SENDER_HANDLE_RTCP,
     SENDER_RETRANSMIT,
     SENDER_RTCP_EXITED,
     SENDER_RTCP_STARTED,
@@ -379,3 +382,23 @@ def redirect_keyframe_requests(sender: RTCRtpSender, on_request: Callable[[], No
     keyframe; a relay has no encoder, so the request must reach the publisher.
     """
     setattr(sender, SENDER_SEND_KEYFRAME, on_request)
+
+
+def observe_receiver_reports(sender: RTCRtpSender, on_report: Callable[[int], None]) -> None:
+    """Tell ``on_report`` the highest sequence number a subscriber reports receiving.
+
+    RTCP receiver reports (RFC 3550 6.4) are the subscriber's own word on what
+    arrives: the relay compares them with what it owes the subscriber
+    (``MediaCompleteness``). aiortc's handler still runs (RTT, stats, NACK, PLI).
+    """
+    handle = getattr(sender, SENDER_HANDLE_RTCP)
+
+    async def observe_then_handle(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+            ssrc = getattr(sender, SENDER_SSRC)
+            for report in packet.reports:
+                if report.ssrc == ssrc:
+                    on_report(report.highest_sequence)
+        await handle(packet)
+
+    setattr(sender, SENDER_HANDLE_RTCP, observe_then_handle)
