@@ -25,6 +25,7 @@ FRAME_KINDS = (
     "event_shape",     # an EVENT whose data is not ["name", ...]
     "reserved_event",  # an event named connect, disconnect, ...: only the transport raises those
     "unknown_event",   # an event the namespace has no handler for (namespaces without "*")
+    "not_connected",   # an event on a namespace the connection has not joined (or left)
     "binary",          # binary packets or attachments: no client event takes binary
     "internal",        # the server failed on the frame (a bug: logged with its traceback)
 )

@@ -48,10 +48,11 @@ ack_requested: ContextVar[bool] = ContextVar("ack_requested", default=False)
 # against this instead of serializing every payload again.
 wire_size: ContextVar[int] = ContextVar("wire_size", default=0)
 
-# Event names only the transport may raise (Socket.IO's reserved names, both sides).
+# Event names only the transport may raise (Socket.IO's reserved names, both sides), and
+# "*": python-socketio keys catch-all handlers by it and would call ours without the name.
 RESERVED_EVENTS = frozenset({
     "connect", "connect_error", "disconnect", "disconnecting",
-    "newListener", "removeListener",
+    "newListener", "removeListener", "*",
 })
 ENGINEIO_TYPES = frozenset("0123456")
 
@@ -157,6 +158,12 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
             return
         name: str = data[0]
         namespace = pkt.namespace or "/"
+        if self._connected_sid(eio_sid, namespace) is None:
+            # python-socketio drops these silently; say why (a connect_error for it).
+            await self.bad_frame(eio_sid, "not_connected", namespace[:64], pkt=pkt,
+                                 code="not_connected",
+                                 message=f"Not connected to namespace {namespace[:64]!r}.")
+            return
         if name in RESERVED_EVENTS or not self._has_handler(namespace, name):
             kind = "reserved_event" if name in RESERVED_EVENTS else "unknown_event"
             await self.bad_frame(eio_sid, kind, name[:64], pkt=pkt, code="unknown_event",

@@ -105,7 +105,8 @@ def metric(text: str, name: str, label: str) -> float:
 # --- 1. reserved event names ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["disconnect", "connect", "connect_error", "disconnecting"])
+@pytest.mark.parametrize("name", ["disconnect", "connect", "connect_error", "disconnecting",
+                                  "*"])
 async def test_reserved_event_names_are_unknown_events(
         live_server: LiveServer, connect: Connector, raw: Any, name: str) -> None:
     patient, therapist, t_id, _, _ = await joined_raw(raw, live_server, connect)
