@@ -222,6 +222,13 @@ class Signaling:
         identity = connection.identity
         command = codec.join_command(identity, payload, self._clock())
         room, events = await self._rooms.execute(identity.room, command)
+        if self.connections.get(connection.sid) is not connection:
+            # The connection closed while the join ran (its disconnect found no seat to
+            # release): undo the seat, or the room would show a member nobody holds.
+            with contextlib.suppress(DomainError):
+                await self._rooms.execute(identity.room,
+                                          Disconnect(identity.member_id, self._clock()))
+            return error_reply("not_connected", "Reconnect with your session link.")
         member = room.require_member(identity.member_id)
         await self.fanout.seat(connection, admitted=member.admitted)
         self._join_deadlines.cancel(connection.sid)
