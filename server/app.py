@@ -21,6 +21,7 @@ from server.ice import ice_servers_for
 from server.identity import TokenAuthenticator
 from server.keys import KeyRing, load_or_create
 from server.metrics import Metrics
+from server.metrics_access import metrics_refusal
 from server.ops_feed import OpsFeed
 from server.ops_listeners import (
     AuditListener,
@@ -30,7 +31,7 @@ from server.ops_listeners import (
     RefusalAuditObserver,
     WebhookListener,
 )
-from server.pages import SECURITY_HEADERS, page_routes
+from server.pages import error_pages, page_routes, stamp_headers
 from server.quality_service import QualityForgetter, QualityService
 from server.relay_metrics import RelayMetricsSampler
 from server.room_service import RoomService
@@ -171,7 +172,8 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         rooms.subscribe(WebhookListener(hooks))
 
     app = web.Application(client_max_size=64 * 1024,
-                          middlewares=[track_socket_requests, security_headers])
+                          middlewares=[track_socket_requests, error_pages])
+    app.on_response_prepare.append(stamp_headers)
     app[SOCKET_REQUESTS] = {}
     app[COMPONENTS] = Components(settings, keys, store, rooms, issuer, signaling, relays,
                                  metrics, audit, quality, alerts, ops_feed, hooks)
@@ -214,6 +216,9 @@ async def close_sockets(app: web.Application) -> None:
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
     components = request.app[COMPONENTS]
+    refusal = metrics_refusal(request, components.settings.metrics_token)
+    if refusal is not None:
+        return refusal
     await refresh_gauges(components)
     body, content_type = components.metrics.render()
     response = web.Response(body=body)
@@ -246,15 +251,6 @@ async def track_socket_requests(request: web.Request, handler: Any) -> web.Strea
         return response
     finally:
         del open_requests[id(request)]
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
-    response: web.StreamResponse = await handler(request)
-    if not request.path.startswith("/socket.io"):
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-    return response
 
 
 async def housekeeping(app: web.Application) -> AsyncIterator[None]:

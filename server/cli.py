@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="POST room and participant events here (repeatable)")
     serve.add_argument("--webhook-secret", default=os.environ.get("TELEHEALTH_WEBHOOK_SECRET"),
                        help="HMAC key that signs webhook deliveries")
+    serve.add_argument("--metrics-token",
+                       default=os.environ.get("TELEHEALTH_METRICS_TOKEN") or None,
+                       help="bearer token GET /metrics requires (default: no token, and only "
+                            "this machine may scrape); prefer TELEHEALTH_METRICS_TOKEN")
     serve.add_argument("--ops-show-names", action="store_true",
                        help="show display names on the ops dashboard (default: pseudonyms)")
     serve.add_argument("--log-level", default="INFO")
@@ -104,7 +108,8 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         grace_s=args.grace_seconds, max_group_size=args.max_group_size,
         link_ttl_s=args.link_ttl_minutes * 60, log_level=args.log_level,
         webhook_urls=tuple(args.webhook), webhook_secret=args.webhook_secret,
-        ops_show_names=args.ops_show_names, auth_timeout_s=args.auth_timeout_seconds,
+        ops_show_names=args.ops_show_names, metrics_token=args.metrics_token,
+        auth_timeout_s=args.auth_timeout_seconds,
         join_timeout_s=args.join_timeout_seconds,
         max_connections_per_address=args.max_connections_per_address,
     )

@@ -11,6 +11,7 @@ DEFAULT_PORT = 8080
 DEFAULT_DATA_DIR = Path("telehealth-data")
 # Browsers only: bigger payloads are refused with a clear error, not dropped.
 MAX_MESSAGE_BYTES = 64 * 1024
+MIN_METRICS_TOKEN_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class Settings:
     # /ops feed. Off only to measure what they cost (benchmarks/ops.py); the audit log
     # is not instrumentation and stays on either way.
     instrumentation: bool = True
+    # Bearer token GET /metrics requires; without one only this machine may scrape
+    # (server/metrics_access.py).
+    metrics_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -67,6 +71,8 @@ class Settings:
             raise ValueError("webhooks need --webhook-secret to sign deliveries")
         if self.turn_urls and not self.turn_secret:
             raise ValueError("TURN servers need --turn-secret (TURN REST shared secret)")
+        if self.metrics_token is not None:
+            check_metrics_token(self.metrics_token)
 
     @property
     def scheme(self) -> str:
@@ -84,6 +90,16 @@ class Settings:
         if ":" in host:
             host = f"[{host}]"
         return f"{self.scheme}://{host}:{bound_port or self.port}"
+
+
+def check_metrics_token(token: str) -> None:
+    """Raises ValueError with a clear message for a token that cannot be used."""
+    if len(token) < MIN_METRICS_TOKEN_CHARS:
+        raise ValueError(f"--metrics-token must be at least {MIN_METRICS_TOKEN_CHARS} characters "
+                         "(for example the output of `openssl rand -hex 16`)")
+    if not token.isascii() or not token.isprintable() or " " in token:
+        raise ValueError("--metrics-token must be printable ASCII without spaces "
+                         "(it travels in an HTTP header)")
 
 
 def redis_url_from_env() -> str | None:
