@@ -105,34 +105,67 @@ class RoomToolbar {
 class WaitingRoomList {
   #root;
   #client;
+  #heading;
+  #hint;
+  #list;
+  #admitAll;
+  #waiting = [];
+  #rows = new Map(); // member id -> row, kept across renders so a click in flight is never lost
   #seen = new Set();
 
   constructor(container, client) {
     this.#client = client;
     this.#root = el("div", { className: "panel-block waiting-room", "data-testid": "waiting-room" });
+    this.#heading = el("h2");
+    this.#hint = el("p", { className: "hint", text: "Nobody is waiting." });
+    this.#list = el("ul");
+    this.#admitAll = button("Admit everyone", { className: "small", onClick: (e) => this.#admitEveryone(e) });
+    this.#root.append(this.#heading, this.#hint, this.#list, this.#admitAll);
     container.append(this.#root);
   }
 
   render(waiting) {
-    const heading = el("h2", { text: `Waiting room (${waiting.length})` });
+    this.#waiting = waiting;
+    this.#heading.textContent = `Waiting room (${waiting.length})`;
+    this.#hint.hidden = waiting.length > 0;
+    this.#admitAll.hidden = waiting.length < 2;
     this.#seen = new Set([...this.#seen].filter((id) => waiting.some((m) => m.id === id)));
-    if (waiting.length === 0) {
-      this.#root.replaceChildren(heading, el("p", { className: "hint", text: "Nobody is waiting." }));
-      return;
+    const ids = new Set(waiting.map((m) => m.id));
+    for (const [id, row] of this.#rows) {
+      if (!ids.has(id)) {
+        row.remove();
+        this.#rows.delete(id);
+      }
     }
-    const list = el("ul");
     for (const member of waiting) {
-      list.append(el("li", { "data-member": member.id },
-        el("span", { className: "who", text: member.name }),
-        this.#button("Admit", `Admit ${member.name}`, "lobby.admit", member),
-        this.#button("Turn away", `Turn away ${member.name}`, "lobby.deny", member)));
+      const row = this.#rows.get(member.id) ?? this.#row(member);
+      this.#list.append(row); // keeps arrival order; an existing row is moved, not rebuilt
     }
-    this.#root.replaceChildren(heading, list);
     const arrived = waiting.filter((m) => !this.#seen.has(m.id));
     for (const m of waiting) this.#seen.add(m.id);
     if (arrived.length) {
       announce(`${arrived.map((m) => m.name).join(", ")} ${arrived.length === 1 ? "is" : "are"} in the waiting room.`);
     }
+  }
+
+  #row(member) {
+    const row = el("li", { "data-member": member.id },
+      el("span", { className: "who", text: member.name }),
+      this.#button("Admit", `Admit ${member.name}`, "lobby.admit", member),
+      this.#button("Turn away", `Turn away ${member.name}`, "lobby.deny", member));
+    this.#rows.set(member.id, row);
+    return row;
+  }
+
+  async #admitEveryone(e) {
+    const trigger = e.currentTarget;
+    const waiting = [...this.#waiting];
+    trigger.disabled = true;
+    const acks = await Promise.all(
+      waiting.map((m) => run(this.#client, "lobby.admit", { member: m.id }, null)));
+    trigger.disabled = false;
+    const admitted = waiting.filter((_, i) => acks[i]).map((m) => m.name);
+    if (admitted.length) announce(`${admitted.join(", ")} ${admitted.length === 1 ? "was" : "were"} admitted.`);
   }
 
   #button(text, label, event, member) {
