@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Server, client_state, open_page, press_join
+from browser_support import Server, assert_media_complete, client_state, open_page, press_join
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
 
@@ -128,6 +128,7 @@ async def test_check_in_round_passes_the_floor_in_the_servers_order(
     assert hook["floor"]["go_around"] is None and hook["round"]["running"] is False
     assert hook["floor"]["mode"] == "open"  # the round returns to the mode it interrupted
     await therapist.screenshot(path=str(shots / "therapist-round-done-desktop.png"), full_page=True)
+    await assert_media_complete([therapist, *members.values()])
 
     for page, log in ((therapist, therapist_log), *opened):
         assert log.errors == []
@@ -137,11 +138,13 @@ async def test_check_in_round_passes_the_floor_in_the_servers_order(
 async def test_therapist_panels_fit_a_phone_and_the_session_ends_with_a_summary(
     server: Server, browser, tmp_path: Path
 ) -> None:
-    room = server.create_room("group", "Alex", admit="auto")
+    room = server.create_room("group", "Alex")  # manual admission, the default
     therapist_link, alex_link = room["links"]
     therapist, therapist_log = await open_page(browser, therapist_link["url"], viewport=PHONE)
     alex, alex_log = await open_page(browser, alex_link["url"], viewport=DESKTOP)
     await asyncio.gather(press_join(therapist), press_join(alex))
+    await therapist.get_by_role("button", name="Admit Alex", exact=True).click(timeout=WAIT_MS)
+    await assert_media_complete([therapist, alex])
     await therapist.locator('[data-testid="members"] li:has-text("Alex")').wait_for(timeout=WAIT_MS)
     await therapist.locator('[data-testid="talk-bars"] li').first.wait_for(timeout=WAIT_MS)
     shots = shots_dir(tmp_path)

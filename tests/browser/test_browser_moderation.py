@@ -7,7 +7,14 @@ import asyncio
 from typing import Any
 
 import pytest
-from browser_support import Server, client_state, notice, open_page, press_join
+from browser_support import (
+    Server,
+    assert_media_complete,
+    client_state,
+    notice,
+    open_page,
+    press_join,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
 
@@ -19,12 +26,15 @@ def member_row(therapist: Any, name: str) -> Any:
 
 
 async def test_mute_hand_queue_remove_and_lock(server: Server, browser) -> None:
-    room = server.create_room("group", "Alex", "Sam", admit="auto")
+    room = server.create_room("group", "Alex", "Sam")  # manual admission, the default
     therapist_link, alex_link, sam_link = room["links"]
     therapist, therapist_log = await open_page(browser, therapist_link["url"])
     alex, alex_log = await open_page(browser, alex_link["url"])
     sam, _ = await open_page(browser, sam_link["url"])
     await asyncio.gather(press_join(therapist), press_join(alex), press_join(sam))
+    await therapist.get_by_role("button", name="Admit Alex", exact=True).wait_for(timeout=WAIT_MS)
+    await therapist.get_by_role("button", name="Admit Sam", exact=True).wait_for(timeout=WAIT_MS)
+    await therapist.get_by_role("button", name="Admit everyone", exact=True).click()
     await member_row(therapist, "Alex").wait_for(timeout=WAIT_MS)
     await member_row(therapist, "Sam").wait_for(timeout=WAIT_MS)
 
@@ -90,8 +100,12 @@ async def test_mute_hand_queue_remove_and_lock(server: Server, browser) -> None:
     await therapist.get_by_role("button", name="Unlock room", exact=True).click()
     await therapist.get_by_role("button", name="Lock room", exact=True).wait_for(timeout=WAIT_MS)
     await press_join(jo)
+    await therapist.get_by_role("button", name="Admit Jo", exact=True).click(timeout=WAIT_MS)
     await member_row(therapist, "Jo").wait_for(timeout=WAIT_MS)
 
+    # The floor is still a hand queue with nobody holding it: every member is held.
+    held = {(await client_state(page))["self"]["id"] for page in (alex, jo)}
+    await assert_media_complete([therapist, alex, jo], silent=held)
     for page, log in ((therapist, therapist_log), (alex, alex_log)):
         assert log.errors == []
         assert await page.evaluate("() => window.__telehealth.state().serverErrors") == []
@@ -123,6 +137,7 @@ async def test_send_back_to_the_waiting_room_and_turn_away(server: Server, brows
         "() => window.__telehealth.state().admission === 'admitted'", timeout=WAIT_MS
     )
     await member_row(therapist, "Alex").wait_for(timeout=WAIT_MS)
+    await assert_media_complete([therapist, alex])
     for page, log in ((therapist, therapist_log), (alex, alex_log)):
         assert log.errors == []
         assert await page.evaluate("() => window.__telehealth.state().serverErrors") == []
