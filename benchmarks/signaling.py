@@ -130,7 +130,9 @@ def _ours_app(data_dir: str, overrides: dict[str, Any]) -> web.Application:
     from server.app import create_app
     from server.settings import Settings
 
-    return create_app(Settings(data_dir=Path(data_dir), host="127.0.0.1", port=0, **overrides))
+    # Every simulated browser comes from 127.0.0.1: the per-address cap would stop at 100.
+    settings = {"max_connections_per_address": 0, **overrides}
+    return create_app(Settings(data_dir=Path(data_dir), host="127.0.0.1", port=0, **settings))
 
 
 def serve_forever(kind: str, data_dir: str, overrides: dict[str, Any], conn: Any) -> None:

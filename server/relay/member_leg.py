@@ -110,7 +110,7 @@ class MemberLeg:
         The caller taps their receivers, then calls ``answer`` (the receivers
         start only once the answer is set and the transport is up).
         """
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        await self._apply_remote(offer_sdp, "offer")
         for transceiver in self.pc.getTransceivers():
             kind = transceiver.kind
             if kind in self.incoming:
@@ -119,7 +119,23 @@ class MemberLeg:
             aiortc_hooks.restrict_codecs(transceiver, FORWARDED_CODECS[kind])
             transceiver.direction = "recvonly"
             self.incoming[kind] = transceiver
+        if not self.incoming:
+            # Answering it would leave a leg that carries nothing (and say ok to the member).
+            raise NegotiationError("the offer has no audio or video section")
         return dict(self.incoming)
+
+    async def _apply_remote(self, sdp: str, sdp_type: str) -> None:
+        """setRemoteDescription for SDP from a member, which is untrusted input.
+
+        aiortc's parser asserts and indexes its way through SDP: malformed text
+        raises AssertionError, IndexError, KeyError or its own errors instead of
+        one clear error. Any of them means this SDP cannot be used.
+        """
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=sdp_type))
+        except Exception as error:
+            detail = str(error)[:200] or type(error).__name__
+            raise NegotiationError(f"unusable {sdp_type} SDP ({detail})") from None
 
     async def answer(self) -> str:
         answer = await self.pc.createAnswer()
@@ -189,7 +205,7 @@ class MemberLeg:
     async def accept_answer(self, answer_sdp: str) -> None:
         if not self.offer_in_flight:
             raise NegotiationError("no relay offer is waiting for an answer")
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
+        await self._apply_remote(answer_sdp, "answer")
         self.offer_in_flight = False
         for slot in self.slots:
             _sync_sending(slot)
