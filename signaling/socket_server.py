@@ -12,8 +12,8 @@ What python-socketio does not do for us, and this class does before any handler 
   `nesting_too_deep`, counted and logged once per connection (FrameGuard): no traceback.
 * Binary packets and attachments are refused (`binary_not_allowed`): no client event
   takes binary, so nothing is buffered.
-* Engine.IO frames that are not Engine.IO (over WebSocket) are dropped and counted
-  instead of ending the request with a traceback.
+* Engine.IO frames that are not Engine.IO (over WebSocket, or in a long-polling POST
+  body) are dropped and counted instead of ending the request with a traceback.
 * An Engine.IO connection that does not authenticate (Socket.IO CONNECT) within
   `auth_timeout_s` is closed with a connect_error `auth_timeout`; an address holding
   `AddressCap.limit` connections gets HTTP 401 `too_many_connections`.
@@ -33,6 +33,7 @@ import logging
 from contextvars import ContextVar
 from typing import Any
 
+import engineio
 import socketio
 from socketio import packet
 
@@ -98,6 +99,9 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
                     "message": "Too many connections from your address; close some first."}
         await super()._handle_eio_connect(eio_sid, environ)
         self._auth_deadlines.arm(eio_sid, lambda: self._auth_timed_out(eio_sid))
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None:  # it exists while Engine.IO runs this handler
+            socket.handle_post_request = _guarded_post(socket, eio_sid, self)
         return None
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
@@ -241,3 +245,40 @@ def _guarded_websocket(base: type, server: SignalingServer) -> type:
                     return None  # closed for flooding
 
     return GuardedWebSocket
+
+
+# Engine.IO's own bound on packets per long-polling POST body.
+MAX_PACKETS_PER_POST = engineio.payload.Payload.max_decode_packets
+PACKET_SEPARATOR = "\x1e"
+
+
+def _guarded_post(socket: Any, eio_sid: str, server: SignalingServer) -> Any:
+    """Engine.IO's long-polling POST handler, decoding each packet on its own: a bad one
+    is counted and dropped (engineio's raised for the whole body, and its request
+    handler logged a traceback for every such POST)."""
+
+    async def handle_post_request(environ: dict[str, Any]) -> None:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= server.eio.max_http_buffer_size:
+            raise engineio.exceptions.ContentTooLongError()
+        body = (await environ["wsgi.input"].read(length)).decode("utf-8", errors="replace")
+        encoded = body.split(PACKET_SEPARATOR) if body else []
+        if len(encoded) > MAX_PACKETS_PER_POST:
+            await server.bad_frame(eio_sid, "engineio", f"{len(encoded)} packets in one POST")
+            return
+        for one in encoded:
+            try:
+                pkt = engineio.packet.Packet(encoded_packet=one)
+                if not 0 <= pkt.packet_type < len(engineio.packet.packet_names):
+                    raise ValueError("unknown packet type")
+            except Exception:
+                await server.bad_frame(eio_sid, "engineio", repr(one[:16]))
+                if eio_sid not in server.eio.sockets:
+                    return  # closed for flooding
+                continue
+            await socket.receive(pkt)
+
+    return handle_post_request

@@ -180,6 +180,27 @@ async def test_malformed_frames_are_counted_and_logged_once(
     assert len(bad) == 1, [r.getMessage() for r in bad]
 
 
+POLLING_BODIES = ["x", "4x\x1e42[]", "\x1e".join(["6"] * 40), "d=4", "\xff\xfe", "9",
+                  "42[\"a\"\x1ezz"]
+
+
+async def test_bad_long_polling_bodies_are_counted_not_tracebacks(
+        live_server: LiveServer, log_bytes: LogBytes) -> None:
+    url = live_server.base_url + "/socket.io/?EIO=4&transport=polling"
+    async with live_server.http.get(url) as opened:
+        sid = json.loads((await opened.text())[1:])["sid"]
+    before = (await live_server.get("/metrics")).body
+    for body in POLLING_BODIES:
+        async with live_server.http.post(f"{url}&sid={sid}", data=body.encode()) as reply:
+            assert reply.status in (200, 400), (body, reply.status)
+    after = (await live_server.get("/metrics")).body
+    counted = (metric(after, "telehealth_malformed_frames_total", "engineio")
+               - metric(before, "telehealth_malformed_frames_total", "engineio"))
+    assert counted >= len(POLLING_BODIES) - 2, counted
+    assert log_bytes.tracebacks == 0, [r.getMessage() for r in log_bytes.records][:3]
+    assert (await live_server.get("/healthz")).status == 200
+
+
 @pytest.mark.parametrize("frame", ["4x", "42[]", "42[123,{}]", '42"str"', "49"])
 async def test_malformed_frame_gets_an_error_event(
         live_server: LiveServer, connect: Connector, raw: Any, frame: str) -> None:
