@@ -159,6 +159,10 @@ def to_wire(room: Room, events: Sequence[DomainEvent], now: float) -> list[Outgo
                                                {"reason": reason.value}, member.id))
                 if member.admission is Admission.WAITING:
                     lobby_changed = True
+                    if reason is LeaveReason.ENDED:
+                        # Not in the room's channel: the waiting room is told on its own.
+                        messages.append(_to_member(ServerEvent.SESSION_ENDED,
+                                                   {"reason": reason.value}, member.id))
                 else:
                     messages.append(_to_others(ServerEvent.PEER_LEFT,
                                                {"id": member.id, "reason": reason.value},

@@ -65,3 +65,15 @@ async def test_an_admitted_member_is_told_who_is_already_in_the_room(
     admitted = await sam.wait_for("lobby.admitted")
     assert sorted(p["id"] for p in admitted["peers"]) == sorted(
         [therapist_ack["self"]["id"], alex_ack["self"]["id"]])
+
+
+async def test_the_waiting_room_is_told_when_the_session_ends(
+    live_server: LiveServer, connect: Connector
+) -> None:
+    room = await live_server.create_room("group", ["Alex"], admit="manual")
+    therapist = await connect(live_server, live_server.token_of(room["links"][0]["url"]))
+    await therapist.join()
+    alex = await connect(live_server, live_server.token_of(room["links"][1]["url"]))
+    assert (await alex.join())["admission"] == "waiting"
+    assert (await therapist.call("room.end", {}))["ok"]
+    assert await alex.wait_for("session.ended") == {"reason": "ended"}
