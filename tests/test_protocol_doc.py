@@ -183,10 +183,11 @@ def _resolve_reason(name: str, at: ast.AST, parents: dict[ast.AST, ast.AST],
     node: ast.AST | None = at
     while node is not None:
         # if reason in (LeaveReason.REMOVED, LeaveReason.DENIED): ...
+        # if reason is LeaveReason.ENDED: ...
         if isinstance(node, ast.If):
             test = node.test
             if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
-                    and test.left.id == name and isinstance(test.ops[0], ast.In)):
+                    and test.left.id == name and isinstance(test.ops[0], ast.In | ast.Is)):
                 return set(_enum_values_in(test.comparators[0], tree, path))
         if isinstance(node, ast.match_case):
             for sub in ast.walk(node.pattern):
