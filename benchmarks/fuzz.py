@@ -167,6 +167,9 @@ async def run(args: argparse.Namespace, pid: int, base: str, admin: str,
         log_start, rss_start = file_size(log_path), proc_status(pid, "VmRSS")
         started = time.monotonic()
         sent = ack_id = 0
+        # Whether the patient sent its own close since it last (re)joined: the close can
+        # arrive after the batch that sent it has had all its answers.
+        closed_itself = False
         while sent < args.payloads:
             waiting: set[int] = set()
             for _ in range(min(BATCH, args.payloads - sent)):
@@ -174,6 +177,9 @@ async def run(args: argparse.Namespace, pid: int, base: str, admin: str,
                 frame, expects = payload(rng, ack_id, therapist_id)
                 if expects:
                     waiting.add(ack_id)
+                # Engine.IO CLOSE, or Socket.IO DISCONNECT of the main namespace.
+                closed_itself = closed_itself or (isinstance(frame, str)
+                                                  and frame.startswith(("1", "41")))
                 try:
                     await patient.send(frame)
                 except ConnectionError:
@@ -185,11 +191,12 @@ async def run(args: argparse.Namespace, pid: int, base: str, admin: str,
                         "rss_mb": proc_status(pid, "VmRSS") / 2**20,
                         "log_bytes": file_size(log_path) - log_start,
                     })
-            reason = await collect(patient, waiting, ack_id)
+            reason = await collect(patient, waiting, ack_id, closed_itself)
             if reason is not None:  # closed: count why, rejoin
                 closes[reason] = closes.get(reason, 0) + 1
                 await patient.close()
                 patient, _ = await joined(http, base, p_token)
+                closed_itself = False
             else:
                 unanswered += len(waiting)
         elapsed = time.monotonic() - started
@@ -214,7 +221,8 @@ async def run(args: argparse.Namespace, pid: int, base: str, admin: str,
     }
 
 
-async def collect(patient: RawSocket, waiting: set[int], last_id: int) -> str | None:
+async def collect(patient: RawSocket, waiting: set[int], last_id: int,
+                  closed_itself: bool) -> str | None:
     """Take acks out of `waiting` until it is empty or ACK_WAIT_S passes; the close reason
     if the server closed the connection."""
     deadline = time.monotonic() + ACK_WAIT_S
@@ -228,8 +236,10 @@ async def collect(patient: RawSocket, waiting: set[int], last_id: int) -> str | 
         if frame is None or frame == "1":
             waiting.clear()
             text = " ".join(seen[-5:])
+            fallback = ("the fuzz closed or disconnected itself" if closed_itself
+                        else "unexplained")
             return next((r for r in ("flooding", "join_timeout", "auth_timeout")
-                         if r in text), "unexplained (e.g. the fuzz sent its own close)")
+                         if r in text), fallback)
         if isinstance(frame, str):
             seen.append(frame)
             if frame.startswith("43"):

@@ -230,12 +230,18 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
 
 def _guarded_websocket(base: type, server: SignalingServer) -> type:
     """Engine.IO's WebSocket driver, dropping (and counting) frames that are not Engine.IO
-    packets: engineio would raise on them outside any handler and end the connection
-    with an ERROR traceback in the log."""
+    packets (engineio would raise on them outside any handler and end the connection
+    with an ERROR traceback in the log), and ending at once once the session is closed."""
 
     class GuardedWebSocket(base):  # type: ignore[misc]
         async def wait(self) -> Any:
             while True:
+                socket = getattr(self.handler, "__self__", None)
+                if getattr(socket, "closed", False):
+                    # The client sent Engine.IO CLOSE: engineio would keep reading this
+                    # WebSocket for up to ping_interval + ping_timeout (45 s) after the
+                    # session is gone, outside the per-address cap. End it now.
+                    return None
                 frame = await super().wait()
                 if not isinstance(frame, str) or (frame and frame[0] in ENGINEIO_TYPES):
                     return frame

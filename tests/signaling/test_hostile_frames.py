@@ -180,6 +180,13 @@ async def test_malformed_frames_are_counted_and_logged_once(
     assert len(bad) == 1, [r.getMessage() for r in bad]
 
 
+async def test_a_websocket_closes_as_soon_as_its_client_sends_engineio_close(raw: Any) -> None:
+    """engineio kept reading such a WebSocket for up to 45 s, outside the per-address cap."""
+    socket = await raw()
+    await socket.send("1")
+    assert await asyncio.wait_for(socket.frames.get(), 2.0) is None
+
+
 POLLING_BODIES = ["x", "4x\x1e42[]", "\x1e".join(["6"] * 40), "d=4", "\xff\xfe", "9",
                   "42[\"a\"\x1ezz"]
 
