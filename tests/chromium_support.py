@@ -12,7 +12,9 @@ from typing import Any
 # Debian's package; Playwright's own browser downloads are not used (nor reachable).
 CHROMIUM = os.environ.get("TELEHEALTH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
+    # 15 fps fake camera (Chromium's fake capture option): a group of six pages encodes
+    # and decodes 36 videos on two cores; half the frames keep the machine responsive.
+    "--use-fake-device-for-media-stream=fps=15",
     "--use-fake-ui-for-media-stream",
     "--no-sandbox",
     # Without these Chromium keeps calling home, and this network refuses it.

@@ -188,7 +188,10 @@ def sign_expired(data_dir: Path, like_token: str) -> str:
     return jwt.encode(claims, key, algorithm="EdDSA")  # type: ignore[arg-type]
 
 
-COMPLETE_TIMEOUT_S = 30.0
+# Every page decodes every other page's video on this machine's two cores: the time for
+# everyone to settle grows with the group (a sixth page settles in ~25 s here).
+COMPLETE_TIMEOUT_BASE_S = 20.0
+COMPLETE_TIMEOUT_PER_PAGE_S = 8.0
 # Opus sends 50 packets a second: a held member's audio may still trickle in for the
 # first few milliseconds of the 1.5 s window (the gate closes as the floor moves).
 HELD_AUDIO_SLACK = 5
@@ -236,13 +239,15 @@ def _missing(
 
 
 async def assert_media_complete(
-    pages: list[Any], *, silent: set[str] | None = None, timeout_s: float = COMPLETE_TIMEOUT_S
+    pages: list[Any], *, silent: set[str] | None = None, timeout_s: float | None = None
 ) -> None:
     """The shared end check of every group browser test: each page presents every other
     page's video in that member's tile and receives and plays their audio, both keep
     flowing, and no page shows a tile for someone who is not here. `silent`: member ids
     whose audio the floor holds back (their gate is closed): it must not arrive."""
     silent = silent or set()
+    if timeout_s is None:
+        timeout_s = COMPLETE_TIMEOUT_BASE_S + COMPLETE_TIMEOUT_PER_PAGE_S * len(pages)
     states = [await client_state(page) for page in pages]
     ids = [state["self"]["id"] for state in states]
     names = {state["self"]["id"]: state["self"]["name"] for state in states}
