@@ -34,7 +34,7 @@ from rooms.commands import (
     Voice,
     YieldFloor,
 )
-from rooms.errors import DomainError
+from rooms.errors import DomainError, ErrorCode
 from rooms.events import (
     DomainEvent,
     LeaveReason,
@@ -97,7 +97,7 @@ def _apply(room: Room, command: AnyCommand) -> Outcome:
 
 def _ensure_open(room: Room) -> None:
     if room.is_over:
-        raise DomainError("room_ended", "This session has ended.")
+        raise DomainError(ErrorCode.ROOM_ENDED)
 
 
 def _activate(room: Room, events: list[DomainEvent]) -> Room:
@@ -114,22 +114,22 @@ def _check_seat_free(room: Room, command: Join) -> None:
         if len(holders) >= INDIVIDUAL_SEATS.get(command.role, 0):
             who = "therapist" if command.role.value == "therapist" else "patient"
             raise DomainError(
-                "seat_taken",
+                ErrorCode.SEAT_TAKEN,
                 f"The {who} seat in this session is already taken. "
                 "If this is your link, close the other window first or ask the clinic for help.",
             )
     elif len(others) >= room.policy.max_members:
         raise DomainError(
-            "room_full", f"This group session is full ({room.policy.max_members} people)."
+            ErrorCode.ROOM_FULL, f"This group session is full ({room.policy.max_members} people)."
         )
 
 
 def _join(room: Room, command: Join) -> Outcome:
     _ensure_open(room)
     if not can(command.role, Capability.JOIN_ROOM):
-        raise DomainError("not_allowed", "This link cannot join a session.")
+        raise DomainError(ErrorCode.NOT_ALLOWED, "This link cannot join a session.")
     if command.member_id in room.revoked:
-        raise DomainError("token_revoked", "You were removed from this session.")
+        raise DomainError(ErrorCode.TOKEN_REVOKED)
     events: list[DomainEvent] = []
     existing = room.member(command.member_id)
     returning = existing is not None and existing.seated
@@ -140,7 +140,7 @@ def _join(room: Room, command: Join) -> Outcome:
         return room, tuple(events)
     _check_seat_free(room, command)
     if not returning and room.locked and command.role is not Role.THERAPIST:
-        raise DomainError("room_locked", "The therapist has locked this session.")
+        raise DomainError(ErrorCode.ROOM_LOCKED)
     if existing is not None and existing.presence is Presence.CONNECTED:
         events.append(MemberReplaced(existing))
     fresh = Member(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from rooms.floor_errors import FloorError, FloorErrorCode
+from rooms.errors import ErrorCode
+from rooms.floor_errors import FloorError
 from rooms.floor_events import (
     FloorEvent,
     GoAroundEnded,
@@ -87,25 +88,23 @@ def _done(before: FloorState, step: Step) -> Outcome:
 
 def _require_participant(state: FloorState, member: str) -> None:
     if member not in state.participants:
-        raise FloorError(FloorErrorCode.NOT_A_MEMBER, "That person is not in the group.")
+        raise FloorError(ErrorCode.NOT_A_MEMBER)
 
 
 def _require_floor_mode(state: FloorState) -> None:
     if state.mode is FloorMode.OPEN:
-        raise FloorError(
-            FloorErrorCode.NO_FLOOR_IN_OPEN_MODE, "The floor is open: anyone may speak."
-        )
+        raise FloorError(ErrorCode.NO_FLOOR_IN_OPEN_MODE)
 
 
 def _require_holder(state: FloorState, member: str) -> None:
     _require_floor_mode(state)
     if state.holder != member:
-        raise FloorError(FloorErrorCode.NOT_FLOOR_HOLDER, "You do not have the floor.")
+        raise FloorError(ErrorCode.NOT_FLOOR_HOLDER)
 
 
 def _require_go_around(state: FloorState) -> GoAround:
     if state.go_around is None:
-        raise FloorError(FloorErrorCode.NOT_IN_GO_AROUND_MODE, "No go-around is running.")
+        raise FloorError(ErrorCode.NOT_IN_GO_AROUND_MODE)
     return state.go_around
 
 
@@ -115,7 +114,7 @@ def _require_go_around(state: FloorState) -> GoAround:
 def join(state: FloorState, member: str, now: float) -> Outcome:
     """An admitted participant (not a therapist) is now present in the group."""
     if member in state.participants:
-        raise FloorError(FloorErrorCode.ALREADY_A_MEMBER, "That person is already in the group.")
+        raise FloorError(ErrorCode.ALREADY_A_MEMBER)
     before = state
     state, now = _at(state, now)
     go_around = state.go_around
@@ -164,7 +163,7 @@ def set_mode(state: FloorState, mode: FloorMode, now: float) -> Outcome:
     if mode is state.mode:
         return state, ()
     if mode is FloorMode.GO_AROUND and not state.participants:
-        raise FloorError(FloorErrorCode.NO_MEMBERS, "Nobody is here for a go-around.")
+        raise FloorError(ErrorCode.NO_MEMBERS)
     before = state
     old = state.mode
     state, now = _at(state, now)
@@ -199,9 +198,9 @@ def change_settings(state: FloorState, settings: FloorSettings, now: float) -> O
 def raise_hand(state: FloorState, member: str, now: float) -> Outcome:
     _require_participant(state, member)
     if state.holder == member:
-        raise FloorError(FloorErrorCode.HOLDS_FLOOR, "You already have the floor.")
+        raise FloorError(ErrorCode.HOLDS_FLOOR)
     if state.hand_of(member) is not None:
-        raise FloorError(FloorErrorCode.HAND_ALREADY_RAISED, "Your hand is already raised.")
+        raise FloorError(ErrorCode.HAND_ALREADY_RAISED)
     before = state
     state, now = _at(state, now)
     hand = HandRaise(member=member, raised_at=now, seq=state.next_seq)
@@ -213,7 +212,7 @@ def raise_hand(state: FloorState, member: str, now: float) -> Outcome:
 def lower_hand(state: FloorState, member: str, now: float) -> Outcome:
     _require_participant(state, member)
     if state.hand_of(member) is None:
-        raise FloorError(FloorErrorCode.NOT_IN_QUEUE, "Your hand is not raised.")
+        raise FloorError(ErrorCode.NOT_IN_QUEUE)
     before = state
     state, now = _at(state, now)
     return _done(before, drop_hand(state, member, now, HandLoweredReason.BY_MEMBER))
@@ -226,9 +225,9 @@ def grant_next(state: FloorState, now: float) -> Outcome:
     """Therapist: the head of the hand queue gets the floor (a running turn ends)."""
     _require_floor_mode(state)
     if state.mode is not FloorMode.HAND_QUEUE:
-        raise FloorError(FloorErrorCode.NOT_IN_HAND_QUEUE_MODE, "The hand queue is not in use.")
+        raise FloorError(ErrorCode.NOT_IN_HAND_QUEUE_MODE)
     if not state.hands:
-        raise FloorError(FloorErrorCode.QUEUE_EMPTY, "No hands are raised.")
+        raise FloorError(ErrorCode.QUEUE_EMPTY)
     before = state
     state, now = _at(state, now)
     head = queue_order(state, now)[0]
@@ -239,12 +238,10 @@ def give_floor(state: FloorState, member: str, now: float) -> Outcome:
     """Therapist: hand the floor to a chosen member (directed or hand-queue mode)."""
     _require_floor_mode(state)
     if state.mode is FloorMode.GO_AROUND:
-        raise FloorError(
-            FloorErrorCode.GO_AROUND_IN_PROGRESS, "The go-around decides who speaks next."
-        )
+        raise FloorError(ErrorCode.GO_AROUND_IN_PROGRESS)
     _require_participant(state, member)
     if state.holder == member:
-        raise FloorError(FloorErrorCode.HOLDS_FLOOR, "That person already has the floor.")
+        raise FloorError(ErrorCode.HOLDS_FLOOR, "That person already has the floor.")
     before = state
     state, now = _at(state, now)
     return _done(before, grant(state, member, now, GrantReason.BY_THERAPIST))
@@ -275,7 +272,7 @@ def end_turn(state: FloorState, now: float) -> Outcome:
     """Therapist: end the running turn; the floor moves on as the mode says."""
     _require_floor_mode(state)
     if state.holder is None:
-        raise FloorError(FloorErrorCode.NO_FLOOR_HOLDER, "Nobody has the floor.")
+        raise FloorError(ErrorCode.NO_FLOOR_HOLDER)
     return _end_turn(state, now, ReleaseReason.ENDED_BY_THERAPIST)
 
 
@@ -290,11 +287,11 @@ def skip(state: FloorState, member: str, now: float) -> Outcome:
     """Therapist: skip a member's go-around turn, running or still to come."""
     go_around = _require_go_around(state)
     if member not in go_around.order:
-        raise FloorError(FloorErrorCode.NOT_A_MEMBER, "That person is not in this round.")
+        raise FloorError(ErrorCode.NOT_A_MEMBER, "That person is not in this round.")
     if state.holder == member:
         return _end_turn(state, now, ReleaseReason.SKIPPED)
     if member in go_around.taken:
-        raise FloorError(FloorErrorCode.ALREADY_HAD_TURN, "That person already had a turn.")
+        raise FloorError(ErrorCode.ALREADY_HAD_TURN)
     before = state
     state, now = _at(state, now)
     state = replace(state, go_around=replace(go_around, taken=go_around.taken | {member}))
@@ -304,13 +301,13 @@ def skip(state: FloorState, member: str, now: float) -> Outcome:
 def extend_turn(state: FloorState, extra_s: float, now: float) -> Outcome:
     """Therapist: give the running turn more time; the warning comes again if due."""
     if not (math.isfinite(extra_s) and extra_s > 0):
-        raise FloorError(FloorErrorCode.INVALID_EXTENSION, "An extension must be positive.")
+        raise FloorError(ErrorCode.INVALID_EXTENSION)
     _require_floor_mode(state)
     turn = state.turn
     if turn is None:
-        raise FloorError(FloorErrorCode.NO_FLOOR_HOLDER, "Nobody has the floor.")
+        raise FloorError(ErrorCode.NO_FLOOR_HOLDER)
     if turn.limit_s is None:
-        raise FloorError(FloorErrorCode.NO_TURN_LIMIT, "This turn has no time limit.")
+        raise FloorError(ErrorCode.NO_TURN_LIMIT)
     before = state
     state, now = _at(state, now)
     limit_s = turn.limit_s + extra_s

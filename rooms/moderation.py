@@ -16,7 +16,7 @@ from rooms.commands import (
     SendBack,
     StopVideo,
 )
-from rooms.errors import DomainError
+from rooms.errors import DomainError, ErrorCode
 from rooms.events import (
     DomainEvent,
     LeaveReason,
@@ -64,7 +64,7 @@ def apply_moderation(room: Room, command: ModerationCommand) -> Outcome:
 def _admit(room: Room, command: Admit) -> Outcome:
     member = require_participant(room, command.member_id)
     if member.admission is not Admission.WAITING:
-        raise DomainError("not_waiting", "That person is not in the waiting room.")
+        raise DomainError(ErrorCode.NOT_WAITING)
     admitted = replace(member, admission=Admission.ADMITTED)
     return room.with_member(admitted), (MemberAdmitted(admitted, command.by),)
 
@@ -72,7 +72,7 @@ def _admit(room: Room, command: Admit) -> Outcome:
 def _send_back(room: Room, command: SendBack) -> Outcome:
     member = require_participant(room, command.member_id)
     if member.admission is not Admission.ADMITTED:
-        raise DomainError("not_admitted", "That person is already in the waiting room.")
+        raise DomainError(ErrorCode.NOT_ADMITTED)
     waiting = replace(member, admission=Admission.WAITING)
     return room.with_member(waiting), (MemberSentBack(waiting, command.by),)
 
@@ -81,7 +81,7 @@ def _expel(room: Room, member_id: str, by: str, reason: LeaveReason, *, waiting:
     """Deny (from the waiting room) or remove (from the session): the link stops working."""
     member = require_participant(room, member_id)
     if waiting and member.admission is not Admission.WAITING:
-        raise DomainError("not_waiting", "That person is not in the waiting room.")
+        raise DomainError(ErrorCode.NOT_WAITING)
     gone = member.with_presence(Presence.LEFT)
     room = replace(room.with_member(gone), revoked=room.revoked | {member_id})
     return room, (MemberLeft(gone, reason),)

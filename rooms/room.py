@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from rooms.errors import DomainError
+from rooms.errors import DomainError, ErrorCode
 from rooms.floor_state import FloorState, new_floor
 from rooms.member import Member, Presence
 from rooms.roles import Role
@@ -96,7 +96,7 @@ class Room:
     def require_member(self, member_id: str) -> Member:
         member = self.member(member_id)
         if member is None or not member.seated:
-            raise DomainError("not_joined", "You are not in this session.")
+            raise DomainError(ErrorCode.NOT_JOINED)
         return member
 
     def seated(self) -> tuple[Member, ...]:
@@ -118,7 +118,7 @@ class Room:
             return self
         if new_state not in ALLOWED_TRANSITIONS[self.state]:
             raise DomainError(
-                "illegal_transition", f"a room cannot go from {self.state} to {new_state}"
+                ErrorCode.ILLEGAL_TRANSITION, f"a room cannot go from {self.state} to {new_state}"
             )
         return replace(self, state=new_state)
 
