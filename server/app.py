@@ -42,7 +42,9 @@ from server.tokens import TokenIssuer, TokenVerifier
 from server.voice import VoiceToFloor
 from server.webhooks import WebhookDispatcher
 from signaling.address_cap import AddressCap
+from signaling.connections import ConnectionRegistry
 from signaling.events import ServerEvent
+from signaling.fanout import Fanout
 from signaling.gateway import Limits, Signaling
 from signaling.group_routes import register_group_routes
 from signaling.group_views import talk_report_view
@@ -117,24 +119,27 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         address_cap=AddressCap(settings.max_connections_per_address,
                                trust_proxy=settings.trust_proxy),
     )
+    # Who hears what comes first: the relay, voice and quality push through it, and
+    # signaling dispatches to them, so each is built after everything it needs.
+    fanout = Fanout(
+        sio,
+        ConnectionRegistry(),
+        OpsObserver(metrics, audit) if settings.instrumentation else RefusalAuditObserver(audit),
+        time.time,
+    )
+    voice = VoiceToFloor(rooms, fanout)
     relays = RelayRegistry(
         rooms,
-        lambda room_id, member_id, event, payload: signaling.send_to_member(
-            room_id, member_id, event, payload
-        ),
-        on_voice=lambda room_id, member_id, speaking, at: voice.report(
+        fanout.send_to_member,
+        on_voice=lambda room_id, member_id, speaking, _at: voice.report(
             room_id, member_id, speaking
         ),
     )
     quality = QualityService(
         metrics,
         alerts,
-        notify_member=lambda room_id, member_id, event, payload: signaling.send_to_member(
-            room_id, member_id, event, payload
-        ),
-        notify_moderators=lambda room_id, event, payload: signaling.send_to_moderators(
-            room_id, event, payload
-        ),
+        notify_member=fanout.send_to_member,
+        notify_moderators=fanout.send_to_moderators,
     )
     signaling = Signaling(
         sio,
@@ -144,13 +149,11 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         origin_policy=OriginPolicy(settings.allowed_origins, trust_proxy=settings.trust_proxy),
         limits=Limits(settings.rate_per_s, settings.rate_burst, settings.max_message_bytes,
                       join_timeout_s=settings.join_timeout_s),
+        fanout=fanout,
         group_media=relays,
         stats_sink=quality,
-        observer=(OpsObserver(metrics, audit) if settings.instrumentation
-                  else RefusalAuditObserver(audit)),
     )
     register_group_routes(signaling)
-    voice = VoiceToFloor(rooms, signaling)
     ops_feed = (
         OpsFeed(sio, verifier, rooms, quality, alerts, show_names=settings.ops_show_names)
         if settings.instrumentation else None

@@ -8,20 +8,20 @@ import logging
 from rooms.commands import Voice
 from rooms.errors import DomainError
 from server.room_service import RoomService
-from signaling.gateway import Signaling
+from signaling.fanout import Fanout
 
 log = logging.getLogger(__name__)
 
 
 class VoiceToFloor:
-    def __init__(self, rooms: RoomService, signaling: Signaling) -> None:
+    def __init__(self, rooms: RoomService, fanout: Fanout) -> None:
         self._rooms = rooms
-        self._signaling = signaling
+        self._fanout = fanout
         self._tasks: set[asyncio.Task[None]] = set()
 
     def report(self, room_id: str, member_id: str, speaking: bool) -> None:
         """Called from the relay's packet path: never blocks it, never raises into it."""
-        self._signaling.announce_speaking(room_id, member_id, speaking)
+        self._fanout.announce_speaking(room_id, member_id, speaking)
         task = asyncio.get_running_loop().create_task(
             self._record(room_id, member_id, speaking)
         )

@@ -59,6 +59,14 @@ class Fanout:
         self._clock = clock
         self._background: set[asyncio.Task[None]] = set()
 
+    @property
+    def connections(self) -> ConnectionRegistry:
+        return self._connections
+
+    @property
+    def observer(self) -> SignalingObserver:
+        return self._observer
+
     # --- seats and channels ------------------------------------------------------
 
     async def seat(self, connection: Connection, *, admitted: bool) -> None:

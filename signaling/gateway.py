@@ -17,10 +17,10 @@ from rooms.commands import Disconnect
 from rooms.errors import DomainError
 from rooms.room import RoomKind
 from signaling import codec
-from signaling.connections import Connection, ConnectionRegistry
+from signaling.connections import Connection
 from signaling.deadline import Deadlines
 from signaling.events import ClientEvent, ServerEvent
-from signaling.fanout import Fanout, SignalingObserver
+from signaling.fanout import Fanout
 from signaling.origin import OriginPolicy
 from signaling.ports import (
     Authenticator,
@@ -79,27 +79,26 @@ class Signaling:
         ice: IceProvider,
         origin_policy: OriginPolicy,
         limits: Limits = Limits(),
+        fanout: Fanout,
         group_media: GroupMedia | None = None,
         stats_sink: StatsSink | None = None,
-        observer: SignalingObserver | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sio = sio
-        self.connections = ConnectionRegistry()
+        # Built first by the process, so the relay and quality can push through it too.
+        self.fanout = fanout
+        self.connections = fanout.connections
         self._auth = auth
-        self._rooms = rooms
+        self.rooms = rooms
         self._ice = ice
         self._origin = origin_policy
         self._limits = limits
         self._group_media = group_media
         self._stats_sink = stats_sink
-        self._observer = observer or SignalingObserver()
-        self._clock = clock
+        self._observer = fanout.observer
         self.clock = clock
-        self.rooms = rooms
         self._monotonic = monotonic
-        self.fanout = Fanout(sio, self.connections, self._observer, clock)
         # The process pushes through these (RoomService listener, relay, quality, floor).
         self.publish = self.fanout.publish
         self.send_to_member = self.fanout.send_to_member
@@ -145,7 +144,7 @@ class Signaling:
         self._join_deadlines.arm(sid, lambda: self._join_timed_out(sid))
 
     async def _check_room_open(self, identity: Identity) -> None:
-        room = await self._rooms.get(identity.room)
+        room = await self.rooms.get(identity.room)
         if room is None:
             raise Refusal("room_not_found", "This session does not exist or has expired.")
         if room.is_over:
@@ -169,8 +168,8 @@ class Signaling:
         if holds_seat:
             identity = connection.identity
             with contextlib.suppress(DomainError):
-                await self._rooms.execute(
-                    identity.room, Disconnect(identity.member_id, self._clock())
+                await self.rooms.execute(
+                    identity.room, Disconnect(identity.member_id, self.clock())
                 )
 
     # --- dispatch ---------------------------------------------------------------
@@ -220,14 +219,14 @@ class Signaling:
 
     async def _join(self, connection: Connection, payload: JoinPayload) -> Reply:
         identity = connection.identity
-        command = codec.join_command(identity, payload, self._clock())
-        room, events = await self._rooms.execute(identity.room, command)
+        command = codec.join_command(identity, payload, self.clock())
+        room, events = await self.rooms.execute(identity.room, command)
         if self.connections.get(connection.sid) is not connection:
             # The connection closed while the join ran (its disconnect found no seat to
             # release): undo the seat, or the room would show a member nobody holds.
             with contextlib.suppress(DomainError):
-                await self._rooms.execute(identity.room,
-                                          Disconnect(identity.member_id, self._clock()))
+                await self.rooms.execute(identity.room,
+                                          Disconnect(identity.member_id, self.clock()))
             return error_reply("not_connected", "Reconnect with your session link.")
         member = room.require_member(identity.member_id)
         await self.fanout.seat(connection, admitted=member.admitted)
@@ -237,7 +236,7 @@ class Signaling:
             "ok": True,
             "self": {"id": identity.member_id, "role": identity.role.value, "name": identity.name},
             "room": codec.room_view(room),
-            **codec.session_view(room, member, self._clock()),
+            **codec.session_view(room, member, self.clock()),
             # The participant yields in glare (W3C perfect negotiation).
             "polite": identity.role.value != "therapist",
             "ice_servers": self._ice.ice_servers(identity.member_id),
@@ -247,7 +246,7 @@ class Signaling:
 
     async def _leave(self, connection: Connection, payload: EmptyPayload) -> Reply:
         identity = connection.identity
-        await self._rooms.execute(identity.room, codec.leave_command(identity, self._clock()))
+        await self.rooms.execute(identity.room, codec.leave_command(identity, self.clock()))
         self.connections.release_seat(connection)
         await self.fanout.leave_channels(connection.sid, identity.room, identity.member_id)
         return {"ok": True}
@@ -266,8 +265,8 @@ class Signaling:
 
     async def _media_state(self, connection: Connection, payload: MediaStatePayload) -> Reply:
         identity = connection.identity
-        command = codec.media_command(identity, payload, self._clock())
-        await self._rooms.execute(identity.room, command)
+        command = codec.media_command(identity, payload, self.clock())
+        await self.rooms.execute(identity.room, command)
         return {"ok": True}
 
     async def _relay_description(
@@ -298,7 +297,7 @@ class Signaling:
         # Hot path (every ICE candidate): a seat held on this node answers without the store.
         if self.connections.seat_holder(room_id, member_id) is not None:
             return True
-        room = await self._rooms.get(room_id)
+        room = await self.rooms.get(room_id)
         peer = None if room is None else room.member(member_id)
         return peer is not None and peer.seated
 
