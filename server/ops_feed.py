@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/ops"
 PUSH_INTERVAL_S = 2.0
+ALERT_CHECK_S = 0.25
 HISTORY_POINTS = 150
 
 
@@ -82,8 +83,16 @@ class OpsFeed:
         return {"ok": True}
 
     async def run(self) -> None:
+        """Push every PUSH_INTERVAL_S, and within ALERT_CHECK_S of a new alert: ops must
+        not wait out the interval to see that a member lost media."""
+        next_push = 0.0
+        alerts_seen = self._alerts.raised
         while True:
-            await asyncio.sleep(PUSH_INTERVAL_S)
+            await asyncio.sleep(ALERT_CHECK_S)
+            now = time.monotonic()
+            if now < next_push and self._alerts.raised == alerts_seen:
+                continue
+            next_push, alerts_seen = now + PUSH_INTERVAL_S, self._alerts.raised
             for sid in list(self._watching):
                 with contextlib.suppress(Exception):
                     await self._push(sid)

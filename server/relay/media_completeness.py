@@ -17,7 +17,7 @@ from dataclasses import dataclass
 # How long a subscriber may go without reporting progress on a stream it is owed.
 # Browsers send receiver reports about once a second for video and every ~5 s
 # (randomised 0.5-1.5x) for audio (libwebrtc's defaults), so audio needs longer.
-SILENCE_LIMIT_S = {"video": 5.0, "audio": 9.0}
+SILENCE_LIMIT_S = {"video": 4.0, "audio": 9.0}
 
 
 @dataclass(frozen=True)
