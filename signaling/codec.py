@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from rooms.commands import Join, Leave, SetMedia
+from pydantic import BaseModel
+
+from rooms.commands import (
+    Admit,
+    AnyCommand,
+    ChangeFloorSettings,
+    Deny,
+    EndRoom,
+    EndTurn,
+    ExtendTurn,
+    GiveFloor,
+    GrantNext,
+    Join,
+    Leave,
+    LockRoom,
+    LowerHand,
+    Mute,
+    MuteAllBut,
+    PassTurn,
+    RaiseHand,
+    Remove,
+    SendBack,
+    SetFloorMode,
+    SetMedia,
+    SkipTurn,
+    StopVideo,
+    YieldFloor,
+)
 from rooms.events import (
     DomainEvent,
     FloorChanged,
@@ -24,13 +51,24 @@ from rooms.events import (
     RoomLockChanged,
     RoomStateChanged,
 )
+from rooms.floor_state import FloorMode, FloorSettings, QueuePolicy, TurnLimitAction
 from rooms.member import Admission, Member, Presence
 from rooms.roles import Capability, can
 from rooms.room import Room, RoomState
-from signaling.events import ServerEvent
+from signaling.events import ClientEvent, ServerEvent
 from signaling.group_views import floor_event_view, floor_view, waiting_view
 from signaling.ports import Identity
-from signaling.schemas import JoinPayload, MediaStatePayload
+from signaling.schemas import (
+    EmptyPayload,
+    ExtendPayload,
+    FloorModePayload,
+    FloorSettingsPayload,
+    JoinPayload,
+    LockPayload,
+    MediaStatePayload,
+    MemberTargetPayload,
+    MuteAllPayload,
+)
 
 
 class Audience(StrEnum):
@@ -71,6 +109,75 @@ def leave_command(identity: Identity, now: float) -> Leave:
 
 def media_command(identity: Identity, payload: MediaStatePayload, now: float) -> SetMedia:
     return SetMedia(member_id=identity.member_id, audio=payload.audio, video=payload.video, now=now)
+
+
+# Group rooms: waiting room, moderation and floor. The sender is always the command's
+# `by`; a payload only ever names the member acted on.
+GroupBuilder = Callable[[Identity, Any, float], AnyCommand]
+
+
+@dataclass(frozen=True)
+class GroupCommand:
+    schema: type[BaseModel]
+    build: GroupBuilder
+
+
+def _on_member(command: Callable[[str, str, float], AnyCommand]) -> GroupCommand:
+    """`{"member": ID}`: a command on one other member."""
+    return GroupCommand(MemberTargetPayload,
+                        lambda by, p, now: command(by.member_id, p.member, now))
+
+
+def _by_sender(command: Callable[[str, float], AnyCommand]) -> GroupCommand:
+    """`{}`: a command about the sender's own turn, hand or room."""
+    return GroupCommand(EmptyPayload, lambda by, p, now: command(by.member_id, now))
+
+
+def floor_settings(payload: FloorSettingsPayload) -> FloorSettings:
+    return FloorSettings(
+        queue_policy=QueuePolicy(payload.queue_policy),
+        auto_advance=payload.auto_advance,
+        turn_limit_s=payload.turn_limit_s,
+        go_around_turn_s=payload.go_around_turn_s,
+        warn_at_fraction=payload.warn_at_fraction,
+        on_turn_limit=TurnLimitAction(payload.on_turn_limit),
+        fair_share_limits=payload.fair_share_limits,
+    )
+
+
+GROUP_COMMANDS: dict[ClientEvent, GroupCommand] = {
+    ClientEvent.LOBBY_ADMIT: _on_member(Admit),
+    ClientEvent.LOBBY_DENY: _on_member(Deny),
+    ClientEvent.LOBBY_SEND_BACK: _on_member(SendBack),
+    ClientEvent.MODERATION_MUTE: _on_member(Mute),
+    ClientEvent.MODERATION_MUTE_ALL: GroupCommand(
+        MuteAllPayload, lambda by, p, now: MuteAllBut(by.member_id, p.keep, now)),
+    ClientEvent.MODERATION_STOP_VIDEO: _on_member(StopVideo),
+    ClientEvent.MODERATION_REMOVE: _on_member(Remove),
+    ClientEvent.ROOM_LOCK: GroupCommand(
+        LockPayload, lambda by, p, now: LockRoom(by.member_id, p.locked, now)),
+    ClientEvent.ROOM_END: _by_sender(EndRoom),
+    ClientEvent.FLOOR_MODE: GroupCommand(
+        FloorModePayload, lambda by, p, now: SetFloorMode(by.member_id, FloorMode(p.mode), now)),
+    ClientEvent.FLOOR_SETTINGS: GroupCommand(
+        FloorSettingsPayload,
+        lambda by, p, now: ChangeFloorSettings(by.member_id, floor_settings(p), now)),
+    ClientEvent.FLOOR_RAISE_HAND: _by_sender(RaiseHand),
+    ClientEvent.FLOOR_LOWER_HAND: _by_sender(LowerHand),
+    ClientEvent.FLOOR_GRANT_NEXT: _by_sender(GrantNext),
+    ClientEvent.FLOOR_GIVE: _on_member(GiveFloor),
+    ClientEvent.FLOOR_YIELD: _by_sender(YieldFloor),
+    ClientEvent.FLOOR_PASS: _by_sender(PassTurn),
+    ClientEvent.FLOOR_END_TURN: _by_sender(EndTurn),
+    ClientEvent.FLOOR_SKIP: _on_member(SkipTurn),
+    ClientEvent.FLOOR_EXTEND: GroupCommand(
+        ExtendPayload, lambda by, p, now: ExtendTurn(by.member_id, p.seconds, now)),
+}
+
+
+def group_command(event: ClientEvent, identity: Identity, payload: BaseModel,
+                  now: float) -> AnyCommand:
+    return GROUP_COMMANDS[event].build(identity, payload, now)
 
 
 # Domain -> wire
