@@ -17,6 +17,7 @@ from server.admin_api import AdminApi
 from server.alerts import AlertLog
 from server.audit import AuditLog
 from server.group_media import RelayRegistry
+from server.housekeeping import Housekeeping, Job
 from server.ice import ice_servers_for
 from server.identity import TokenAuthenticator
 from server.keys import KeyRing, load_or_create
@@ -259,31 +260,14 @@ async def track_socket_requests(request: web.Request, handler: Any) -> web.Strea
 async def housekeeping(app: web.Application) -> AsyncIterator[None]:
     """Grace periods and room expiry advance even when nobody sends anything."""
     components = app[COMPONENTS]
-
-    # A fresh resume token at half the lifetime of the last one.
-    token_beats = max(1, int(components.settings.resume_ttl_s / 2 / HOUSEKEEPING_INTERVAL_S))
-
-    relay_metrics = RelayMetricsSampler(components.metrics)
+    jobs = Housekeeping(housekeeping_jobs(components))
 
     async def loop() -> None:
         beats = 0
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
             beats += 1
-            try:
-                await components.rooms.tick(await components.store.list_ids())
-                if beats % TALK_REPORT_EVERY_BEATS == 0:
-                    await send_talk_reports(components)
-                if beats % token_beats == 0:
-                    await components.signaling.refresh_resume_tokens()
-                # Every beat: a member missing media must show within seconds.
-                await components.quality.check_media(components.relays.relays())
-                if beats % QUALITY_EVERY_BEATS == 0:
-                    await components.quality.sample_relays(components.relays.relays())
-                    relay_metrics.sample(components.relays.relays())
-                    await components.quality.expire_silent()
-            except Exception:
-                log.exception("housekeeping failed")
+            await jobs.beat(beats)
 
     tasks = [asyncio.create_task(loop(), name="housekeeping")]
     if components.ops_feed is not None:
@@ -301,6 +285,33 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
     await components.relays.close()
     await components.store.close()
     components.audit.close()
+
+
+def housekeeping_jobs(components: Components) -> list[Job]:
+    """What each beat does, in order; each job is guarded on its own (server.housekeeping)."""
+    # A fresh resume token at half the lifetime of the last one.
+    token_beats = max(1, int(components.settings.resume_ttl_s / 2 / HOUSEKEEPING_INTERVAL_S))
+    relay_metrics = RelayMetricsSampler(components.metrics)
+
+    async def tick_rooms() -> None:
+        await components.rooms.tick(await components.store.list_ids())
+
+    async def sample_relay_metrics() -> None:
+        relay_metrics.sample(components.relays.relays())
+
+    return [
+        Job("room ticks", tick_rooms),
+        Job("talk reports", lambda: send_talk_reports(components), TALK_REPORT_EVERY_BEATS),
+        Job("resume tokens", lambda: components.signaling.refresh_resume_tokens(), token_beats),
+        # Every beat: a member missing media must show within seconds.
+        Job("media completeness",
+            lambda: components.quality.check_media(components.relays.relays())),
+        Job("relay quality",
+            lambda: components.quality.sample_relays(components.relays.relays()),
+            QUALITY_EVERY_BEATS),
+        Job("relay metrics", sample_relay_metrics, QUALITY_EVERY_BEATS),
+        Job("silent expiry", lambda: components.quality.expire_silent(), QUALITY_EVERY_BEATS),
+    ]
 
 
 async def send_talk_reports(components: Components) -> None:
