@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,7 +99,3 @@ def check_metrics_token(token: str) -> None:
     if not token.isascii() or not token.isprintable() or " " in token:
         raise ValueError("--metrics-token must be printable ASCII without spaces "
                          "(it travels in an HTTP header)")
-
-
-def redis_url_from_env() -> str | None:
-    return os.environ.get("TELEHEALTH_REDIS_URL") or None

@@ -70,8 +70,5 @@ class ConnectionRegistry:
     def sids(self) -> list[str]:
         return list(self._by_sid)
 
-    def rooms_with_connections(self) -> set[str]:
-        return {c.identity.room for c in self._by_sid.values()}
-
     def __len__(self) -> int:
         return len(self._by_sid)
