@@ -40,6 +40,7 @@ from rooms import floor
 from rooms.floor_events import (
     FloorEvent,
     FloorGranted,
+    FloorOutcome,
     FloorReleased,
     HandLowered,
     HandLoweredReason,
@@ -197,7 +198,7 @@ class Session:
         self.waits_s: dict[str, list[float]] = {m: [] for m in group}
         self.rounds_started = 0
 
-    def apply(self, outcome: floor.Outcome, now: float) -> None:
+    def apply(self, outcome: FloorOutcome, now: float) -> None:
         self.state, events = outcome
         self.react(events, now)
 

@@ -44,6 +44,7 @@ from rooms.events import (
     MemberLeft,
     MemberReconnected,
     MemberReplaced,
+    Outcome,
     RoomStateChanged,
 )
 from rooms.group_floor import apply_floor, sync_floor, tick_floor
@@ -51,8 +52,6 @@ from rooms.member import Admission, MediaState, Member, Presence
 from rooms.moderation import apply_moderation
 from rooms.roles import Capability, Role, can
 from rooms.room import INDIVIDUAL_SEATS, AdmitPolicy, Room, RoomKind, RoomState
-
-Outcome = tuple[Room, tuple[DomainEvent, ...]]
 
 # EndRoom by the server itself (admin API, retention), not by a member.
 # Not a possible member id: those come from tokens as "p_" + url-safe random.

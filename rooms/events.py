@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from rooms.floor_events import FloorEvent
 from rooms.member import Member
-from rooms.room import RoomState
+from rooms.room import Room, RoomState
 
 
 class EventName(StrEnum):
@@ -135,3 +135,6 @@ DomainEvent = (
     | RoomLockChanged
     | FloorChanged
 )
+
+# What a room command returns: the new room and what happened, in order.
+Outcome = tuple[Room, tuple[DomainEvent, ...]]

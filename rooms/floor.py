@@ -14,7 +14,7 @@ from dataclasses import replace
 from rooms.errors import ErrorCode
 from rooms.floor_errors import FloorError
 from rooms.floor_events import (
-    FloorEvent,
+    FloorOutcome,
     GoAroundEnded,
     GoAroundSkipped,
     GoAroundStarted,
@@ -42,7 +42,6 @@ from rooms.talk_time import track
 from rooms.talk_time import voice as ledger_voice
 
 __all__ = [
-    "Outcome",
     "audio_gates",
     "change_settings",
     "end_turn",
@@ -65,8 +64,6 @@ __all__ = [
     "yield_floor",
 ]
 
-Outcome = tuple[FloorState, tuple[FloorEvent, ...]]
-
 
 def _at(state: FloorState, now: float) -> tuple[FloorState, float]:
     # A clock that steps back (a room moved between nodes) must not make a talk-time
@@ -76,7 +73,7 @@ def _at(state: FloorState, now: float) -> tuple[FloorState, float]:
     return replace(state, clock=now), now
 
 
-def _done(before: FloorState, step: Step) -> Outcome:
+def _done(before: FloorState, step: Step) -> FloorOutcome:
     """Close a command: tell clients the queue order if the command changed it."""
     after, events = step
     old_order = queue_order(before, before.clock)
@@ -111,7 +108,7 @@ def _require_go_around(state: FloorState) -> GoAround:
 # Membership
 
 
-def join(state: FloorState, member: str, now: float) -> Outcome:
+def join(state: FloorState, member: str, now: float) -> FloorOutcome:
     """An admitted participant (not a therapist) is now present in the group."""
     if member in state.participants:
         raise FloorError(ErrorCode.ALREADY_A_MEMBER)
@@ -129,7 +126,7 @@ def join(state: FloorState, member: str, now: float) -> Outcome:
     return _done(before, (state, []))
 
 
-def leave(state: FloorState, member: str, now: float) -> Outcome:
+def leave(state: FloorState, member: str, now: float) -> FloorOutcome:
     """A participant left or was removed: no hand, no floor, no turn in the round."""
     _require_participant(state, member)
     before = state
@@ -155,7 +152,7 @@ def leave(state: FloorState, member: str, now: float) -> Outcome:
 # Mode and settings
 
 
-def set_mode(state: FloorState, mode: FloorMode, now: float) -> Outcome:
+def set_mode(state: FloorState, mode: FloorMode, now: float) -> FloorOutcome:
     """Switch floor control. The running turn ends; hands and talk time carry over.
 
     Choosing the current mode again changes nothing (a running go-around continues).
@@ -182,7 +179,7 @@ def set_mode(state: FloorState, mode: FloorMode, now: float) -> Outcome:
     return _done(before, (state, [*events, *granted]))
 
 
-def change_settings(state: FloorState, settings: FloorSettings, now: float) -> Outcome:
+def change_settings(state: FloorState, settings: FloorSettings, now: float) -> FloorOutcome:
     """New settings apply from the next turn; the running turn keeps its limit, so a
     speaker is never cut off by a rule that changed under them."""
     before = state
@@ -195,7 +192,7 @@ def change_settings(state: FloorState, settings: FloorSettings, now: float) -> O
 # Hands
 
 
-def raise_hand(state: FloorState, member: str, now: float) -> Outcome:
+def raise_hand(state: FloorState, member: str, now: float) -> FloorOutcome:
     _require_participant(state, member)
     if state.holder == member:
         raise FloorError(ErrorCode.HOLDS_FLOOR)
@@ -209,7 +206,7 @@ def raise_hand(state: FloorState, member: str, now: float) -> Outcome:
     return _done(before, (state, [HandRaised(member, now), *granted]))
 
 
-def lower_hand(state: FloorState, member: str, now: float) -> Outcome:
+def lower_hand(state: FloorState, member: str, now: float) -> FloorOutcome:
     _require_participant(state, member)
     if state.hand_of(member) is None:
         raise FloorError(ErrorCode.NOT_IN_QUEUE)
@@ -221,7 +218,7 @@ def lower_hand(state: FloorState, member: str, now: float) -> Outcome:
 # Giving and ending turns
 
 
-def grant_next(state: FloorState, now: float) -> Outcome:
+def grant_next(state: FloorState, now: float) -> FloorOutcome:
     """Therapist: the head of the hand queue gets the floor (a running turn ends)."""
     _require_floor_mode(state)
     if state.mode is not FloorMode.HAND_QUEUE:
@@ -234,7 +231,7 @@ def grant_next(state: FloorState, now: float) -> Outcome:
     return _done(before, grant(state, head, now, GrantReason.BY_THERAPIST))
 
 
-def give_floor(state: FloorState, member: str, now: float) -> Outcome:
+def give_floor(state: FloorState, member: str, now: float) -> FloorOutcome:
     """Therapist: hand the floor to a chosen member (directed or hand-queue mode)."""
     _require_floor_mode(state)
     if state.mode is FloorMode.GO_AROUND:
@@ -247,7 +244,7 @@ def give_floor(state: FloorState, member: str, now: float) -> Outcome:
     return _done(before, grant(state, member, now, GrantReason.BY_THERAPIST))
 
 
-def _end_turn(state: FloorState, now: float, reason: ReleaseReason) -> Outcome:
+def _end_turn(state: FloorState, now: float, reason: ReleaseReason) -> FloorOutcome:
     before = state
     state, now = _at(state, now)
     state, events = release(state, now, reason)
@@ -255,20 +252,20 @@ def _end_turn(state: FloorState, now: float, reason: ReleaseReason) -> Outcome:
     return _done(before, (state, [*events, *granted]))
 
 
-def yield_floor(state: FloorState, member: str, now: float) -> Outcome:
+def yield_floor(state: FloorState, member: str, now: float) -> FloorOutcome:
     """The floor holder is done speaking."""
     _require_holder(state, member)
     return _end_turn(state, now, ReleaseReason.YIELDED)
 
 
-def pass_turn(state: FloorState, member: str, now: float) -> Outcome:
+def pass_turn(state: FloorState, member: str, now: float) -> FloorOutcome:
     """The go-around turn holder passes; the round moves on."""
     _require_go_around(state)
     _require_holder(state, member)
     return _end_turn(state, now, ReleaseReason.PASSED)
 
 
-def end_turn(state: FloorState, now: float) -> Outcome:
+def end_turn(state: FloorState, now: float) -> FloorOutcome:
     """Therapist: end the running turn; the floor moves on as the mode says."""
     _require_floor_mode(state)
     if state.holder is None:
@@ -276,14 +273,14 @@ def end_turn(state: FloorState, now: float) -> Outcome:
     return _end_turn(state, now, ReleaseReason.ENDED_BY_THERAPIST)
 
 
-def release_dropped(state: FloorState, member: str, now: float) -> Outcome:
+def release_dropped(state: FloorState, member: str, now: float) -> FloorOutcome:
     """The holder's connection is gone: the group does not wait on a silent floor."""
     if state.holder != member:
         return state, ()
     return _end_turn(state, now, ReleaseReason.CONNECTION_LOST)
 
 
-def skip(state: FloorState, member: str, now: float) -> Outcome:
+def skip(state: FloorState, member: str, now: float) -> FloorOutcome:
     """Therapist: skip a member's go-around turn, running or still to come."""
     go_around = _require_go_around(state)
     if member not in go_around.order:
@@ -298,7 +295,7 @@ def skip(state: FloorState, member: str, now: float) -> Outcome:
     return _done(before, (state, [GoAroundSkipped(member, now)]))
 
 
-def extend_turn(state: FloorState, extra_s: float, now: float) -> Outcome:
+def extend_turn(state: FloorState, extra_s: float, now: float) -> FloorOutcome:
     """Therapist: give the running turn more time; the warning comes again if due."""
     if not (math.isfinite(extra_s) and extra_s > 0):
         raise FloorError(ErrorCode.INVALID_EXTENSION)
@@ -322,7 +319,7 @@ def extend_turn(state: FloorState, extra_s: float, now: float) -> Outcome:
 
 def voice(
     state: FloorState, member: str, speaking: bool, now: float, *, privileged: bool = False
-) -> Outcome:
+) -> FloorOutcome:
     """Voice activity started or stopped for a member (from the relay's audio levels).
 
     A participant's speech counts only while their gate is open. A therapist's
@@ -339,7 +336,7 @@ def voice(
     return _done(before, (state, []))
 
 
-def tick(state: FloorState, now: float) -> Outcome:
+def tick(state: FloorState, now: float) -> FloorOutcome:
     """Periodic: turn warnings and turn limits that have come due by `now`."""
     before = state
     state, now = _at(state, now)

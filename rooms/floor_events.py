@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rooms.floor_state import FloorMode, FloorSettings, TurnLimitAction
+from rooms.floor_state import FloorMode, FloorSettings, FloorState, TurnLimitAction
 
 
 class FloorEventName(StrEnum):
@@ -171,3 +171,6 @@ FloorEvent = (
     | GoAroundSkipped
     | GoAroundEnded
 )
+
+# What a floor command returns: the new floor and what happened, in order.
+FloorOutcome = tuple[FloorState, tuple[FloorEvent, ...]]

@@ -21,15 +21,12 @@ from rooms.commands import (
     Voice,
     YieldFloor,
 )
-from rooms.events import DomainEvent, FloorChanged
-from rooms.floor_events import FloorEvent
+from rooms.events import FloorChanged, Outcome
+from rooms.floor_events import FloorEvent, FloorOutcome
 from rooms.floor_state import FloorState
 from rooms.member import Presence
 from rooms.roles import Capability, Role
 from rooms.room import Room
-
-Outcome = tuple[Room, tuple[DomainEvent, ...]]
-FloorOutcome = tuple[FloorState, tuple[FloorEvent, ...]]
 
 REQUIRED: dict[type, Capability] = {
     **dict.fromkeys(

@@ -25,13 +25,12 @@ from rooms.events import (
     MemberModerated,
     MemberSentBack,
     ModerationAction,
+    Outcome,
     RoomLockChanged,
 )
 from rooms.member import Admission, Member, Presence
 from rooms.roles import Capability
 from rooms.room import Room
-
-Outcome = tuple[Room, tuple[DomainEvent, ...]]
 
 
 def apply_moderation(room: Room, command: ModerationCommand) -> Outcome:

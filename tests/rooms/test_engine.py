@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from rooms.commands import Admit, Disconnect, EndRoom, Join, Leave, Remove, SetMedia, Tick
-from rooms.engine import SYSTEM, Outcome, apply
+from rooms.engine import SYSTEM, apply
 from rooms.errors import DomainError
 from rooms.events import (
     EventName,
@@ -18,6 +18,7 @@ from rooms.events import (
     MemberLeft,
     MemberReconnected,
     MemberReplaced,
+    Outcome,
     RoomStateChanged,
 )
 from rooms.member import Admission, MediaState, Member, Presence

@@ -12,6 +12,7 @@ from rooms import floor
 from rooms.floor_errors import FloorError
 from rooms.floor_events import (
     FloorGranted,
+    FloorOutcome,
     FloorReleased,
     GrantReason,
     HandLowered,
@@ -140,7 +141,7 @@ def test_without_auto_advance_the_floor_waits_for_the_therapist() -> None:
     ],
 )
 def test_illegal_commands_raise_with_a_code(
-    command: Callable[[FloorState], floor.Outcome], code: str
+    command: Callable[[FloorState], FloorOutcome], code: str
 ) -> None:
     state = group()
     with pytest.raises(FloorError) as excinfo:
@@ -166,7 +167,7 @@ def test_raising_twice_or_while_holding_is_refused() -> None:
 
 def test_open_mode_has_no_floor() -> None:
     state = group(FloorMode.OPEN)
-    commands: tuple[Callable[[], floor.Outcome], ...] = (
+    commands: tuple[Callable[[], FloorOutcome], ...] = (
         lambda: floor.give_floor(state, "ana", 1.0),
         lambda: floor.grant_next(state, 1.0),
         lambda: floor.end_turn(state, 1.0),

@@ -20,6 +20,7 @@ from rooms.floor_errors import FloorError
 from rooms.floor_events import (
     FloorEvent,
     FloorGranted,
+    FloorOutcome,
     GoAroundEnded,
     GoAroundSkipped,
     GoAroundStarted,
@@ -95,7 +96,7 @@ class FloorMachine(RuleBasedStateMachine):
     def run(
         self,
         step: float,
-        command: Callable[[FloorState, float], floor.Outcome],
+        command: Callable[[FloorState, float], FloorOutcome],
         switches_mode: bool = False,
     ) -> None:
         for member in self.counting_now():
