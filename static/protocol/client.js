@@ -31,6 +31,8 @@ export class SessionClient extends Emitter {
   #admitted = true;
   #mediaConnectedSent = false;
   #statsTimer = null;
+  /** Closed by the server for not joining in time (`join_timeout`): reopen on join(). */
+  #parked = false;
   /** The server's `server.restarting` message, until the socket is back. */
   #restartNotice = null;
 
@@ -99,6 +101,7 @@ export class SessionClient extends Emitter {
   async join(tracks, mediaState) {
     this.#tracks = { audio: tracks.audio ?? null, video: tracks.video ?? null };
     this.#mediaState = { ...mediaState };
+    if (this.#parked) await this.#unpark();
     this.#setState("joining");
     let ack;
     try {
@@ -163,6 +166,7 @@ export class SessionClient extends Emitter {
   // --- socket lifecycle -----------------------------------------------------
 
   #onConnect() {
+    this.#parked = false;
     this.#restartNotice = null;
     if (this.#state === "connecting") this.#setState("ready");
     else if (this.#state === "reconnecting") this.#resume();
@@ -188,6 +192,10 @@ export class SessionClient extends Emitter {
     this.#joinedOnSocket = false;
     if (this.#state === "closed" || reason === "io client disconnect") return;
     const restarting = this.#restartNotice !== null;
+    if (reason === "io server disconnect" && this.#parked && this.#state === "ready") {
+      this.#setState("connecting"); // join() opens the socket again
+      return;
+    }
     if (reason === "io server disconnect" && !restarting) {
       this.#close("disconnected");
       return;
@@ -218,6 +226,25 @@ export class SessionClient extends Emitter {
       return; // offline again: the next connect retries
     }
     if (this.#state === "reconnecting") this.#enter(ack);
+  }
+
+  /** Open the socket the server closed while the page waited on the device check. */
+  #unpark() {
+    this.#parked = false;
+    const socket = this.#socket;
+    if (socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const connected = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        socket.off("connect", connected);
+        reject(new ProtocolError("offline", "could not reconnect"));
+      }, REQUEST_TIMEOUT_MS);
+      socket.once("connect", connected);
+      socket.connect();
+    });
   }
 
   /** Apply a session.join ack (fresh or resumed) and start or keep the media. */
@@ -371,6 +398,12 @@ export class SessionClient extends Emitter {
     });
     on("floor.speaking", ({ id, speaking }) => this.emit("speaking", { id, speaking: Boolean(speaking) }));
     on("error", (err) => {
+      if (err.code === "join_timeout") {
+        // The page sat on the device check longer than the server keeps an idle
+        // connection: not a failure, the socket comes back when the person joins.
+        this.#parked = true;
+        return;
+      }
       console.debug("server error event", err);
       this.serverErrors.push(err);
       this.emit("error", err);

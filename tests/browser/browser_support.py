@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.chromium_support import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 # Runs `server.cli.main` whether or not the module has a __main__ guard.
@@ -62,6 +67,42 @@ class Server:
             return self.log_path.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                if json.load(response).get("status") == "ok":
+                    return
+        except OSError as error:
+            last_error = error
+        time.sleep(0.2)
+    raise RuntimeError(f"server not healthy after {STARTUP_TIMEOUT_S}s ({last_error}):\n"
+                       f"{log_path.read_text()}")
+
+
+@contextlib.contextmanager
+def running_server(data_dir: Path, *extra_args: str) -> Iterator[Server]:
+    """`telehealth serve` as a subprocess on a free loopback port, stopped afterwards."""
+    log_path = data_dir / "server.log"
+    port = free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--data-dir", str(data_dir), *extra_args],
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base_url, process, log_path)
+        yield Server(base_url, data_dir, process, log_path)
+    finally:
+        stop_process(process)
 
 
 @dataclass
