@@ -16,7 +16,7 @@ from typing import Any
 
 from rooms.commands import AnyCommand
 from rooms.engine import apply
-from rooms.errors import DomainError
+from rooms.errors import DomainError, ErrorCode
 from rooms.events import DomainEvent
 from rooms.roles import Role
 from rooms.room import Room, RoomKind, RoomPolicy, new_room
@@ -59,10 +59,10 @@ class FakeAuthenticator:
 
     def authenticate(self, token: object) -> Identity:
         if not isinstance(token, str) or not token:
-            raise Refusal("token_missing", "Open the session with your join link.")
+            raise Refusal(ErrorCode.TOKEN_MISSING, ErrorCode.TOKEN_MISSING.message)
         identity = self._identities.get(token)
         if identity is None:
-            raise Refusal("token_invalid", "This link is not valid.")
+            raise Refusal(ErrorCode.TOKEN_BAD_SIGNATURE, ErrorCode.TOKEN_BAD_SIGNATURE.message)
         return identity
 
     def resume_token(self, identity: Identity) -> str:
@@ -103,7 +103,7 @@ class InMemoryRooms:
             self.executed.append((room_id, command))
             room = self.rooms.get(room_id)
             if room is None:
-                raise DomainError("room_not_found", "This session does not exist.")
+                raise DomainError(ErrorCode.ROOM_NOT_FOUND, "This session does not exist.")
             updated, events = apply(room, command)
             self.rooms[room_id] = updated
         if events:
