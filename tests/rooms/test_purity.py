@@ -146,3 +146,113 @@ def test_checker_catches_impure_code(source: str) -> None:
 )
 def test_checker_allows_pure_code(source: str) -> None:
     assert violations(source) == []
+
+
+# --- layers: imports go one way (docs/architecture.md) ----------------------------------
+#
+#   server  ->  signaling  ->  rooms
+#
+# `rooms` imports neither `signaling` nor `server`; `signaling` does not import `server`
+# (what it needs from the process it declares in signaling/ports.py). Imports inside
+# functions and `if TYPE_CHECKING:` blocks count too: a layer that needs another one's
+# types depends on it.
+
+PROJECT = ROOMS.parent
+# For each layer, the layers above it, which it must never import.
+LAYER_FORBIDS: dict[str, frozenset[str]] = {
+    "rooms": frozenset({"signaling", "server"}),
+    "signaling": frozenset({"server"}),
+    "server": frozenset(),
+}
+
+
+def imported_modules(source: str, module: str) -> list[tuple[int, str]]:
+    """(line, absolute module name) of every import in `source`, the source of `module`
+    (dotted, e.g. "signaling.codec"); relative imports are resolved against it."""
+    package = module.split(".")[:-1]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                base = node.module or ""
+            else:
+                parent = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+                base = ".".join([*parent, *([node.module] if node.module else [])])
+            if node.module is None:
+                # `from . import x`: each name may be a module of that package.
+                found.extend((node.lineno, ".".join(filter(None, (base, alias.name))))
+                             for alias in node.names)
+            else:
+                found.append((node.lineno, base))
+    return found
+
+
+def layer_violations(source: str, module: str) -> list[str]:
+    layer = module.split(".")[0]
+    forbidden = LAYER_FORBIDS[layer]
+    return [f"{line}: imports {name}" for line, name in imported_modules(source, module)
+            if name.split(".")[0] in forbidden]
+
+
+def layer_modules() -> list[tuple[str, Path]]:
+    """(dotted name, path) of every module of the layers that have something above them."""
+    return [
+        (".".join(path.relative_to(PROJECT).with_suffix("").parts), path)
+        for layer in ("rooms", "signaling")
+        for path in sorted((PROJECT / layer).rglob("*.py"))
+    ]
+
+
+def test_the_layer_walk_finds_both_lower_layers() -> None:
+    names = {module for module, _ in layer_modules()}
+    assert {"rooms.engine", "signaling.codec", "signaling.gateway", "signaling.ports"} <= names
+
+
+@pytest.mark.parametrize(
+    ("module", "path"), [pytest.param(m, p, id=m) for m, p in layer_modules()]
+)
+def test_imports_go_one_way(module: str, path: Path) -> None:
+    found = layer_violations(path.read_text(encoding="utf-8"), module)
+    assert not found, f"{module} imports a layer above it: {found}"
+
+
+@pytest.mark.parametrize(
+    ("module", "source"),
+    [
+        ("rooms.engine", "import signaling"),
+        ("rooms.engine", "from signaling.codec import to_wire"),
+        ("rooms.engine", "import server.app"),
+        ("rooms.engine", "from server import quality"),
+        ("rooms.engine", "def f():\n    from signaling import ports"),
+        ("rooms.engine", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                         "    from server.app import create_app"),
+        ("rooms.engine", "from .. import server"),
+        ("rooms.engine", "from ..signaling import codec"),
+        ("signaling.gateway", "from server.room_service import RoomService"),
+        ("signaling.gateway", "import server.quality as q"),
+        ("signaling.gateway", "from ..server import app"),
+    ],
+)
+def test_layer_checker_catches_upward_imports(module: str, source: str) -> None:
+    assert layer_violations(source, module), f"checker missed: {source!r} in {module}"
+
+
+@pytest.mark.parametrize(
+    ("module", "source"),
+    [
+        ("rooms.engine", "from rooms.room import Room"),
+        ("rooms.engine", "from . import floor"),
+        ("rooms.engine", "from .floor_state import FloorState"),
+        ("rooms.engine", "import servers_of_the_realm"),
+        ("signaling.gateway", "from rooms.engine import apply"),
+        ("signaling.gateway", "from signaling import codec"),
+        ("signaling.gateway", "from . import codec"),
+        ("signaling.gateway", "import socketio"),
+        ("server.app", "from signaling.gateway import Signaling"),
+        ("server.app", "from rooms.room import Room"),
+    ],
+)
+def test_layer_checker_allows_downward_imports(module: str, source: str) -> None:
+    assert layer_violations(source, module) == []
