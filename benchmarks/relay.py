@@ -428,9 +428,12 @@ class Coordinator:
 
         return read
 
-    async def send_to_member(self, member_id: str, event: str, payload: dict[str, Any]) -> None:
-        if event == "relay.offer":
-            self._by_member[member_id].send(("relay.offer", member_id, payload["sdp"]))
+    # RelaySignals: offers go to the member's process; track maps are not needed here.
+    async def send_offer(self, member_id: str, sdp: str, tracks: dict[str, Any]) -> None:
+        self._by_member[member_id].send(("relay.offer", member_id, sdp))
+
+    async def send_tracks(self, member_id: str, tracks: dict[str, Any]) -> None:
+        pass
 
     async def next_message(self) -> tuple[Connection, tuple[Any, ...]]:
         return await self._signals.get()
@@ -489,7 +492,7 @@ async def run_group(mode: str, size: int, seconds: float, client_procs: int) -> 
     relay: GroupRelay | None = None
     transcoder: TranscodingGroup | None = None
     if mode == "forward":
-        relay = GroupRelay(f"bench-{size}", send_to_member=coordinator.send_to_member)
+        relay = GroupRelay(f"bench-{size}", signals=coordinator)
     else:
         transcoder = TranscodingGroup(member_ids)
 

@@ -12,12 +12,30 @@ from rooms.events import DomainEvent, MemberLeft, MemberSentBack
 from rooms.gates import media_gates
 from rooms.room import Room, RoomKind
 from server.relay import GroupRelay, NegotiationError, RelayClosedError
+from server.relay.member_leg import TrackMap
+from signaling.events import ServerEvent
 from signaling.ports import Identity, Refusal, RoomGateway
 
 log = logging.getLogger(__name__)
 
 SendToMember = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
 VoiceListener = Callable[[str, str, bool, float], None]
+
+
+class RelayToWire:
+    """One room's RelaySignals as the server events pages handle."""
+
+    def __init__(self, room_id: str, send_to_member: SendToMember) -> None:
+        self._room_id = room_id
+        self._send_to_member = send_to_member
+
+    async def send_offer(self, member_id: str, sdp: str, tracks: TrackMap) -> None:
+        await self._send_to_member(self._room_id, member_id, ServerEvent.RELAY_OFFER,
+                                   {"sdp": sdp, "tracks": tracks})
+
+    async def send_tracks(self, member_id: str, tracks: TrackMap) -> None:
+        await self._send_to_member(self._room_id, member_id, ServerEvent.RELAY_TRACKS,
+                                   {"tracks": tracks})
 
 
 class RelayRegistry:
@@ -44,14 +62,12 @@ class RelayRegistry:
     def _relay_for(self, room_id: str) -> GroupRelay:
         relay = self._relays.get(room_id)
         if relay is None:
-            async def send(member_id: str, event: str, payload: dict[str, Any]) -> None:
-                await self._send_to_member(room_id, member_id, event, payload)
-
             def voice(member_id: str, speaking: bool, at: float) -> None:
                 if self._on_voice is not None:
                     self._on_voice(room_id, member_id, speaking, at)
 
-            relay = GroupRelay(room_id, send_to_member=send, on_voice_activity=voice)
+            relay = GroupRelay(room_id, signals=RelayToWire(room_id, self._send_to_member),
+                               on_voice_activity=voice)
             self._relays[room_id] = relay
         return relay
 

@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import RTCIceServer
 from aiortc.rtp import RtpPacket
@@ -29,12 +29,9 @@ from server.relay.voice_activity import VoiceActivityConfig, VoiceActivityDetect
 
 logger = logging.getLogger(__name__)
 
-SendToMember = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 VoiceActivityCallback = Callable[[str, bool, float], None]
 AudioLevelCallback = Callable[[str, int, float], None]
 
-EVENT_OFFER = "relay.offer"
-EVENT_TRACKS = "relay.tracks"
 TICK_INTERVAL = 0.1
 QUALITY_INTERVAL = 5.0
 # RTCP sender reports for all of a leg's slots at once, as often as aiortc's
@@ -43,7 +40,17 @@ SENDER_REPORT_INTERVAL = 1.0
 # What each subscriber receives is checked against what it is owed this often.
 COMPLETENESS_INTERVAL = 1.0
 
-__all__ = ["EVENT_OFFER", "EVENT_TRACKS", "GroupRelay", "NegotiationError", "RelayClosedError"]
+__all__ = ["GroupRelay", "NegotiationError", "RelayClosedError", "RelaySignals"]
+
+
+class RelaySignals(Protocol):
+    """What the relay tells one member's page; the process puts it on the wire."""
+
+    async def send_offer(self, member_id: str, sdp: str, tracks: TrackMap) -> None:
+        """A new offer for the member's leg (slots added or released)."""
+
+    async def send_tracks(self, member_id: str, tracks: TrackMap) -> None:
+        """Same slots, other sources: which member each of the leg's tracks carries now."""
 
 
 class RelayClosedError(RuntimeError):
@@ -55,8 +62,8 @@ class GroupRelay:
 
     Each member holds one peer connection (a ``MemberLeg``). The member makes
     the first offer (``join``); after that only the relay offers
-    (``relay.offer`` through ``send_to_member``, answered with
-    ``accept_answer``), one offer in flight per leg. Commands run one at a
+    (``RelaySignals.send_offer``, answered with ``accept_answer``), one
+    offer in flight per leg. Commands run one at a
     time per room (``self._lock``).
     """
 
@@ -64,7 +71,7 @@ class GroupRelay:
         self,
         room_id: str,
         *,
-        send_to_member: SendToMember,
+        signals: RelaySignals,
         on_voice_activity: VoiceActivityCallback | None = None,
         on_audio_level: AudioLevelCallback | None = None,
         ice_servers: list[RTCIceServer] | None = None,
@@ -74,7 +81,7 @@ class GroupRelay:
     ) -> None:
         aiortc_hooks.check_aiortc_version()
         self.room_id = room_id
-        self._send_to_member = send_to_member
+        self._signals = signals
         self._on_voice_activity = on_voice_activity
         self._on_audio_level = on_audio_level
         self._ice_servers = ice_servers
@@ -340,19 +347,21 @@ class GroupRelay:
             if self._legs.get(leg.member_id) is not leg or leg.offer_in_flight:
                 return  # replaced, or accept_answer will schedule us again
             if leg.needs_offer():
-                event = EVENT_OFFER
-                payload: dict[str, Any] = {"sdp": await leg.create_offer()}
+                offer: str | None = await leg.create_offer()
             elif leg.track_map() != leg.last_sent_track_map:
-                event = EVENT_TRACKS
-                payload = {}
+                offer = None
             else:
                 return
-            payload["tracks"] = leg.last_sent_track_map = leg.track_map()
+            tracks = leg.last_sent_track_map = leg.track_map()
         try:
-            await self._send_to_member(leg.member_id, event, payload)
+            if offer is not None:
+                await self._signals.send_offer(leg.member_id, offer, tracks)
+            else:
+                await self._signals.send_tracks(leg.member_id, tracks)
         except Exception:
-            logger.exception("could not send %s in room %s", event, self.room_id)
-            if event == EVENT_OFFER:
+            what = "an offer" if offer is not None else "a track map"
+            logger.exception("could not send %s in room %s", what, self.room_id)
+            if offer is not None:
                 leg.offer_in_flight = False  # the member never saw it; the next change re-offers
 
     def _check_completeness(self, now: float) -> list[MediaGap]:

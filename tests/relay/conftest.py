@@ -10,7 +10,7 @@ import aiortc.rtcrtpreceiver
 import pytest
 
 from server.relay import GroupRelay
-from tests.relay.relay_members import Group, Member
+from tests.relay.relay_members import Group, Member, MemberPages
 
 
 @pytest.fixture
@@ -31,15 +31,9 @@ def decoder_threads(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
 async def group(decoder_threads: list[threading.Thread]) -> AsyncIterator[Group]:
     members: dict[str, Member] = {}
     voice_events: list[tuple[str, bool, float]] = []
-
-    async def send_to_member(member_id: str, event: str, payload: dict[str, Any]) -> None:
-        member = members.get(member_id)
-        if member is not None:
-            await member.on_relay_event(event, payload)
-
     relay = GroupRelay(
         "room-test",
-        send_to_member=send_to_member,
+        signals=MemberPages(members),
         on_voice_activity=lambda m, speaking, t: voice_events.append((m, speaking, t)),
     )
     group = Group(relay, members, voice_events)

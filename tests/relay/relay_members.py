@@ -14,7 +14,6 @@ import math
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import (
@@ -141,12 +140,12 @@ class Member:
         answer = await self.relay.join(self.member_id, self.pc.localDescription.sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
 
-    async def on_relay_event(self, event: str, payload: dict[str, Any]) -> None:
-        if event == "relay.offer":
-            self.offers_received += 1
-            self._spawn(self._answer(payload["sdp"], payload["tracks"]))
-        elif event == "relay.tracks":
-            self.track_map = payload["tracks"]
+    def on_offer(self, sdp: str, tracks: dict[str, dict[str, str]]) -> None:
+        self.offers_received += 1
+        self._spawn(self._answer(sdp, tracks))
+
+    def on_tracks(self, tracks: dict[str, dict[str, str]]) -> None:
+        self.track_map = tracks
 
     async def _answer(self, sdp: str, tracks: dict[str, dict[str, str]]) -> None:
         async with self._answering:
@@ -183,6 +182,23 @@ class Member:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.pc.close()
+
+
+@dataclass
+class MemberPages:
+    """The relay's RelaySignals, delivered straight to the members' aiortc pages."""
+
+    members: dict[str, Member]
+
+    async def send_offer(self, member_id: str, sdp: str, tracks: dict[str, dict[str, str]]) -> None:
+        member = self.members.get(member_id)
+        if member is not None:
+            member.on_offer(sdp, tracks)
+
+    async def send_tracks(self, member_id: str, tracks: dict[str, dict[str, str]]) -> None:
+        member = self.members.get(member_id)
+        if member is not None:
+            member.on_tracks(tracks)
 
 
 @dataclass

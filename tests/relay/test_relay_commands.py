@@ -8,7 +8,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from server.relay import GroupRelay, NegotiationError, RelayClosedError
-from tests.relay.relay_members import PatternTrack, ToneTrack
+from tests.relay.relay_members import MemberPages, PatternTrack, ToneTrack
 
 
 async def member_offer() -> tuple[RTCPeerConnection, str]:
@@ -21,12 +21,7 @@ async def member_offer() -> tuple[RTCPeerConnection, str]:
 
 @pytest.fixture
 async def relay() -> Any:
-    sent: list[tuple[str, str, dict[str, Any]]] = []
-
-    async def send_to_member(member_id: str, event: str, payload: dict[str, Any]) -> None:
-        sent.append((member_id, event, payload))
-
-    relay = GroupRelay("room-commands", send_to_member=send_to_member)
+    relay = GroupRelay("room-commands", signals=MemberPages({}))
     yield relay
     await relay.close()
 

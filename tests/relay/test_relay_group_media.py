@@ -13,6 +13,7 @@ from tests.relay.relay_members import (
     MEDIA_TIMEOUT,
     Group,
     Member,
+    MemberPages,
     eventually,
     everyone_hears_everyone,
     settled,
@@ -111,12 +112,7 @@ async def test_closed_video_gate_stops_video_and_reopening_restores_it(group: Gr
 async def test_with_publisher_remb_aiortcs_own_receiver_handler_still_forwards() -> None:
     """publisher_remb keeps aiortc's packet handler (and REMB); media must still flow."""
     members: dict[str, Member] = {}
-
-    async def send_to_member(member_id: str, event: str, payload: dict[str, Any]) -> None:
-        if member_id in members:
-            await members[member_id].on_relay_event(event, payload)
-
-    relay = GroupRelay("room-remb", send_to_member=send_to_member, publisher_remb=True)
+    relay = GroupRelay("room-remb", signals=MemberPages(members), publisher_remb=True)
     group = Group(relay, members, [])
     try:
         for name in ("ann", "bob"):
