@@ -21,9 +21,10 @@ from server.stores import redis_store
 from server.stores.base import RoomStore
 from server.stores.memory import MemoryRoomStore
 from server.stores.redis_store import RedisRoomStore
+from server.stores.sqlite_store import SqliteRoomStore
 
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
-BACKENDS = ("memory", "redis")
+BACKENDS = ("memory", "sqlite", "redis")
 
 
 def configured_redis_url() -> str:
@@ -81,6 +82,8 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[RoomStore]:
     backend: RoomStore
     if request.param == "memory":
         backend = MemoryRoomStore()
+    elif request.param == "sqlite":
+        backend = SqliteRoomStore.in_data_dir(request.getfixturevalue("tmp_path"))
     else:
         request.applymarker(pytest.mark.redis)
         request.getfixturevalue("raw_redis")  # skip/fail early, isolate and clean keys

@@ -1,6 +1,7 @@
 """One contract, every backend: what RoomService may rely on from a RoomStore.
 
-Each test runs against MemoryRoomStore and RedisRoomStore (real Redis, see conftest).
+Each test runs against MemoryRoomStore, SqliteRoomStore (a file in a temporary directory)
+and RedisRoomStore (real Redis, see conftest).
 Backend-specific promises (Redis retention TTL, ping on a dead server) follow at the end.
 """
 
@@ -99,7 +100,7 @@ async def test_close_is_safe_to_repeat(store: RoomStore) -> None:
 
 
 async def test_backend_name(store: RoomStore) -> None:
-    assert store.backend in ("memory", "redis")
+    assert store.backend in ("memory", "sqlite", "redis")
 
 
 # --- full round trips -----------------------------------------------------------------
