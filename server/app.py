@@ -34,6 +34,7 @@ from server.ops_listeners import (
 )
 from server.pages import error_pages, page_routes, stamp_headers
 from server.quality_service import QualityForgetter, QualityService
+from server.quality_wire import QualityToWire
 from server.relay_metrics import RelayMetricsSampler
 from server.room_service import RoomService
 from server.settings import Settings
@@ -136,12 +137,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
             room_id, member_id, speaking
         ),
     )
-    quality = QualityService(
-        metrics,
-        alerts,
-        notify_member=fanout.send_to_member,
-        notify_moderators=fanout.send_to_moderators,
-    )
+    quality = QualityService(metrics, alerts, signals=QualityToWire(fanout))
     signaling = Signaling(
         sio,
         auth=TokenAuthenticator(issuer, verifier, settings.resume_ttl_s),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rooms.events import DomainEvent, MemberLeft
 from rooms.room import Room
@@ -14,12 +14,19 @@ from server.metrics import Metrics
 from server.quality import Quality, QualityTracker, RoomHealth, Sample, room_health
 from server.relay import GroupRelay
 from server.relay.relay_stats import LegStats
-from signaling.events import ServerEvent
 from signaling.ports import Identity
 
-Notify = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 # (subscriber, publisher, kind): a member not receiving a track the relay owes it.
 GapKey = tuple[str, str, str]
+
+
+class QualitySignals(Protocol):
+    """Who hears of quality changes (the member and its therapists); wired to the wire
+    by server/quality_wire.py."""
+
+    async def quality_changed(self, room_id: str, member_id: str, level: Quality) -> None: ...
+
+    async def media_gaps_changed(self, room_id: str, gaps: set[GapKey]) -> None: ...
 
 
 @dataclass
@@ -49,12 +56,6 @@ def leg_loss_pct(before: LegStats | None, now: LegStats) -> float | None:
     return max(known) if known else None
 
 
-def gaps_view(gaps: set[GapKey]) -> list[dict[str, str]]:
-    """`media.gaps` payload: who is not receiving whose audio or video."""
-    return [{"member": member, "from": source, "kind": kind}
-            for member, source, kind in sorted(gaps)]
-
-
 class QualityService:
     """Implements signaling's StatsSink; tells the member and its therapists of changes."""
 
@@ -63,15 +64,13 @@ class QualityService:
         metrics: Metrics,
         alerts: AlertLog,
         *,
-        notify_member: Callable[[str, str, str, dict[str, Any]], Awaitable[None]],
-        notify_moderators: Notify,
+        signals: QualitySignals,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.tracker = QualityTracker()
         self._metrics = metrics
         self._alerts = alerts
-        self._notify_member = notify_member
-        self._notify_moderators = notify_moderators
+        self._signals = signals
         self._clock = clock
         self._relay_counters: dict[str, _RelayCounters] = {}
         self._health: dict[str, RoomHealth] = {}
@@ -97,9 +96,7 @@ class QualityService:
     async def _changed(self, room_id: str, member_id: str, old: Quality | None,
                        new: Quality) -> None:
         self._metrics.quality_changed(old.value if old else None, new.value)
-        payload = {"id": member_id, "level": new.value}
-        await self._notify_member(room_id, member_id, "quality.update", payload)
-        await self._notify_moderators(room_id, "quality.update", payload)
+        await self._signals.quality_changed(room_id, member_id, new)
         now = self._clock()
         if new is Quality.LOST:
             self._alerts.raise_alert(Alert(now, AlertKind.MEMBER_LOST, room_id, member_id,
@@ -130,8 +127,7 @@ class QualityService:
                 self._alerts.raise_alert(Alert(now, AlertKind.MEDIA_INCOMPLETE, room_id,
                                                subscriber, f"not receiving {kind}",
                                                source=publisher))
-            await self._notify_moderators(room_id, ServerEvent.MEDIA_GAPS,
-                                          {"gaps": gaps_view(gaps)})
+            await self._signals.media_gaps_changed(room_id, set(gaps))
             self._note_health(room_id, now)
         self._metrics.set_open_media_gaps(sum(len(g) for g in self._gaps.values()))
 

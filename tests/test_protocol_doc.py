@@ -284,8 +284,8 @@ def test_every_enum_event_is_documented(event: str) -> None:
 
 def test_every_bare_string_event_is_documented() -> None:
     names = collect_bare_event_names()
-    # quality.update, ops.watch and ops.snapshot (/ops).
-    assert {"quality.update", "ops.watch", "ops.snapshot"} <= names, names
+    # ops.watch and ops.snapshot (/ops).
+    assert {"ops.watch", "ops.snapshot"} <= names, names
     missing = sorted(n for n in names if f"`{n}`" not in _doc())
     assert not missing, f"events sent or handled with bare strings, not in the doc: {missing}"
 
