@@ -9,6 +9,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rooms.errors import ErrorCode
 from rooms.roles import Role
 from rooms.room import AdmitPolicy, RoomKind, RoomPolicy
 from server.links import make_link
@@ -35,8 +36,8 @@ class InviteRequest(BaseModel):
     ttl_minutes: float | None = Field(default=None, gt=0, le=7 * 24 * 60)
 
 
-def json_error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+def json_error(status: int, code: ErrorCode, message: str | None = None) -> web.Response:
+    return web.json_response(_error_body(code, message), status=status)
 
 
 class AdminApi:
@@ -67,13 +68,13 @@ class AdminApi:
             # aiohttp answers in plain text; HTTP errors here are JSON (docs/protocol.md).
             raise web.HTTPRequestEntityTooLarge(
                 request.client_max_size,
-                text=_error_text("body_too_large",
+                text=_error_text(ErrorCode.BODY_TOO_LARGE,
                                  f"The body is limited to {request.client_max_size} bytes."),
                 content_type="application/json",
             ) from None
         except ValueError:
             raise web.HTTPBadRequest(
-                text=_error_text("invalid_json", "The body must be a JSON object."),
+                text=_error_text(ErrorCode.INVALID_JSON),
                 content_type="application/json",
             ) from None
         try:
@@ -82,7 +83,7 @@ class AdminApi:
             first = error.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "body"
             raise web.HTTPBadRequest(
-                text=_error_text("invalid_request", f"{where}: {first['msg']}"),
+                text=_error_text(ErrorCode.INVALID_REQUEST, f"{where}: {first['msg']}"),
                 content_type="application/json",
             ) from None
 
@@ -96,21 +97,20 @@ class AdminApi:
 
     async def create_room(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
-            return json_error(401, "unauthorized", "A valid admin key is required.")
+            return json_error(401, ErrorCode.UNAUTHORIZED)
         body: CreateRoomRequest = await self._body(request, CreateRoomRequest)
         kind = RoomKind(body.kind)
         try:
             names = [clean_display_name(n) for n in (body.therapist, *body.participants)]
         except ValueError as error:
-            return json_error(400, "invalid_name", str(error))
+            return json_error(400, ErrorCode.INVALID_NAME, str(error))
         participants = names[1:]
         if kind is RoomKind.INDIVIDUAL:
             if len(participants) > 1:
-                return json_error(400, "too_many_participants",
-                                  "An individual room has one patient; use a group room.")
+                return json_error(400, ErrorCode.TOO_MANY_PARTICIPANTS)
             participants = participants or ["Patient"]
         elif len(participants) + 1 > self._settings.max_group_size:
-            return json_error(400, "too_many_participants",
+            return json_error(400, ErrorCode.TOO_MANY_PARTICIPANTS,
                               f"A group room holds at most {self._settings.max_group_size}.")
         policy = RoomPolicy(grace_s=self._settings.grace_s,
                             max_members=self._settings.max_group_size,
@@ -128,21 +128,25 @@ class AdminApi:
 
     async def invite(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
-            return json_error(401, "unauthorized", "A valid admin key is required.")
+            return json_error(401, ErrorCode.UNAUTHORIZED)
         body: InviteRequest = await self._body(request, InviteRequest)
         room = await self._service.get(request.match_info["room_id"])
         if room is None:
-            return json_error(404, "room_not_found", "No such room.")
+            return json_error(404, ErrorCode.ROOM_NOT_FOUND, "No such room.")
         if room.is_over:
-            return json_error(409, "room_ended", "That session has ended.")
+            return json_error(409, ErrorCode.ROOM_ENDED, "That session has ended.")
         try:
             name = clean_display_name(body.name)
         except ValueError as error:
-            return json_error(400, "invalid_name", str(error))
+            return json_error(400, ErrorCode.INVALID_NAME, str(error))
         link = make_link(self._issuer, self._base_url(request), room, Role(body.role), name,
                          self._ttl(body.ttl_minutes))
         return web.json_response({"room": room.id, **link.as_json()}, status=201)
 
 
-def _error_text(code: str, message: str) -> str:
-    return json.dumps({"error": {"code": code, "message": message}})
+def _error_body(code: ErrorCode, message: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": code.message if message is None else message}}
+
+
+def _error_text(code: ErrorCode, message: str | None = None) -> str:
+    return json.dumps(_error_body(code, message))

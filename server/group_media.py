@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from rooms.errors import ErrorCode
 from rooms.events import DomainEvent, MemberLeft, MemberSentBack
 from rooms.gates import media_gates
 from rooms.room import Room, RoomKind
@@ -76,22 +77,24 @@ class RelayRegistry:
     async def offer(self, identity: Identity, sdp: str) -> dict[str, Any]:
         room = await self._rooms.get(identity.room)
         if room is None or room.kind is not RoomKind.GROUP or room.is_over:
-            raise Refusal("room_ended", "This session has ended.")
+            raise Refusal(ErrorCode.ROOM_ENDED)
         member = room.member(identity.member_id)
         if member is None or not member.seated:
-            raise Refusal("not_joined", "Join the session first.")
+            raise Refusal(ErrorCode.NOT_JOINED, "Join the session first.")
         if not member.admitted:
-            raise Refusal("waiting", "You are in the waiting room until a therapist admits you.")
+            raise Refusal(ErrorCode.WAITING)
         relay = self._relay_for(identity.room)
         try:
             answer = await relay.join(identity.member_id, sdp)
         except NegotiationError as error:
-            raise Refusal("invalid_sdp", f"The relay could not use this offer: {error}") from None
+            raise Refusal(ErrorCode.INVALID_SDP,
+                          f"The relay could not use this offer: {error}") from None
         except RelayClosedError:
-            raise Refusal("room_ended", "This session has ended.") from None
+            raise Refusal(ErrorCode.ROOM_ENDED) from None
         except ValueError as error:
             # aiortc raises ValueError for SDP it cannot parse or apply.
-            raise Refusal("invalid_sdp", f"The relay could not use this offer: {error}") from None
+            raise Refusal(ErrorCode.INVALID_SDP,
+                          f"The relay could not use this offer: {error}") from None
         # The gates must be right before any of this member's packets are forwarded.
         self._apply_gates(room, relay)
         return {"sdp": answer, "tracks": relay.track_map(identity.member_id)}
@@ -100,14 +103,15 @@ class RelayRegistry:
         room = await self._rooms.get(identity.room)
         member = None if room is None else room.member(identity.member_id)
         if member is not None and member.seated and not member.admitted:
-            raise Refusal("waiting", "You are in the waiting room until a therapist admits you.")
+            raise Refusal(ErrorCode.WAITING)
         relay = self._relays.get(identity.room)
         if relay is None:
-            raise Refusal("not_joined", "Send relay.offer first.")
+            raise Refusal(ErrorCode.NOT_JOINED, "Send relay.offer first.")
         try:
             await relay.accept_answer(identity.member_id, sdp)
         except (NegotiationError, ValueError) as error:
-            raise Refusal("invalid_sdp", f"The relay could not use this answer: {error}") from None
+            raise Refusal(ErrorCode.INVALID_SDP,
+                          f"The relay could not use this answer: {error}") from None
 
     # --- room listener ----------------------------------------------------------
 

@@ -15,6 +15,7 @@ import ipaddress
 
 from aiohttp import web
 
+from rooms.errors import ErrorCode
 from server.admin_api import json_error
 
 # A request that passed through a proxy is not local, whatever its peer address.
@@ -40,13 +41,10 @@ def metrics_refusal(request: web.BaseRequest, token: str | None) -> web.Response
         if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
                                                               token.encode()):
             return None
-        refusal = json_error(401, "unauthorized",
+        refusal = json_error(401, ErrorCode.UNAUTHORIZED,
                          "/metrics needs Authorization: Bearer <the server's metrics token>.")
         refusal.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return refusal
     if is_local(request):
         return None
-    return json_error(403, "metrics_token_required",
-                  "/metrics answers only scrapes from this machine. To scrape from elsewhere "
-                  "run the server with --metrics-token (or TELEHEALTH_METRICS_TOKEN) and send "
-                  "Authorization: Bearer TOKEN.")
+    return json_error(403, ErrorCode.METRICS_TOKEN_REQUIRED)

@@ -12,12 +12,14 @@ from typing import Any
 
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from rooms.errors import ErrorCode
 from rooms.member import Presence
 from rooms.room import Room
 from server.alerts import Alert, AlertLog
 from server.quality_service import QualityService
 from server.room_service import RoomService
 from server.tokens import TokenRefused, TokenVerifier
+from signaling.gateway import error_reply
 from signaling.socket_server import SignalingServer
 
 log = logging.getLogger(__name__)
@@ -75,9 +77,9 @@ class OpsFeed:
     async def _on_watch(self, sid: str, data: Any = None) -> dict[str, Any]:
         room = data.get("room") if isinstance(data, dict) else None
         if room is not None and (not isinstance(room, str) or len(room) > 64):
-            return {"ok": False, "error": {"code": "invalid_payload", "message": "room: id"}}
+            return error_reply(ErrorCode.INVALID_PAYLOAD, "room: id")
         if sid not in self._watching:
-            return {"ok": False, "error": {"code": "not_connected", "message": "Reconnect."}}
+            return error_reply(ErrorCode.NOT_CONNECTED, "Reconnect.")
         self._watching[sid] = room
         await self._push(sid)
         return {"ok": True}

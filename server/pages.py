@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from rooms.errors import ErrorCode
 from server.admin_api import json_error
 from server.stores.base import RoomStore
 
@@ -110,12 +111,13 @@ def error_response(request: web.BaseRequest, status: int) -> web.Response:
     reason = _reason(status)
     if request.path.startswith("/api/"):
         if status == 404:
-            return json_error(404, "not_found", "There is no such API route.")
+            return json_error(404, ErrorCode.NOT_FOUND)
         if status == 405:
-            return json_error(405, "method_not_allowed", f"{request.method} is not allowed here.")
+            return json_error(405, ErrorCode.METHOD_NOT_ALLOWED,
+                              f"{request.method} is not allowed here.")
         if status >= 500:
-            return json_error(status, "internal_error", "The server failed; see its log.")
-        return json_error(status, "http_error", reason)
+            return json_error(status, ErrorCode.INTERNAL_ERROR)
+        return json_error(status, ErrorCode.HTTP_ERROR, reason)
     hint = _PAGE_HINTS.get(status, _DEFAULT_HINT)
     body = (
         "<!doctype html>\n<html lang=\"en\">\n<meta charset=\"utf-8\">\n"

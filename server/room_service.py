@@ -11,7 +11,7 @@ from weakref import WeakValueDictionary
 
 from rooms.commands import AnyCommand, Tick
 from rooms.engine import apply
-from rooms.errors import DomainError
+from rooms.errors import DomainError, ErrorCode
 from rooms.events import DomainEvent
 from rooms.room import Room, RoomKind, RoomPolicy, new_room
 from server.stores.base import RoomExists, RoomStore
@@ -75,7 +75,7 @@ class RoomService:
         async with lock:
             room = await self.store.get(room_id)
             if room is None:
-                raise DomainError("room_not_found", "This session does not exist.")
+                raise DomainError(ErrorCode.ROOM_NOT_FOUND, "This session does not exist.")
             updated, events = apply(room, command)
             if updated is not room:
                 await self.store.save(updated)

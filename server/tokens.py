@@ -13,6 +13,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from rooms.errors import ErrorCode
 from rooms.roles import Role
 from rooms.room import RoomKind
 
@@ -44,7 +45,8 @@ class Grant:
 
 
 class TokenRefused(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str | None = None) -> None:
+        message = code.message if message is None else message
         super().__init__(message)
         self.code = code
         self.message = message
@@ -122,22 +124,17 @@ class TokenIssuer:
         )
 
 
-_REFUSALS: tuple[tuple[type[Exception], str, str], ...] = (
-    # Order matters: subclasses before their bases.
-    (jwt.ExpiredSignatureError, "token_expired",
-     "This link has expired. Ask your clinic for a new link."),
-    (jwt.ImmatureSignatureError, "token_not_yet_valid",
-     "This link is not valid yet. Check your device's clock."),
-    (jwt.InvalidAudienceError, "token_bad_audience",
-     "This link was not made for joining a session here."),
-    (jwt.InvalidAlgorithmError, "token_bad_algorithm",
-     "This link is not valid (unsupported signature algorithm)."),
-    (jwt.InvalidSignatureError, "token_bad_signature",
-     "This link is not valid: it was altered or made by someone else."),
-    (jwt.InvalidIssuerError, "token_bad_audience",
+_REFUSALS: tuple[tuple[type[Exception], ErrorCode, str | None], ...] = (
+    # Order matters: subclasses before their bases. None: the code's own message.
+    (jwt.ExpiredSignatureError, ErrorCode.TOKEN_EXPIRED, None),
+    (jwt.ImmatureSignatureError, ErrorCode.TOKEN_NOT_YET_VALID, None),
+    (jwt.InvalidAudienceError, ErrorCode.TOKEN_BAD_AUDIENCE, None),
+    (jwt.InvalidAlgorithmError, ErrorCode.TOKEN_BAD_ALGORITHM, None),
+    (jwt.InvalidSignatureError, ErrorCode.TOKEN_BAD_SIGNATURE, None),
+    (jwt.InvalidIssuerError, ErrorCode.TOKEN_BAD_AUDIENCE,
      "This link was not made by this server."),
-    (jwt.MissingRequiredClaimError, "token_malformed", "This link is incomplete."),
-    (jwt.InvalidTokenError, "token_malformed", "This link is not a valid session link."),
+    (jwt.MissingRequiredClaimError, ErrorCode.TOKEN_MALFORMED, None),
+    (jwt.InvalidTokenError, ErrorCode.TOKEN_MALFORMED, "This link is not a valid session link."),
 )
 
 
@@ -150,7 +147,7 @@ class TokenVerifier:
         """Check an ops token; returns its subject."""
         claims = self._decode(token, frozenset({Audience.OPS}))
         if claims.get("role") != Role.OPS.value:
-            raise TokenRefused("not_allowed", "This link does not open the ops dashboard.")
+            raise TokenRefused(ErrorCode.NOT_ALLOWED, "This link does not open the ops dashboard.")
         return str(claims["sub"])
 
     def verify(self, token: object, accept: frozenset[Audience]) -> Grant:
@@ -158,7 +155,7 @@ class TokenVerifier:
 
     def _decode(self, token: object, accept: frozenset[Audience]) -> dict[str, Any]:
         if not isinstance(token, str) or not token:
-            raise TokenRefused("token_missing", "This page was opened without a session link.")
+            raise TokenRefused(ErrorCode.TOKEN_MISSING)
         try:
             claims = jwt.decode(
                 token,
@@ -190,4 +187,4 @@ def _grant_from_claims(claims: dict[str, Any]) -> Grant:
             audience=Audience(claims["aud"]),
         )
     except (KeyError, ValueError):
-        raise TokenRefused("token_malformed", "This link is incomplete.") from None
+        raise TokenRefused(ErrorCode.TOKEN_MALFORMED) from None

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from rooms.commands import Disconnect
-from rooms.errors import DomainError
+from rooms.errors import DomainError, ErrorCode
 from rooms.room import RoomKind
 from signaling import codec
 from signaling.connections import Connection
@@ -65,8 +65,9 @@ class Limits:
     join_timeout_s: float = 0.0
 
 
-def error_reply(code: str, message: str) -> Reply:
-    return {"ok": False, "error": {"code": code, "message": message}}
+def error_reply(code: ErrorCode, message: str | None = None) -> Reply:
+    return {"ok": False,
+            "error": {"code": code, "message": code.message if message is None else message}}
 
 
 class Signaling:
@@ -129,8 +130,8 @@ class Signaling:
 
     async def _on_connect(self, sid: str, environ: Mapping[str, Any], auth: Any) -> None:
         if not self._origin.allows(environ):
-            self._observer.refused("origin_not_allowed")
-            raise _refused("origin_not_allowed", "This page is not allowed to connect.")
+            self._observer.refused(ErrorCode.ORIGIN_NOT_ALLOWED)
+            raise _refused(ErrorCode.ORIGIN_NOT_ALLOWED)
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             identity = self._auth.authenticate(token)
@@ -146,16 +147,16 @@ class Signaling:
     async def _check_room_open(self, identity: Identity) -> None:
         room = await self.rooms.get(identity.room)
         if room is None:
-            raise Refusal("room_not_found", "This session does not exist or has expired.")
+            raise Refusal(ErrorCode.ROOM_NOT_FOUND)
         if room.is_over:
-            raise Refusal("room_ended", "This session has ended.")
+            raise Refusal(ErrorCode.ROOM_ENDED)
         if identity.member_id in room.revoked:
-            raise Refusal("token_revoked", "You were removed from this session.")
+            raise Refusal(ErrorCode.TOKEN_REVOKED)
 
     async def _join_timed_out(self, sid: str) -> None:
+        code = ErrorCode.JOIN_TIMEOUT
         await self.fanout.emit_to_sid(sid, ServerEvent.ERROR, {
-            "code": "join_timeout", "event": ClientEvent.SESSION_JOIN.value,
-            "message": "Connected but never joined: reload the page to try again."})
+            "code": code, "event": ClientEvent.SESSION_JOIN.value, "message": code.message})
         await self.sio.close_connection(sid)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -184,7 +185,7 @@ class Signaling:
     async def _dispatch(self, event: str, sid: str, data: Any, extra: tuple[Any, ...]) -> Reply:
         connection = self.connections.get(sid)
         if connection is None:
-            return error_reply("not_connected", "Reconnect with your session link.")
+            return error_reply(ErrorCode.NOT_CONNECTED)
         self._observer.message_in(event)
         now = self._monotonic()
         if not connection.bucket.take(now):
@@ -192,24 +193,24 @@ class Signaling:
                 log.warning("disconnecting a flooding connection",
                             extra={"room": connection.identity.room})
                 await self.fanout.emit_to_sid(sid, ServerEvent.ERROR, {
-                    "code": "flooding", "event": event,
-                    "message": "Disconnected: far too many messages for too long."})
+                    "code": ErrorCode.FLOODING, "event": event,
+                    "message": ErrorCode.FLOODING.message})
                 await self.sio.close_connection(sid)
-            return error_reply("rate_limited", "Too many messages; slow down.")
+            return error_reply(ErrorCode.RATE_LIMITED)
         route = self._routes.get(event)
         if route is None:
-            return error_reply("unknown_event", f"There is no event called {event[:64]!r}.")
+            return error_reply(ErrorCode.UNKNOWN_EVENT, f"There is no event called {event[:64]!r}.")
         if extra:
-            return error_reply("invalid_payload", "Send exactly one payload object.")
+            return error_reply(ErrorCode.INVALID_PAYLOAD)
         if wire_size.get() > self._limits.max_message_bytes:
-            return error_reply("message_too_large",
+            return error_reply(ErrorCode.MESSAGE_TOO_LARGE,
                                f"Messages are limited to {self._limits.max_message_bytes} bytes.")
         try:
             payload = route.schema.model_validate({} if data is None else data)
         except ValidationError as error:
-            return error_reply("invalid_payload", _describe(error))
+            return error_reply(ErrorCode.INVALID_PAYLOAD, _describe(error))
         if route.needs_join and not self.connections.holds_seat(connection):
-            return error_reply("not_joined", "Join the session first.")
+            return error_reply(ErrorCode.NOT_JOINED, "Join the session first.")
         try:
             return await route.handler(connection, payload)
         except (DomainError, Refusal) as refusal:
@@ -227,7 +228,7 @@ class Signaling:
             with contextlib.suppress(DomainError):
                 await self.rooms.execute(identity.room,
                                           Disconnect(identity.member_id, self.clock()))
-            return error_reply("not_connected", "Reconnect with your session link.")
+            return error_reply(ErrorCode.NOT_CONNECTED)
         member = room.require_member(identity.member_id)
         await self.fanout.seat(connection, admitted=member.admitted)
         self._join_deadlines.cancel(connection.sid)
@@ -287,9 +288,10 @@ class Signaling:
         identity = connection.identity
         if identity.kind is not RoomKind.INDIVIDUAL:
             # Group media goes through the relay; members never signal each other.
-            return error_reply("not_allowed", "Group sessions use the relay, not peer signaling.")
+            return error_reply(ErrorCode.NOT_ALLOWED,
+                               "Group sessions use the relay, not peer signaling.")
         if to == identity.member_id or not await self._is_seated(identity.room, to):
-            return error_reply("unknown_peer", "That person is not in this session.")
+            return error_reply(ErrorCode.UNKNOWN_PEER)
         await self.fanout.send_to_member(identity.room, to, event, message)
         return {"ok": True}
 
@@ -313,7 +315,7 @@ class Signaling:
 
     def _require_group_media(self, connection: Connection) -> GroupMedia:
         if connection.identity.kind.value != "group" or self._group_media is None:
-            raise Refusal("not_allowed", "This session does not use the group relay.")
+            raise Refusal(ErrorCode.NOT_ALLOWED, "This session does not use the group relay.")
         return self._group_media
 
     # --- what the process pushes through signaling --------------------------
@@ -343,9 +345,10 @@ class Signaling:
                                           {"resume_token": token})
 
 
-def _refused(code: str, message: str) -> SocketRefused:
+def _refused(code: ErrorCode, message: str | None = None) -> SocketRefused:
     """A connect refusal whose `err.data` is {code, message}: python-socketio puts its
     first argument in the packet's `message` and the second in `data`."""
+    message = code.message if message is None else message
     return SocketRefused(message, {"code": code, "message": message})
 
 

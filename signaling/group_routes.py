@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from rooms.errors import ErrorCode
 from rooms.roles import Capability, can
 from signaling import codec
 from signaling import schemas as s
@@ -36,10 +37,10 @@ def _talk_report_handler(signaling: Signaling) -> Any:
     async def handle(connection: Connection, payload: BaseModel) -> Reply:
         identity = connection.identity
         if not can(identity.role, Capability.VIEW_TALK_TIME):
-            return error_reply("not_allowed", "Only therapists see talk time.")
+            return error_reply(ErrorCode.NOT_ALLOWED, "Only therapists see talk time.")
         room = await signaling.rooms.get(identity.room)
         if room is None or room.floor is None:
-            return error_reply("not_a_group", "Only group sessions have talk time.")
+            return error_reply(ErrorCode.NOT_A_GROUP, "Only group sessions have talk time.")
         return {"ok": True, "report": talk_report_view(room, signaling.clock())}
 
     return handle

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rooms.commands import AnyCommand
+from rooms.errors import ErrorCode
 from rooms.events import DomainEvent
 from rooms.roles import Role
 from rooms.room import Room, RoomKind
@@ -25,7 +26,8 @@ class Identity:
 class Refusal(Exception):
     """A refused request: `code` and `message` go to the client as they are."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str | None = None) -> None:
+        message = code.message if message is None else message
         super().__init__(message)
         self.code = code
         self.message = message

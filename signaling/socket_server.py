@@ -37,9 +37,11 @@ import engineio
 import socketio
 from socketio import packet
 
+from rooms.errors import ErrorCode
 from signaling import wire_json
 from signaling.address_cap import AddressCap
 from signaling.deadline import Deadlines
+from signaling.events import ServerEvent
 from signaling.frame_guard import FrameGuard
 
 log = logging.getLogger(__name__)
@@ -95,8 +97,8 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
         if not self._address_cap.admit(eio_sid, environ):
             # Engine.IO answers HTTP 401 with this as its JSON body.
-            return {"code": "too_many_connections",
-                    "message": "Too many connections from your address; close some first."}
+            code = ErrorCode.TOO_MANY_CONNECTIONS
+            return {"code": code, "message": code.message}
         await super()._handle_eio_connect(eio_sid, environ)
         self._auth_deadlines.arm(eio_sid, lambda: self._auth_timed_out(eio_sid))
         socket = self.eio.sockets.get(eio_sid)
@@ -133,7 +135,8 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
         try:
             pkt.attachment_count = pkt.decode(data) or 0
         except wire_json.NestingTooDeep:
-            await self.bad_frame(eio_sid, "nesting", data[:16], pkt=pkt, code="nesting_too_deep",
+            await self.bad_frame(eio_sid, "nesting", data[:16], pkt=pkt,
+                                 code=ErrorCode.NESTING_TOO_DEEP,
                                  message=f"JSON nested deeper than {wire_json.MAX_DEPTH} levels.")
             return
         except Exception as error:
@@ -149,8 +152,8 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
         elif kind == packet.ACK:
             await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
         elif kind in (packet.BINARY_EVENT, packet.BINARY_ACK):
-            await self.bad_frame(eio_sid, "binary", data[:16], pkt=pkt, code="binary_not_allowed",
-                                 message="No event takes binary data; send JSON.")
+            await self.bad_frame(eio_sid, "binary", data[:16], pkt=pkt,
+                                 code=ErrorCode.BINARY_NOT_ALLOWED)
         else:
             await self.bad_frame(eio_sid, "packet", f"packet type {kind!r}", pkt=pkt)
 
@@ -165,12 +168,13 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
         if self._connected_sid(eio_sid, namespace) is None:
             # python-socketio drops these silently; say why (a connect_error for it).
             await self.bad_frame(eio_sid, "not_connected", namespace[:64], pkt=pkt,
-                                 code="not_connected",
+                                 code=ErrorCode.NOT_CONNECTED,
                                  message=f"Not connected to namespace {namespace[:64]!r}.")
             return
         if name in RESERVED_EVENTS or not self._has_handler(namespace, name):
             kind = "reserved_event" if name in RESERVED_EVENTS else "unknown_event"
-            await self.bad_frame(eio_sid, kind, name[:64], pkt=pkt, code="unknown_event",
+            await self.bad_frame(eio_sid, kind, name[:64], pkt=pkt,
+                                 code=ErrorCode.UNKNOWN_EVENT,
                                  message=f"There is no event called {name[:64]!r}.", event=name)
             return
         await self._handle_event(eio_sid, pkt.namespace, pkt.id, data)
@@ -182,7 +186,7 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
     # --- refusals ---------------------------------------------------------------------
 
     async def bad_frame(self, eio_sid: str, kind: str, detail: str, *, pkt: Any = None,
-                        code: str = "malformed_frame", message: str = "",
+                        code: ErrorCode = ErrorCode.MALFORMED_FRAME, message: str = "",
                         event: str | None = None, reply: bool = True,
                         error: BaseException | None = None) -> None:
         """Count and answer one unusable frame; close the connection if they flood in."""
@@ -190,14 +194,13 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
         namespace = (getattr(pkt, "namespace", None) or "/") if pkt is not None else "/"
         ack_id = getattr(pkt, "id", None) if pkt is not None else None
         if flooding:
-            await self._refuse(eio_sid, namespace, None, "flooding",
+            await self._refuse(eio_sid, namespace, None, ErrorCode.FLOODING,
                                "Disconnected: far too many bad frames.", event)
             await self.eio.disconnect(eio_sid)
         elif reply and kind != "internal":
-            await self._refuse(eio_sid, namespace, ack_id, code,
-                               message or "This frame is not a Socket.IO event.", event)
+            await self._refuse(eio_sid, namespace, ack_id, code, message or code.message, event)
 
-    async def _refuse(self, eio_sid: str, namespace: str, ack_id: Any, code: str,
+    async def _refuse(self, eio_sid: str, namespace: str, ack_id: Any, code: ErrorCode,
                       message: str, event: str | None) -> None:
         """`{ok: false, error}` in an ack if one was asked for, else an `error` event; on a
         namespace the connection has not joined (not authenticated yet), a connect_error."""
@@ -210,14 +213,15 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
                                       data=[{"ok": False, "error": error}])
         else:
             body = error if event is None else {**error, "event": event}
-            reply = self.packet_class(packet.EVENT, namespace=namespace, data=["error", body])
+            reply = self.packet_class(packet.EVENT, namespace=namespace,
+                                      data=[ServerEvent.ERROR, body])
         await self._send_packet(eio_sid, reply)
 
     async def _auth_timed_out(self, eio_sid: str) -> None:
-        message = "Connected but never authenticated: reconnect with your session link."
+        code = ErrorCode.AUTH_TIMEOUT
         await self._send_packet(eio_sid, self.packet_class(
             packet.CONNECT_ERROR, namespace="/",
-            data={"message": message, "data": {"code": "auth_timeout", "message": message}}))
+            data={"message": code.message, "data": {"code": code, "message": code.message}}))
         await self.eio.disconnect(eio_sid)
 
     def _connected_sid(self, eio_sid: str, namespace: str | None) -> str | None:

@@ -1,11 +1,11 @@
 """docs/protocol.md against the code: every event, error code and reason the server can
 send is documented, and the error-code table lists nothing the code cannot send.
 
-Error codes are bare strings passed to a handful of constructors and helpers, so they are
-collected from the source with `ast`: the code argument of those calls, string `code=`
-keywords and `code` parameter defaults, `{"code": ...}` dict literals and the token
-module's refusal table. Enum members
-used as codes (FloorErrorCode.X) are resolved by importing their enum.
+Error codes are `rooms.errors.ErrorCode`: the table under "## Error codes" lists exactly
+its values, and every member is used somewhere in server/, signaling/ or rooms/ (so the
+enum, and with it the table, holds no code nothing sends). tests/test_vocabulary.py keeps
+codes from being written as bare strings. Events and reasons are collected from the source
+with `ast`; enum members used there are resolved by importing their enum.
 """
 
 from __future__ import annotations
@@ -20,30 +20,19 @@ from pathlib import Path
 
 import pytest
 
+from rooms.errors import ErrorCode
 from signaling.events import ClientEvent, ServerEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol.md"
 PACKAGES = ("server", "signaling", "rooms")
 
-# Calls that take a wire error code, and the position of the code among their arguments.
-CODE_CALLS = {
-    "DomainError": 0,   # rooms/: every domain refusal
-    "FloorError": 0,    # rooms/floor.py (a DomainError with an enum code)
-    "Refusal": 0,       # signaling.ports: refusals of ports (auth, group media)
-    "TokenRefused": 0,  # server/tokens.py
-    "error_reply": 0,   # signaling/gateway.py: {ok: false, error}
-    "_refused": 0,      # signaling/gateway.py: connect_error
-    "json_error": 1,    # server/admin_api.py: json_error(status, code, message)
-    "_error_text": 0,   # server/admin_api.py (413/400 bodies)
-}
 # Calls that put an event on the wire with its name as a plain string.
 EMIT_CALLS = frozenset({
     "emit", "_emit", "emit_to_sid", "send_to_member", "_send_to_member",
     "send_to_moderators", "_notify_member", "_notify_moderators", "on",
 })
 EVENT_NAME = re.compile(r"^[a-z_]+\.[a-z_]+$")
-CODE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Events only the transport raises, registered with sio.on() like any other.
 TRANSPORT_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
 
@@ -85,56 +74,17 @@ def _enum_member(node: ast.expr, tree: ast.Module, path: Path) -> Enum | None:
     return None
 
 
-def _code_value(node: ast.expr, tree: ast.Module, path: Path) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    member = _enum_member(node, tree, path)
-    if member is not None:
-        return str(member.value)
-    return None  # a variable passing a code along (refusal.code): counted where it is made
-
-
-def collect_error_codes() -> dict[str, set[str]]:
-    """code -> the files that can send it."""
-    found: dict[str, set[str]] = {}
-
-    def add(code: str | None, path: Path) -> None:
-        if code is not None:
-            found.setdefault(code, set()).add(str(path.relative_to(ROOT)))
-
+def collect_error_code_uses() -> dict[ErrorCode, set[str]]:
+    """ErrorCode member -> the files that name it (`ErrorCode.X`), the enum's own aside."""
+    found: dict[ErrorCode, set[str]] = {}
     for path, tree in _sources():
+        if path == ROOT / "rooms" / "errors.py":
+            continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                position = CODE_CALLS.get(_call_name(node) or "")
-                if position is not None and len(node.args) > position:
-                    add(_code_value(node.args[position], tree, path), path)
-                for keyword in node.keywords:
-                    if keyword.arg == "code":
-                        add(_code_value(keyword.value, tree, path), path)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                # socket_server.bad_frame(..., code: str = "malformed_frame", ...)
-                arguments = node.args
-                positional = [*arguments.posonlyargs, *arguments.args]
-                pairs = [*zip(positional[len(positional) - len(arguments.defaults):],
-                              arguments.defaults, strict=True),
-                         *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)]
-                for arg, default in pairs:
-                    if arg.arg == "code" and default is not None:
-                        add(_code_value(default, tree, path), path)
-            elif isinstance(node, ast.Dict):
-                for key, value in zip(node.keys, node.values, strict=True):
-                    if isinstance(key, ast.Constant) and key.value == "code" and value is not None:
-                        add(_code_value(value, tree, path), path)
-            elif isinstance(node, ast.Assign | ast.AnnAssign):
-                # server/tokens.py: _REFUSALS = ((ExceptionType, "code", "message"), ...)
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                named = [t.id for t in targets if isinstance(t, ast.Name)]
-                if any(n.endswith("REFUSALS") for n in named) and isinstance(
-                    node.value, ast.Tuple | ast.List
-                ):
-                    for row in node.value.elts:
-                        if isinstance(row, ast.Tuple) and len(row.elts) >= 2:
-                            add(_code_value(row.elts[1], tree, path), path)
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id == "ErrorCode"):
+                found.setdefault(ErrorCode[node.attr], set()).add(
+                    str(path.relative_to(ROOT)))
     return found
 
 
@@ -296,26 +246,28 @@ def test_every_server_event_has_a_row_in_the_server_to_client_table() -> None:
         _doc_row(event.value, table)
 
 
-def test_error_code_collection_finds_a_plausible_number() -> None:
-    codes = collect_error_codes()
-    # 60 or so today; far fewer means the collection broke, not that codes went away.
-    assert len(codes) >= 30, sorted(codes)
-    for known in ("seat_taken", "token_expired", "invalid_sdp", "not_a_group",
-                  "unknown_member", "not_in_queue", "unauthorized", "body_too_large"):
-        assert known in codes, f"the collector no longer finds {known}"
-    assert all(CODE_NAME.match(code) for code in codes), sorted(codes)
+def test_the_doc_table_lists_each_code_once() -> None:
+    rows = [match.group(1) for line in _section("Error codes").splitlines()
+            if (match := re.match(r"^\|\s*`([^`]+)`\s*\|", line))]
+    assert len(rows) == len(set(rows)), sorted(r for r in rows if rows.count(r) > 1)
 
 
 def test_every_error_code_is_in_the_doc_table() -> None:
-    codes = collect_error_codes()
-    table = documented_codes()
-    missing = {code: sorted(where) for code, where in codes.items() if code not in table}
-    assert not missing, f"error codes missing from the table in docs/protocol.md: {missing}"
+    missing = sorted(code.value for code in ErrorCode if code.value not in documented_codes())
+    assert not missing, f"ErrorCode values missing from the table in docs/protocol.md: {missing}"
 
 
-def test_the_doc_table_lists_no_code_the_server_cannot_send() -> None:
-    stale = documented_codes() - set(collect_error_codes())
-    assert not stale, f"docs/protocol.md documents codes nothing sends: {sorted(stale)}"
+def test_the_doc_table_lists_only_error_codes() -> None:
+    stale = sorted(documented_codes() - {code.value for code in ErrorCode})
+    assert not stale, f"docs/protocol.md documents codes that are not ErrorCode values: {stale}"
+
+
+def test_every_error_code_is_sent_from_somewhere() -> None:
+    uses = collect_error_code_uses()
+    # A plausible number: far fewer files means the collection broke, not that codes went.
+    assert len({path for paths in uses.values() for path in paths}) >= 10, uses
+    unused = sorted(code.value for code in ErrorCode if code not in uses)
+    assert not unused, f"ErrorCode members nothing in server/, signaling/, rooms/ sends: {unused}"
 
 
 def test_codec_reason_collection_finds_the_reasoned_events() -> None:
