@@ -28,8 +28,10 @@ from prometheus_client import (
     generate_latest,
 )
 
+from rooms.errors import ErrorCode
 from rooms.roles import Role
 from rooms.room import RoomKind, RoomState
+from server.quality import Quality
 from signaling.events import ClientEvent, ServerEvent
 from signaling.frame_guard import FRAME_KINDS
 
@@ -41,20 +43,21 @@ ROLES: Final = tuple(role.value for role in Role)
 SIGNALING_EVENTS: Final = tuple(
     sorted({event.value for event in ClientEvent} | {event.value for event in ServerEvent})
 )
-# The refusal codes of docs/protocol.md (connection and join refusals).
-REFUSAL_REASONS: Final = (
-    "token_missing", "token_malformed", "token_expired", "token_not_yet_valid",
-    "token_bad_audience", "token_bad_algorithm", "token_bad_signature", "token_revoked",
-    "room_not_found", "room_ended", "origin_not_allowed", "seat_taken", "room_full",
-    "not_allowed", "rate_limited",
-)  # fmt: skip
+# The codes a connection or a join can be refused with (the metric's label values).
+REFUSAL_REASONS: Final = tuple(code.value for code in (
+    ErrorCode.TOKEN_MISSING, ErrorCode.TOKEN_MALFORMED, ErrorCode.TOKEN_EXPIRED,
+    ErrorCode.TOKEN_NOT_YET_VALID, ErrorCode.TOKEN_BAD_AUDIENCE, ErrorCode.TOKEN_BAD_ALGORITHM,
+    ErrorCode.TOKEN_BAD_SIGNATURE, ErrorCode.TOKEN_REVOKED, ErrorCode.ROOM_NOT_FOUND,
+    ErrorCode.ROOM_ENDED, ErrorCode.ORIGIN_NOT_ALLOWED, ErrorCode.SEAT_TAKEN, ErrorCode.ROOM_FULL,
+    ErrorCode.NOT_ALLOWED, ErrorCode.RATE_LIMITED,
+))  # fmt: skip
 MEDIA_KINDS: Final = ("audio", "video")
 FORWARDED: Final = "forwarded"
 # Why the relay did not forward a packet: the audio gate (muted, or not holding
 # the floor), a subscriber too slow to keep up, or video held back until the next
 # keyframe so that the subscriber's decoder does not show garbage.
 RELAY_DROP_REASONS: Final = ("gate", "overload", "awaiting_keyframe")
-QUALITY_LEVELS: Final = ("excellent", "good", "poor", "lost")
+QUALITY_LEVELS: Final = tuple(level.value for level in Quality)
 JOIN_TO_CONNECTED_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0)
 
 

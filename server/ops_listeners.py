@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from rooms.errors import ErrorCode
 from rooms.events import (
     DomainEvent,
     FloorChanged,
@@ -36,7 +37,7 @@ _LEAVE_AUDIT = {
 def _audit_refusal(audit: AuditLog | None, reason: str) -> None:
     log.info("connection refused", extra={"event": "refused", "reason": reason})
     if audit is not None and (reason.startswith("token_") or reason.startswith("room_")
-                              or reason == "origin_not_allowed"):
+                              or reason == ErrorCode.ORIGIN_NOT_ALLOWED):
         # The reason only: never the token, never the address.
         audit.append(AuditEvent.TOKEN_REFUSED, room=None, subject=None, role=None,
                      details={"reason": reason})
@@ -88,7 +89,7 @@ class AuditListener:
         admit = room.policy.admit.value if room.floor is not None else None
         self._append(AuditEvent.ROOM_CREATED, room, kind=room.kind.value, admit=admit)
 
-    def _append(self, event: str, room: Room, subject: str | None = None,
+    def _append(self, event: AuditEvent, room: Room, subject: str | None = None,
                 role: str | None = None, **details: str | int | float | bool | None) -> None:
         self._audit.append(event, room=room.id, subject=subject, role=role, details=details)
 
@@ -100,15 +101,16 @@ class AuditListener:
             case MemberAdmitted(member=m, by=by):
                 self._append(AuditEvent.ADMIT, room, m.id, m.role.value, by=by)
             case MemberSentBack(member=m, by=by):
-                self._append("send_back", room, m.id, m.role.value, by=by)
+                self._append(AuditEvent.SEND_BACK, room, m.id, m.role.value, by=by)
             case MemberLeft(member=m, reason=reason):
                 self._append(_LEAVE_AUDIT.get(reason, AuditEvent.LEAVE), room, m.id,
                              m.role.value, reason=reason.value)
             case MemberModerated(member=m, action=action, by=by):
-                name = AuditEvent.MUTE if action is ModerationAction.MUTED else "stop_video"
+                muted = action is ModerationAction.MUTED
+                name = AuditEvent.MUTE if muted else AuditEvent.STOP_VIDEO
                 self._append(name, room, m.id, m.role.value, by=by)
             case RoomLockChanged(locked=locked, by=by):
-                self._append("lock", room, by, None, locked=locked)
+                self._append(AuditEvent.LOCK, room, by, None, locked=locked)
             case FloorChanged(events=floor_events):
                 for floor_event in floor_events:
                     if isinstance(floor_event, ModeChanged):
