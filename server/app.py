@@ -37,6 +37,7 @@ from server.quality_service import QualityForgetter, QualityService
 from server.quality_wire import QualityToWire
 from server.relay_metrics import RelayMetricsSampler
 from server.room_service import RoomService
+from server.seat_recovery import hold_seats_after_restart
 from server.settings import Settings
 from server.stores.base import RoomStore
 from server.stores.factory import make_store
@@ -103,7 +104,7 @@ class SettingsIce:
 
 def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.Application:
     keys = load_or_create(settings.data_dir)
-    store = store or make_store(settings.redis_url)
+    store = store or make_store(settings)
     rooms = RoomService(store)
     issuer = TokenIssuer(keys.signing_key)
     verifier = TokenVerifier(keys.verify_key)
@@ -183,6 +184,8 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         app.add_routes([web.get("/metrics", metrics_endpoint)])
     app.add_routes(AdminApi(settings, rooms, issuer, keys.admin_key).routes())
     app.cleanup_ctx.append(housekeeping)
+    # Before the first connection: seats left connected by a crash start their grace now.
+    app.on_startup.append(lambda _app: hold_seats_after_restart(rooms))
     app.on_shutdown.append(close_sockets)
     return app
 

@@ -16,6 +16,7 @@ from aiohttp import web
 from server.app import SHUTDOWN_BUDGET_S, create_app
 from server.runtime_file import RuntimeInfo, remove_runtime, write_runtime
 from server.settings import Settings
+from server.stores.factory import describe_store
 from server.tls import fingerprint, server_ssl_context
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def _bound_port(runner: web.AppRunner) -> int | None:
 
 def _announce(settings: Settings, info: RuntimeInfo) -> None:
     data_dir = Path(settings.data_dir)
-    store = "Redis" if settings.redis_url else "in-memory (embedded)"
+    store = describe_store(settings)
     lines = [
         f"Telehealth session server listening on {info.public_url}",
         f"  store: {store}; data directory: {data_dir.resolve()}",

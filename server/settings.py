@@ -11,6 +11,7 @@ DEFAULT_DATA_DIR = Path("telehealth-data")
 # Browsers only: bigger payloads are refused with a clear error, not dropped.
 MAX_MESSAGE_BYTES = 64 * 1024
 MIN_METRICS_TOKEN_CHARS = 16
+EMBEDDED_STORES = ("sqlite", "memory")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class Settings:
     port: int = DEFAULT_PORT
     data_dir: Path = DEFAULT_DATA_DIR
     redis_url: str | None = None
+    # Where rooms live without a redis_url: "sqlite", the file in the data directory
+    # (they survive a restart), or "memory", this process only (tests that want speed).
+    embedded_store: str = "sqlite"
     tls_cert: Path | None = None
     tls_key: Path | None = None
     # Public base URL used in join links, e.g. https://telehealth.clinic.example
@@ -62,6 +66,8 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self.embedded_store not in EMBEDDED_STORES:
+            raise ValueError(f"embedded_store must be one of {', '.join(EMBEDDED_STORES)}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port {self.port} is out of range")
         if (self.tls_cert is None) != (self.tls_key is None):

@@ -110,7 +110,9 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
 
     async def start(**overrides: Any) -> LiveServer:
         data_dir = overrides.pop("data_dir", tmp_path / f"data{len(runners)}")
-        settings = Settings(data_dir=data_dir, host="127.0.0.1", port=0)
+        # Rooms in memory unless a test asks for Redis or SQLite: tests stay fast.
+        settings = Settings(data_dir=data_dir, host="127.0.0.1", port=0,
+                            embedded_store="memory")
         settings = replace(settings, **overrides)
         app = create_app(settings)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)

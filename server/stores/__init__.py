@@ -1,1 +1,1 @@
-"""Room stores: one interface, a memory and a Redis backend, chosen in `factory`."""
+"""Room stores: one interface; SQLite (default), Redis and memory backends, picked in `factory`."""
