@@ -52,6 +52,16 @@ ROLES = ("therapist", "participant", "waiting", "unjoined", "removed", "ops")
 # --- valid payloads; "@therapist" etc. are replaced by that member's id ---------------
 
 OFFER_SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+# The smallest offer the relay accepts: one Opus audio section (an aiortc offer without
+# its candidates; the leg never connects, which the matrix does not need).
+RELAY_OFFER_SDP = (
+    "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=sendrecv\r\na=mid:0\r\n"
+    "a=rtcp-mux\r\na=rtpmap:96 opus/48000/2\r\na=ice-ufrag:6LZF\r\n"
+    "a=ice-pwd:zKkOWlqNHlELX5wQuXEyH8\r\na=fingerprint:sha-256 "
+    "C3:7D:C8:FF:10:53:90:A0:2F:E6:72:66:C0:D8:7F:78:04:84:F1:17:3A:30:48:29:88:D7:E9:86:A5:"
+    "70:3C:29\r\na=setup:actpass\r\n"
+)
 
 PAYLOADS: dict[E, dict[str, Any]] = {
     E.SESSION_JOIN: {"resume": True},
@@ -60,8 +70,7 @@ PAYLOADS: dict[E, dict[str, Any]] = {
     # "@peer": the therapist signals the participant; everyone else signals the therapist.
     E.SIGNAL_DESCRIPTION: {"to": "@peer", "description": {"type": "offer", "sdp": OFFER_SDP}},
     E.SIGNAL_CANDIDATE: {"to": "@peer", "candidate": None},
-    # Not a usable offer: the relay refuses it (`invalid_sdp`) only after the admission check.
-    E.RELAY_OFFER: {"sdp": OFFER_SDP},
+    E.RELAY_OFFER: {"sdp": RELAY_OFFER_SDP},
     E.RELAY_ANSWER: {"sdp": OFFER_SDP},
     E.MEDIA_CONNECTED: {},
     E.STATS_REPORT: {"rtt_ms": 40.0, "loss_pct": 0.0, "connected": True},
@@ -108,10 +117,10 @@ SETUPS: dict[str, tuple[Step, ...]] = {
     ),
     # The only admitted participant gets the first go-around turn at once.
     "go_around": (("therapist", E.FLOOR_MODE, {"mode": "go_around"}),),
-    # The therapist and the participant have a (media-less) leg to the room's relay.
+    # The therapist and the participant have a leg to the room's relay (never connected).
     "relay_legs": (
-        ("therapist", E.RELAY_OFFER, {"sdp": OFFER_SDP}),
-        ("participant", E.RELAY_OFFER, {"sdp": OFFER_SDP}),
+        ("therapist", E.RELAY_OFFER, {"sdp": RELAY_OFFER_SDP}),
+        ("participant", E.RELAY_OFFER, {"sdp": RELAY_OFFER_SDP}),
     ),
 }
 
@@ -131,8 +140,8 @@ MATRIX: dict[tuple[E, str], Cells] = {
     # P2P signaling is for individual rooms; a group room uses the relay instead
     (E.SIGNAL_DESCRIPTION, "open"):    (NA,          NA,           NA,           NJ, RV, AUD),
     (E.SIGNAL_CANDIDATE, "open"):      (NA,          NA,           NA,           NJ, RV, AUD),
-    # the relay leg: admitted members only (a media-less offer is a valid offer;
-    # answering when the relay asked nothing is a relay-state refusal, `invalid_sdp`)
+    # the relay leg: admitted members only (answering when the relay asked nothing is a
+    # relay-state refusal, `invalid_sdp`)
     (E.RELAY_OFFER, "open"):           (OK,          OK,           WT,           NJ, RV, AUD),
     (E.RELAY_ANSWER, "open"):          (NJ,          NJ,           WT,           NJ, RV, AUD),
     (E.RELAY_ANSWER, "relay_legs"):    ("invalid_sdp", "invalid_sdp", WT,        NJ, RV, AUD),
