@@ -12,23 +12,28 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from enum import StrEnum
 
 from signaling.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
 
-# Why a frame was unusable (the metric's label values).
-FRAME_KINDS = (
-    "engineio",        # not an Engine.IO packet (empty, unknown type, base64 binary)
-    "packet",          # not a Socket.IO packet (bad type, header or JSON)
-    "nesting",         # JSON nested deeper than signaling.wire_json.MAX_DEPTH
-    "event_shape",     # an EVENT whose data is not ["name", ...]
-    "reserved_event",  # an event named connect, disconnect, ...: only the transport raises those
-    "unknown_event",   # an event the namespace has no handler for (namespaces without "*")
-    "not_connected",   # an event on a namespace the connection has not joined (or left)
-    "binary",          # binary packets or attachments: no client event takes binary
-    "internal",        # the server failed on the frame (a bug: logged with its traceback)
-)
+class FrameKind(StrEnum):
+    """Why a frame was unusable (the metric's label values). Two are spelled like the
+    error code the client is answered with (`unknown_event`, `not_connected`)."""
+
+    ENGINEIO = "engineio"              # not an Engine.IO packet (empty, unknown type, base64)
+    PACKET = "packet"                  # not a Socket.IO packet (bad type, header or JSON)
+    NESTING = "nesting"                # JSON nested deeper than signaling.wire_json.MAX_DEPTH
+    EVENT_SHAPE = "event_shape"        # an EVENT whose data is not ["name", ...]
+    RESERVED_EVENT = "reserved_event"  # connect, disconnect, ...: only the transport raises those
+    UNKNOWN_EVENT = "unknown_event"    # no handler in the namespace (namespaces without "*")
+    NOT_CONNECTED = "not_connected"    # on a namespace the connection has not joined (or left)
+    BINARY = "binary"                  # binary packets or attachments: no event takes binary
+    INTERNAL = "internal"              # the server failed on the frame (a bug: with traceback)
+
+
+FRAME_KINDS = tuple(kind.value for kind in FrameKind)
 LOG_DETAIL_CHARS = 80
 
 
@@ -42,7 +47,7 @@ class FrameGuard:
         # Engine.IO session -> its bucket of bad frames (present once it sent one).
         self._buckets: dict[str, TokenBucket] = {}
 
-    def malformed(self, eio_sid: str, kind: str, detail: str,
+    def malformed(self, eio_sid: str, kind: FrameKind, detail: str,
                   error: BaseException | None = None) -> bool:
         """Count one bad frame; True when the connection floods us with them."""
         self.on_malformed(kind)
@@ -51,10 +56,10 @@ class FrameGuard:
         if bucket is None:
             bucket = TokenBucket(self._rate_per_s, self._burst, updated_at=now)
             self._buckets[eio_sid] = bucket
-            log.log(logging.ERROR if kind == "internal" else logging.WARNING,
+            log.log(logging.ERROR if kind is FrameKind.INTERNAL else logging.WARNING,
                     "bad frame (%s) from connection %s: %s; further ones on it are only counted",
                     kind, eio_sid, detail[:LOG_DETAIL_CHARS],
-                    exc_info=error if kind == "internal" else None)
+                    exc_info=error if kind is FrameKind.INTERNAL else None)
         return not bucket.take(now) and bucket.is_flooding(now)
 
     def forget(self, eio_sid: str) -> None:

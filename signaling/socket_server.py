@@ -42,7 +42,7 @@ from signaling import wire_json
 from signaling.address_cap import AddressCap
 from signaling.deadline import Deadlines
 from signaling.events import ServerEvent
-from signaling.frame_guard import FrameGuard
+from signaling.frame_guard import FrameGuard, FrameKind
 
 log = logging.getLogger(__name__)
 
@@ -122,25 +122,26 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
         try:
             await self._dispatch_frame(eio_sid, data)
         except Exception as error:  # a server bug: one traceback per connection, not per frame
-            await self.bad_frame(eio_sid, "internal", repr(error)[:200], error=error)
+            await self.bad_frame(eio_sid, FrameKind.INTERNAL, repr(error)[:200], error=error)
 
     # --- the parser's dispatch, with the checks ----------------------------------------
 
     async def _dispatch_frame(self, eio_sid: str, data: Any) -> None:
         if not isinstance(data, str):
             # A binary attachment: its packet was refused, or there was none.
-            await self.bad_frame(eio_sid, "binary", f"{len(data)} binary bytes", reply=False)
+            await self.bad_frame(eio_sid, FrameKind.BINARY, f"{len(data)} binary bytes",
+                                 reply=False)
             return
         pkt = self.packet_class()
         try:
             pkt.attachment_count = pkt.decode(data) or 0
         except wire_json.NestingTooDeep:
-            await self.bad_frame(eio_sid, "nesting", data[:16], pkt=pkt,
+            await self.bad_frame(eio_sid, FrameKind.NESTING, data[:16], pkt=pkt,
                                  code=ErrorCode.NESTING_TOO_DEEP,
                                  message=f"JSON nested deeper than {wire_json.MAX_DEPTH} levels.")
             return
         except Exception as error:
-            await self.bad_frame(eio_sid, "packet", f"{data[:16]!r}: {error}", pkt=pkt)
+            await self.bad_frame(eio_sid, FrameKind.PACKET, f"{data[:16]!r}: {error}", pkt=pkt)
             return
         kind = pkt.packet_type
         if kind == packet.CONNECT:
@@ -152,27 +153,28 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
         elif kind == packet.ACK:
             await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
         elif kind in (packet.BINARY_EVENT, packet.BINARY_ACK):
-            await self.bad_frame(eio_sid, "binary", data[:16], pkt=pkt,
+            await self.bad_frame(eio_sid, FrameKind.BINARY, data[:16], pkt=pkt,
                                  code=ErrorCode.BINARY_NOT_ALLOWED)
         else:
-            await self.bad_frame(eio_sid, "packet", f"packet type {kind!r}", pkt=pkt)
+            await self.bad_frame(eio_sid, FrameKind.PACKET, f"packet type {kind!r}", pkt=pkt)
 
     async def _checked_event(self, eio_sid: str, pkt: Any) -> None:
         data = pkt.data
         if not (isinstance(data, list) and data and isinstance(data[0], str)):
-            await self.bad_frame(eio_sid, "event_shape", repr(data)[:40], pkt=pkt,
+            await self.bad_frame(eio_sid, FrameKind.EVENT_SHAPE, repr(data)[:40], pkt=pkt,
                                  message='An event is ["name", payload].')
             return
         name: str = data[0]
         namespace = pkt.namespace or "/"
         if self._connected_sid(eio_sid, namespace) is None:
             # python-socketio drops these silently; say why (a connect_error for it).
-            await self.bad_frame(eio_sid, "not_connected", namespace[:64], pkt=pkt,
+            await self.bad_frame(eio_sid, FrameKind.NOT_CONNECTED, namespace[:64], pkt=pkt,
                                  code=ErrorCode.NOT_CONNECTED,
                                  message=f"Not connected to namespace {namespace[:64]!r}.")
             return
         if name in RESERVED_EVENTS or not self._has_handler(namespace, name):
-            kind = "reserved_event" if name in RESERVED_EVENTS else "unknown_event"
+            kind = (FrameKind.RESERVED_EVENT if name in RESERVED_EVENTS
+                    else FrameKind.UNKNOWN_EVENT)
             await self.bad_frame(eio_sid, kind, name[:64], pkt=pkt,
                                  code=ErrorCode.UNKNOWN_EVENT,
                                  message=f"There is no event called {name[:64]!r}.", event=name)
@@ -185,7 +187,7 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
 
     # --- refusals ---------------------------------------------------------------------
 
-    async def bad_frame(self, eio_sid: str, kind: str, detail: str, *, pkt: Any = None,
+    async def bad_frame(self, eio_sid: str, kind: FrameKind, detail: str, *, pkt: Any = None,
                         code: ErrorCode = ErrorCode.MALFORMED_FRAME, message: str = "",
                         event: str | None = None, reply: bool = True,
                         error: BaseException | None = None) -> None:
@@ -197,7 +199,7 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
             await self._refuse(eio_sid, namespace, None, ErrorCode.FLOODING,
                                "Disconnected: far too many bad frames.", event)
             await self.eio.disconnect(eio_sid)
-        elif reply and kind != "internal":
+        elif reply and kind is not FrameKind.INTERNAL:
             await self._refuse(eio_sid, namespace, ack_id, code, message or code.message, event)
 
     async def _refuse(self, eio_sid: str, namespace: str, ack_id: Any, code: ErrorCode,
@@ -250,7 +252,7 @@ def _guarded_websocket(base: type, server: SignalingServer) -> type:
                 if not isinstance(frame, str) or (frame and frame[0] in ENGINEIO_TYPES):
                     return frame
                 eio_sid = getattr(getattr(self.handler, "__self__", None), "sid", "?")
-                await server.bad_frame(eio_sid, "engineio", repr(frame[:16]))
+                await server.bad_frame(eio_sid, FrameKind.ENGINEIO, repr(frame[:16]))
                 if eio_sid not in server.eio.sockets:
                     return None  # closed for flooding
 
@@ -277,7 +279,8 @@ def _guarded_post(socket: Any, eio_sid: str, server: SignalingServer) -> Any:
         body = (await environ["wsgi.input"].read(length)).decode("utf-8", errors="replace")
         encoded = body.split(PACKET_SEPARATOR) if body else []
         if len(encoded) > MAX_PACKETS_PER_POST:
-            await server.bad_frame(eio_sid, "engineio", f"{len(encoded)} packets in one POST")
+            await server.bad_frame(eio_sid, FrameKind.ENGINEIO,
+                                   f"{len(encoded)} packets in one POST")
             return
         for one in encoded:
             try:
@@ -285,7 +288,7 @@ def _guarded_post(socket: Any, eio_sid: str, server: SignalingServer) -> Any:
                 if not 0 <= pkt.packet_type < len(engineio.packet.packet_names):
                     raise ValueError("unknown packet type")
             except Exception:
-                await server.bad_frame(eio_sid, "engineio", repr(one[:16]))
+                await server.bad_frame(eio_sid, FrameKind.ENGINEIO, repr(one[:16]))
                 if eio_sid not in server.eio.sockets:
                     return  # closed for flooding
                 continue
