@@ -87,11 +87,12 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) ->
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, *extra_args: str) -> Iterator[Server]:
-    """`telehealth serve` as a subprocess on a free loopback port, stopped afterwards."""
+def running_server(data_dir: Path, *extra_args: str, port: int | None = None) -> Iterator[Server]:
+    """`telehealth serve` as a subprocess on a loopback port (a free one unless given),
+    stopped afterwards; the log is appended to, so a restart keeps the first run's."""
     log_path = data_dir / "server.log"
-    port = free_port()
-    with log_path.open("wb") as log:
+    port = port or free_port()
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port),
              "--data-dir", str(data_dir), *extra_args],
