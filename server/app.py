@@ -179,7 +179,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     app[COMPONENTS] = Components(settings, keys, store, rooms, issuer, signaling, relays,
                                  metrics, audit, quality, alerts, ops_feed, hooks)
     sio.attach(app)
-    app.add_routes(page_routes(store))
+    app.add_routes(page_routes(store, test_hooks=settings.test_hooks))
     if settings.instrumentation:
         app.add_routes([web.get("/metrics", metrics_endpoint)])
     app.add_routes(AdminApi(settings, rooms, issuer, keys.admin_key).routes())

@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "this machine may scrape); prefer TELEHEALTH_METRICS_TOKEN")
     serve.add_argument("--ops-show-names", action="store_true",
                        help="show display names on the ops dashboard (default: pseudonyms)")
+    serve.add_argument("--test-hooks", action="store_true",
+                       help="test only: join pages get fault injectors for browser tests")
     serve.add_argument("--log-level", default="INFO")
     serve.add_argument("--log-format", choices=["json", "text"], default="json")
 
@@ -112,6 +114,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         auth_timeout_s=args.auth_timeout_seconds,
         join_timeout_s=args.join_timeout_seconds,
         max_connections_per_address=args.max_connections_per_address,
+        test_hooks=args.test_hooks,
     )
 
 

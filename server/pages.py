@@ -37,8 +37,18 @@ SECURITY_HEADERS = {
 }
 
 
-def page_routes(store: RoomStore) -> list[web.AbstractRouteDef]:
-    async def join_page(request: web.Request) -> web.FileResponse:
+# Settings.test_hooks: the join page carries this, and only then does the client install
+# its fault injectors (static/ui/test-faults.js).
+TEST_HOOKS_META = '<meta name="telehealth-test-hooks" content="on">'
+
+
+def page_routes(store: RoomStore, *, test_hooks: bool = False) -> list[web.AbstractRouteDef]:
+    test_join_page = _join_page_with_test_hooks() if test_hooks else None
+
+    async def join_page(request: web.Request) -> web.StreamResponse:
+        if test_join_page is not None:
+            return web.Response(text=test_join_page, content_type="text/html",
+                                headers=SECURITY_HEADERS)
         return web.FileResponse(STATIC_DIR / "join.html", headers=SECURITY_HEADERS)
 
     async def ops_page(request: web.Request) -> web.FileResponse:
@@ -75,6 +85,13 @@ def page_routes(store: RoomStore) -> list[web.AbstractRouteDef]:
         web.get("/readyz", readyz),
         web.get("/static/{path:.+}", static_file),
     ]
+
+
+def _join_page_with_test_hooks() -> str:
+    page = (STATIC_DIR / "join.html").read_text(encoding="utf-8")
+    if "</head>" not in page:
+        raise RuntimeError("static/join.html has no </head> to put the test-hooks tag before")
+    return page.replace("</head>", f"  {TEST_HOOKS_META}\n</head>", 1)
 
 
 def _static_path(relative: str) -> Path | None:

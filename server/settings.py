@@ -64,6 +64,9 @@ class Settings:
     # Bearer token GET /metrics requires; without one only this machine may scrape
     # (server/metrics_access.py).
     metrics_token: str | None = field(default=None, repr=False)
+    # Test only: join pages also get fault injectors (drop the connection, fail media)
+    # on window.__telehealth, for the browser tests. Never on in a deployment.
+    test_hooks: bool = False
 
     def __post_init__(self) -> None:
         if self.embedded_store not in EMBEDDED_STORES:

@@ -1,6 +1,9 @@
 // Read-only hooks for automated tests and support staff; they change nothing.
+// The fault injectors (test-faults.js) are added only when the server runs in test mode.
+import { exposeFaultInjectors, faultInjectorsEnabled } from "./test-faults.js";
+
 export function exposeTestHooks(client, currentView) {
-  window.__telehealth = {
+  const hooks = {
     state: () => ({
       state: client.state,
       reason: client.reason,
@@ -28,10 +31,7 @@ export function exposeTestHooks(client, currentView) {
       const group = currentView()?.group;
       return group ? { floor: group.floor, round: group.round, locked: group.locked, report: group.report } : null;
     },
-    speaking: (id, on) => currentView()?.setSpeaking(id, on),
-    /** Simulates a network blip on the signaling connection (the page must recover). */
-    dropConnection: () => client.dropTransport(),
-    /** Simulates a failed media path (P2P: ICE restart; group: a fresh relay leg). */
-    failMedia: () => client.failMedia(),
   };
+  if (faultInjectorsEnabled()) exposeFaultInjectors(hooks, client, currentView);
+  window.__telehealth = hooks;
 }

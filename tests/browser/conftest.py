@@ -19,7 +19,8 @@ from tests.chromium_support import headless_chromium
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("telehealth-data")) as started:
+    # --test-hooks: pages get the fault injectors (dropConnection, failMedia) tests use.
+    with running_server(tmp_path_factory.mktemp("telehealth-data"), "--test-hooks") as started:
         yield started
 
 
