@@ -51,6 +51,9 @@ export const MODE_NAMES = {
   directed: "Directed",
 };
 
+// A frame this page should never send (a bug, or a page out of date): the server refused it.
+const UNUSABLE_MESSAGE = "The server could not use a message from this page. Reload the page.";
+
 const FLOOR_REFUSALS = {
   not_allowed: "Only a therapist can do that.",
   waiting: "You are still in the waiting room.",
@@ -68,6 +71,21 @@ const FLOOR_REFUSALS = {
   no_turn_limit: "This turn has no time limit to extend.",
   already_had_turn: "That person already had their turn in this round.",
   not_waiting: "That person is no longer in the waiting room.",
+  not_admitted: "That person is already in the waiting room.",
+  not_a_group: "That works only in group sessions.",
+  unknown_member: "That person is no longer in this session.",
+  unknown_peer: "That person is no longer in this session.",
+  not_a_member: "That person is not in the group right now.",
+  already_a_member: "That person is already in the group.",
+  invalid_extension: "Choose a positive amount of extra time.",
+  invalid_sdp: "The media connection could not be set up. Reload the page to try again.",
+  illegal_transition: "The session could not make that change. Reload the page.",
+  malformed_frame: UNUSABLE_MESSAGE,
+  nesting_too_deep: UNUSABLE_MESSAGE,
+  binary_not_allowed: UNUSABLE_MESSAGE,
+  unknown_event: UNUSABLE_MESSAGE,
+  invalid_payload: UNUSABLE_MESSAGE,
+  message_too_large: UNUSABLE_MESSAGE,
   rate_limited: "Too many actions at once. Try again in a moment.",
   offline: "Not connected right now. Try again in a moment.",
   timeout: "The server did not answer. Try again.",

@@ -72,6 +72,30 @@ const MESSAGES = {
     title: "Cannot reach the session",
     text: "We cannot reach the session server. Check your internet connection and reload the page.",
   },
+  not_connected: {
+    title: "Connection lost",
+    text: "The connection to the session was lost. Reload the page to try again.",
+  },
+  not_joined: {
+    title: "Not in the session",
+    text: "You are not in this session yet. Reload the page to join again.",
+  },
+  auth_timeout: {
+    title: "Could not connect",
+    text: "The page took too long to connect to the session. Reload the page to try again.",
+  },
+  join_timeout: {
+    title: "Connection closed",
+    text: "This page was open for a long time without joining, so it was disconnected. Reload the page to try again.",
+  },
+  too_many_connections: {
+    title: "Too many open pages",
+    text: "Too many session pages are open from your network. Close some of them, then reload this page.",
+  },
+  flooding: {
+    title: "Disconnected",
+    text: "This page sent too many messages and was disconnected. Reload the page to try again.",
+  },
 };
 
 export function messageFor(code) {
