@@ -1,4 +1,4 @@
-"""The embedded default: rooms in this process's memory."""
+"""Rooms in this process's memory, gone when it stops: for tests (`embedded_store="memory"`)."""
 
 from __future__ import annotations
 
