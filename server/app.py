@@ -139,21 +139,25 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         ),
     )
     quality = QualityService(metrics, alerts, signals=QualityToWire(fanout))
+    # The session namespace and /ops: one origin policy, one set of message limits.
+    origin_policy = OriginPolicy(settings.allowed_origins, trust_proxy=settings.trust_proxy)
+    limits = Limits(settings.rate_per_s, settings.rate_burst, settings.max_message_bytes,
+                    join_timeout_s=settings.join_timeout_s)
     signaling = Signaling(
         sio,
         auth=TokenAuthenticator(issuer, verifier, settings.resume_ttl_s),
         rooms=rooms,
         ice=SettingsIce(settings),
-        origin_policy=OriginPolicy(settings.allowed_origins, trust_proxy=settings.trust_proxy),
-        limits=Limits(settings.rate_per_s, settings.rate_burst, settings.max_message_bytes,
-                      join_timeout_s=settings.join_timeout_s),
+        origin_policy=origin_policy,
+        limits=limits,
         fanout=fanout,
         group_media=relays,
         stats_sink=quality,
     )
     register_group_routes(signaling)
     ops_feed = (
-        OpsFeed(sio, verifier, rooms, quality, alerts, show_names=settings.ops_show_names)
+        OpsFeed(sio, verifier, rooms, quality, alerts, origin_policy=origin_policy,
+                limits=limits, show_names=settings.ops_show_names)
         if settings.instrumentation else None
     )
     hooks = (

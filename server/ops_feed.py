@@ -8,9 +8,8 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
-
-from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from rooms.errors import ErrorCode
 from rooms.member import Presence
@@ -19,7 +18,20 @@ from server.alerts import Alert, AlertLog
 from server.quality_service import QualityService
 from server.room_service import RoomService
 from server.tokens import TokenRefused, TokenVerifier
-from signaling.gateway import error_reply
+from signaling.dispatch import (
+    Dispatcher,
+    Reply,
+    Route,
+    connect_refusal,
+    error_event,
+    error_reply,
+    flood_error,
+)
+from signaling.events import OpsEvent, ServerEvent
+from signaling.gateway import Limits
+from signaling.origin import OriginPolicy
+from signaling.rate_limit import TokenBucket
+from signaling.schemas import OpsWatchPayload
 from signaling.socket_server import SignalingServer
 
 log = logging.getLogger(__name__)
@@ -35,6 +47,14 @@ def pseudonym(room_id: str, member_id: str) -> str:
     return "m-" + hashlib.sha256(f"{room_id}/{member_id}".encode()).hexdigest()[:8]
 
 
+@dataclass(eq=False)
+class OpsConnection:
+    sid: str
+    bucket: TokenBucket
+    # The room it drilled into (ops.watch), if any.
+    room: str | None = None
+
+
 class OpsFeed:
     def __init__(
         self,
@@ -44,8 +64,11 @@ class OpsFeed:
         quality: QualityService,
         alerts: AlertLog,
         *,
+        origin_policy: OriginPolicy,
+        limits: Limits,
         show_names: bool = False,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sio = sio
         self._verifier = verifier
@@ -54,34 +77,57 @@ class OpsFeed:
         self._alerts = alerts
         self._show_names = show_names
         self._clock = clock
-        # ops connection -> the room it drilled into
-        self._watching: dict[str, str | None] = {}
+        self._origin = origin_policy
+        self._limits = limits
+        self._monotonic = monotonic
+        self._watching: dict[str, OpsConnection] = {}
+        # The session gateway's discipline: rate limit, size, schema, error replies.
+        self._dispatcher: Dispatcher[OpsConnection] = Dispatcher(
+            max_message_bytes=limits.max_message_bytes, monotonic=monotonic,
+            on_flood=self._flooding)
+        self._dispatcher.add_route(OpsEvent.WATCH,
+                                   Route(OpsWatchPayload, self._watch, needs_join=False))
         sio.on("connect", self._on_connect, namespace=NAMESPACE)
         sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
-        sio.on("ops.watch", self._on_watch, namespace=NAMESPACE)
+        sio.on("*", self._on_event, namespace=NAMESPACE)
 
     async def _on_connect(self, sid: str, environ: Mapping[str, Any], auth: Any) -> None:
+        if not self._origin.allows(environ):
+            raise connect_refusal(ErrorCode.ORIGIN_NOT_ALLOWED)
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             self._verifier.verify_ops(token)
         except TokenRefused as refused:
-            # (message, data): the client's err.data is {code, message}, as on "/".
-            raise SocketRefused(refused.message,
-                                {"code": refused.code, "message": refused.message}) from None
-        self._watching[sid] = None
+            raise connect_refusal(refused.code, refused.message) from None
+        bucket = TokenBucket(self._limits.rate_per_s, self._limits.burst,
+                             updated_at=self._monotonic())
+        self._watching[sid] = OpsConnection(sid, bucket)
         await self._push(sid)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._watching.pop(sid, None)
 
-    async def _on_watch(self, sid: str, data: Any = None) -> dict[str, Any]:
-        room = data.get("room") if isinstance(data, dict) else None
-        if room is not None and (not isinstance(room, str) or len(room) > 64):
-            return error_reply(ErrorCode.INVALID_PAYLOAD, "room: id")
-        if sid not in self._watching:
-            return error_reply(ErrorCode.NOT_CONNECTED, "Reconnect.")
-        self._watching[sid] = room
-        await self._push(sid)
+    async def _on_event(self, event: str, sid: str, data: Any = None, *extra: Any) -> Reply:
+        connection = self._watching.get(sid)
+        if connection is None:
+            reply = error_reply(ErrorCode.NOT_CONNECTED, "Reconnect.")
+        else:
+            reply = await self._dispatcher.dispatch(connection, connection.bucket, event, data,
+                                                    extra)
+        error = error_event(reply, event)
+        if error is not None:
+            await self._sio.emit(ServerEvent.ERROR, error, to=sid, namespace=NAMESPACE)
+        return reply
+
+    async def _flooding(self, connection: OpsConnection, event: str) -> None:
+        log.warning("disconnecting a flooding ops connection")
+        await self._sio.emit(ServerEvent.ERROR, flood_error(event), to=connection.sid,
+                             namespace=NAMESPACE)
+        await self._sio.close_connection(connection.sid, NAMESPACE)
+
+    async def _watch(self, connection: OpsConnection, payload: OpsWatchPayload) -> Reply:
+        connection.room = payload.room
+        await self._push(connection.sid)
         return {"ok": True}
 
     async def run(self) -> None:
@@ -101,7 +147,8 @@ class OpsFeed:
 
     async def _push(self, sid: str) -> None:
         rooms = await self._rooms.live_rooms()
-        watched_id = self._watching.get(sid)
+        connection = self._watching.get(sid)
+        watched_id = None if connection is None else connection.room
         watched = next((r for r in rooms if r.id == watched_id), None)
         snapshot = {
             "at": self._clock(),
@@ -109,7 +156,7 @@ class OpsFeed:
             "alerts": [self._alert_row(a, rooms) for a in self._alerts.recent()],
             "room": None if watched is None else self._room_detail(watched),
         }
-        await self._sio.emit("ops.snapshot", snapshot, to=sid, namespace=NAMESPACE)
+        await self._sio.emit(OpsEvent.SNAPSHOT, snapshot, to=sid, namespace=NAMESPACE)
 
     def _alert_row(self, alert: Alert, rooms: list[Room]) -> dict[str, Any]:
         """Alerts name members by the same pseudonym as the drill-down, never the raw id

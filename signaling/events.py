@@ -63,3 +63,10 @@ class ServerEvent(StrEnum):
     QUALITY_UPDATE = "quality.update"
     MEDIA_GAPS = "media.gaps"
     ERROR = "error"
+
+
+class OpsEvent(StrEnum):
+    """The `/ops` namespace (the ops dashboard), both directions."""
+
+    WATCH = "ops.watch"
+    SNAPSHOT = "ops.snapshot"

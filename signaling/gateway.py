@@ -6,12 +6,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from pydantic import BaseModel, ValidationError
-from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from rooms.commands import Disconnect
 from rooms.errors import DomainError, ErrorCode
@@ -19,6 +16,15 @@ from rooms.room import RoomKind
 from signaling import codec
 from signaling.connections import Connection
 from signaling.deadline import Deadlines
+from signaling.dispatch import (
+    Dispatcher,
+    Reply,
+    Route,
+    connect_refusal,
+    error_event,
+    error_reply,
+    flood_error,
+)
 from signaling.events import ClientEvent, ServerEvent
 from signaling.fanout import Fanout
 from signaling.origin import OriginPolicy
@@ -41,19 +47,9 @@ from signaling.schemas import (
     RelaySdpPayload,
     StatsPayload,
 )
-from signaling.socket_server import SignalingServer, ack_requested, wire_size
+from signaling.socket_server import SignalingServer
 
 log = logging.getLogger(__name__)
-
-Reply = dict[str, Any]
-Handler = Callable[[Connection, Any], Awaitable[Reply]]
-
-
-@dataclass(frozen=True)
-class Route:
-    schema: type[BaseModel]
-    handler: Handler
-    needs_join: bool = True
 
 
 @dataclass(frozen=True)
@@ -63,11 +59,6 @@ class Limits:
     max_message_bytes: int = 64 * 1024
     # An authenticated connection must session.join within this (0: no deadline).
     join_timeout_s: float = 0.0
-
-
-def error_reply(code: ErrorCode, message: str | None = None) -> Reply:
-    return {"ok": False,
-            "error": {"code": code, "message": code.message if message is None else message}}
 
 
 class Signaling:
@@ -105,7 +96,11 @@ class Signaling:
         self.send_to_member = self.fanout.send_to_member
         self.send_to_moderators = self.fanout.send_to_moderators
         self.announce_speaking = self.fanout.announce_speaking
-        self._routes: dict[str, Route] = {
+        self._dispatcher: Dispatcher[Connection] = Dispatcher(
+            max_message_bytes=limits.max_message_bytes, monotonic=monotonic,
+            on_flood=self._flooding, holds_seat=self.connections.holds_seat)
+        self._routes = self._dispatcher.routes
+        self._routes |= {
             ClientEvent.SESSION_JOIN: Route(JoinPayload, self._join, needs_join=False),
             ClientEvent.SESSION_LEAVE: Route(EmptyPayload, self._leave),
             ClientEvent.MEDIA_STATE: Route(MediaStatePayload, self._media_state),
@@ -122,23 +117,23 @@ class Signaling:
         sio.on("disconnect", self._on_disconnect)
         sio.on("*", self._on_event)
 
-    def add_route(self, event: str, route: Route) -> None:
+    def add_route(self, event: str, route: Route[Connection]) -> None:
         """Later features (moderation, floor, stats) register their events here."""
-        self._routes[event] = route
+        self._dispatcher.add_route(event, route)
 
     # --- connection lifecycle -------------------------------------------------
 
     async def _on_connect(self, sid: str, environ: Mapping[str, Any], auth: Any) -> None:
         if not self._origin.allows(environ):
             self._observer.refused(ErrorCode.ORIGIN_NOT_ALLOWED)
-            raise _refused(ErrorCode.ORIGIN_NOT_ALLOWED)
+            raise connect_refusal(ErrorCode.ORIGIN_NOT_ALLOWED)
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             identity = self._auth.authenticate(token)
             await self._check_room_open(identity)
         except Refusal as refusal:
             self._observer.refused(refusal.code)
-            raise _refused(refusal.code, refusal.message) from None
+            raise connect_refusal(refusal.code, refusal.message) from None
         bucket = TokenBucket(self._limits.rate_per_s, self._limits.burst,
                              updated_at=self._monotonic())
         self.connections.add(Connection(sid=sid, identity=identity, bucket=bucket))
@@ -177,8 +172,8 @@ class Signaling:
 
     async def _on_event(self, event: str, sid: str, data: Any = None, *extra: Any) -> Reply | None:
         reply = await self._dispatch(event, sid, data, extra)
-        if reply.get("ok") is False and not ack_requested.get():
-            error = dict(reply["error"], event=event)
+        error = error_event(reply, event)
+        if error is not None:
             await self.fanout.emit_to_sid(sid, ServerEvent.ERROR, error)
         return reply
 
@@ -187,34 +182,13 @@ class Signaling:
         if connection is None:
             return error_reply(ErrorCode.NOT_CONNECTED)
         self._observer.message_in(event)
-        now = self._monotonic()
-        if not connection.bucket.take(now):
-            if connection.bucket.is_flooding(now):
-                log.warning("disconnecting a flooding connection",
-                            extra={"room": connection.identity.room})
-                await self.fanout.emit_to_sid(sid, ServerEvent.ERROR, {
-                    "code": ErrorCode.FLOODING, "event": event,
-                    "message": ErrorCode.FLOODING.message})
-                await self.sio.close_connection(sid)
-            return error_reply(ErrorCode.RATE_LIMITED)
-        route = self._routes.get(event)
-        if route is None:
-            return error_reply(ErrorCode.UNKNOWN_EVENT, f"There is no event called {event[:64]!r}.")
-        if extra:
-            return error_reply(ErrorCode.INVALID_PAYLOAD)
-        if wire_size.get() > self._limits.max_message_bytes:
-            return error_reply(ErrorCode.MESSAGE_TOO_LARGE,
-                               f"Messages are limited to {self._limits.max_message_bytes} bytes.")
-        try:
-            payload = route.schema.model_validate({} if data is None else data)
-        except ValidationError as error:
-            return error_reply(ErrorCode.INVALID_PAYLOAD, _describe(error))
-        if route.needs_join and not self.connections.holds_seat(connection):
-            return error_reply(ErrorCode.NOT_JOINED, "Join the session first.")
-        try:
-            return await route.handler(connection, payload)
-        except (DomainError, Refusal) as refusal:
-            return error_reply(refusal.code, refusal.message)
+        return await self._dispatcher.dispatch(connection, connection.bucket, event, data, extra)
+
+    async def _flooding(self, connection: Connection, event: str) -> None:
+        log.warning("disconnecting a flooding connection",
+                    extra={"room": connection.identity.room})
+        await self.fanout.emit_to_sid(connection.sid, ServerEvent.ERROR, flood_error(event))
+        await self.sio.close_connection(connection.sid)
 
     # --- handlers ---------------------------------------------------------------
 
@@ -344,15 +318,3 @@ class Signaling:
             await self.fanout.emit_to_sid(connection.sid, ServerEvent.SESSION_TOKEN,
                                           {"resume_token": token})
 
-
-def _refused(code: ErrorCode, message: str | None = None) -> SocketRefused:
-    """A connect refusal whose `err.data` is {code, message}: python-socketio puts its
-    first argument in the packet's `message` and the second in `data`."""
-    message = code.message if message is None else message
-    return SocketRefused(message, {"code": code, "message": message})
-
-
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "payload"
-    return f"{where}: {first['msg']}"

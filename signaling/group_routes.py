@@ -11,8 +11,9 @@ from rooms.roles import Capability, can
 from signaling import codec
 from signaling import schemas as s
 from signaling.connections import Connection
+from signaling.dispatch import Reply, Route, error_reply
 from signaling.events import ClientEvent
-from signaling.gateway import Reply, Route, Signaling, error_reply
+from signaling.gateway import Signaling
 from signaling.group_views import talk_report_view
 
 

@@ -84,6 +84,12 @@ class ExtendPayload(Payload):
     seconds: float = Field(gt=0, le=1800)
 
 
+class OpsWatchPayload(Payload):
+    """The ops dashboard drills into one room (None: none)."""
+
+    room: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+
+
 class StatsPayload(Payload):
     """What a browser measured with getStats() since its last report (individual rooms)."""
 
