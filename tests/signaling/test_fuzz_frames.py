@@ -101,7 +101,10 @@ class Target:
         self.patient = await self._open_patient()
         await self.patient.send('420["session.join",{"resume":true}]')
         await self.patient.ack(0)
+        closed_itself = False  # an Engine.IO CLOSE, or a DISCONNECT of "/", was sent
         for frame, expects_ack in frames:
+            closed_itself = closed_itself or (isinstance(frame, str)
+                                              and frame.startswith(("1", "41")))
             if expects_ack and isinstance(frame, str):
                 self.ack_id += 1
                 frame = frame.replace("{ID}", str(self.ack_id), 1)
@@ -113,7 +116,8 @@ class Target:
                                             or f.startswith("44"))
             except ConnectionError:
                 seen = await self.patient.closed(wait_s=1.0)
-                self.closes.append(seen[-3:])
+                if not closed_itself:  # the server closed it: it must have said why
+                    self.closes.append(seen[-3:])
                 return
             except TimeoutError:
                 self.unanswered.append(str(frame)[:120])
@@ -212,7 +216,9 @@ frames = st.lists(st.one_of(acked_event(), mutated_frame(), raw_frames), min_siz
 
 # --- the fuzz test -----------------------------------------------------------------------
 
-@settings(max_examples=300, deadline=None, derandomize=False,
+# Derandomized, without the example database: the suite runs the same 300 examples on
+# every machine (a CI failure reproduces locally); benchmarks/fuzz.py explores by seed.
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(batch=frames)
 def test_fuzzed_frames_leave_the_server_and_the_room_intact(
