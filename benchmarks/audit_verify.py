@@ -15,8 +15,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `server` importable from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.audit import AuditEvent, AuditLog
-from server.audit_verify import verify_chain
+from server.audit.log import AuditEvent, AuditLog
+from server.audit.verify import verify_chain
 
 ENTRIES = 100_000
 _EVENTS = (AuditEvent.JOIN, AuditEvent.ADMIT, AuditEvent.FLOOR, AuditEvent.MUTE, AuditEvent.LEAVE)

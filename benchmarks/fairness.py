@@ -1,6 +1,6 @@
 """Fairness of turn-taking policies in a simulated 60-minute group of 10.
 
-Drives the real floor domain (`rooms.floor`) with simulated members and compares:
+Drives the real floor domain (`rooms.floor.engine`) with simulated members and compares:
 
 - first_come:        hand queue served in raise order, every turn the same fixed limit
                      (what Jitsi and BigBlueButton do; the baseline)
@@ -36,8 +36,8 @@ import random
 import sys
 from dataclasses import dataclass
 
-from rooms import floor
-from rooms.floor_events import (
+from rooms.floor import engine as floor
+from rooms.floor.events import (
     FloorEvent,
     FloorGranted,
     FloorOutcome,
@@ -46,7 +46,7 @@ from rooms.floor_events import (
     HandLoweredReason,
     ReleaseReason,
 )
-from rooms.floor_state import (
+from rooms.floor.state import (
     FloorMode,
     FloorSettings,
     FloorState,
@@ -169,7 +169,7 @@ def dominant_only_gini_bound(outcome: Outcome) -> float:
 
 class Session:
     """One simulated hour under one policy. Only the members are simulated; every
-    floor decision is made by `rooms.floor`."""
+    floor decision is made by `rooms.floor.engine`."""
 
     def __init__(
         self,

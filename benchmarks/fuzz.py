@@ -57,7 +57,7 @@ def serve(data_dir: str, log_path: str, conn: Any) -> None:
     from aiohttp import web
 
     from server.app import create_app
-    from server.keys import ADMIN_KEY_FILE
+    from server.auth.keys import ADMIN_KEY_FILE
     from server.settings import Settings
 
     handler = logging.FileHandler(log_path)

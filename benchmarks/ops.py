@@ -102,8 +102,8 @@ RELAYED_COUNTER = re.compile(
 
 def ops_token(server: ServerProcess) -> str:
     """What `telehealth ops-link` prints a link with: an ops token from the server's key."""
-    from server.keys import load_or_create
-    from server.tokens import TokenIssuer
+    from server.auth.keys import load_or_create
+    from server.auth.tokens import TokenIssuer
 
     return TokenIssuer(load_or_create(server.data_dir).signing_key).issue_ops(ttl_s=3600.0)
 
@@ -490,8 +490,8 @@ async def sliced_round(off_server: ServerProcess, on_server: ServerProcess, pair
 def observer_cost_us(loops: int = 200_000) -> float:
     """Microseconds per relayed message (one message in, one out) that OpsObserver adds
     over the off server's RefusalAuditObserver, timed in a loop in this process."""
-    from server.metrics import Metrics
-    from server.ops_listeners import OpsObserver, RefusalAuditObserver
+    from server.ops.listeners import OpsObserver, RefusalAuditObserver
+    from server.ops.metrics import Metrics
 
     def per_message(observer: Any) -> float:
         message_in, message_out = observer.message_in, observer.message_out

@@ -57,7 +57,7 @@ from aiortc.mediastreams import MediaStreamError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import host_gauge
-from server.relay import GroupRelay
+from server.media.relay import GroupRelay
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
 VIDEO_BITRATE = 500_000

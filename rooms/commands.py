@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rooms.floor_state import FloorMode, FloorSettings
+from rooms.floor.state import FloorMode, FloorSettings
 from rooms.roles import Role
 
 

@@ -76,7 +76,7 @@ class ErrorCode(StrEnum):
     # A server bug if ever seen: the room's lifecycle forbids the change.
     ILLEGAL_TRANSITION = "illegal_transition", "A room cannot make that state change."
 
-    # --- the floor (rooms/floor.py) ------------------------------------------------------
+    # --- the floor (rooms/floor/engine.py) ------------------------------------------------------
     NOT_A_MEMBER = "not_a_member", "That person is not in the group."
     ALREADY_A_MEMBER = "already_a_member", "That person is already in the group."
     NO_FLOOR_IN_OPEN_MODE = "no_floor_in_open_mode", "The floor is open: anyone may speak."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rooms.floor_events import FloorEvent
+from rooms.floor.events import FloorEvent
 from rooms.member import Member
 from rooms.room import Room, RoomState
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rooms import floor
+from rooms.floor import engine as floor
 from rooms.roles import Role
 from rooms.room import Room
 

@@ -1,10 +1,9 @@
-"""Floor control as room commands: capability checks, then rooms.floor does the work."""
+"""Floor control as room commands: capability checks, then rooms.floor.engine does the work."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from rooms import floor
 from rooms.authority import require_capability, require_group
 from rooms.commands import (
     ChangeFloorSettings,
@@ -22,8 +21,9 @@ from rooms.commands import (
     YieldFloor,
 )
 from rooms.events import FloorChanged, Outcome
-from rooms.floor_events import FloorEvent, FloorOutcome
-from rooms.floor_state import FloorState
+from rooms.floor import engine as floor
+from rooms.floor.events import FloorEvent, FloorOutcome
+from rooms.floor.state import FloorState
 from rooms.member import Presence
 from rooms.roles import Capability, Role
 from rooms.room import Room

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from rooms.errors import DomainError, ErrorCode
-from rooms.floor_state import FloorState, new_floor
+from rooms.floor.state import FloorState, new_floor
 from rooms.member import Member, Presence
 from rooms.roles import Role
 

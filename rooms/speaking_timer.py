@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rooms.floor_events import FloorEvent, ReleaseReason, TurnLimitReached, TurnWarning
-from rooms.floor_state import FloorState, TurnLimitAction
-from rooms.floor_transitions import Step, advance, release
+from rooms.floor.events import FloorEvent, ReleaseReason, TurnLimitReached, TurnWarning
+from rooms.floor.state import FloorState, TurnLimitAction
+from rooms.floor.transitions import Step, advance, release
 
 
 def run_timer(state: FloorState, now: float) -> Step:

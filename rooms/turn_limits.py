@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rooms.floor_state import FloorSettings, FloorState
+from rooms.floor.state import FloorSettings, FloorState
 from rooms.talk_time import speaking_seconds
 
 

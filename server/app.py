@@ -13,18 +13,19 @@ from typing import Any
 
 from aiohttp import web
 
-from server.admin_api import AdminApi
-from server.alerts import AlertLog
-from server.audit import AuditLog
-from server.group_media import RelayRegistry
+from server.audit.log import AuditLog
+from server.auth.identity import TokenAuthenticator
+from server.auth.keys import KeyRing, load_or_create
+from server.auth.tokens import TokenIssuer, TokenVerifier
 from server.housekeeping import Housekeeping, Job
-from server.ice import ice_servers_for
-from server.identity import TokenAuthenticator
-from server.keys import KeyRing, load_or_create
-from server.metrics import Metrics
-from server.metrics_access import metrics_refusal
-from server.ops_feed import OpsFeed
-from server.ops_listeners import (
+from server.http.admin_api import AdminApi
+from server.http.pages import error_pages, page_routes, stamp_headers
+from server.media.group_media import RelayRegistry
+from server.media.ice import ice_servers_for
+from server.media.voice import VoiceToFloor
+from server.ops.alerts import AlertLog
+from server.ops.feed import OpsFeed
+from server.ops.listeners import (
     AuditListener,
     LogListener,
     MetricsListener,
@@ -32,18 +33,17 @@ from server.ops_listeners import (
     RefusalAuditObserver,
     WebhookListener,
 )
-from server.pages import error_pages, page_routes, stamp_headers
-from server.quality_service import QualityForgetter, QualityService
-from server.quality_wire import QualityToWire
-from server.relay_metrics import RelayMetricsSampler
+from server.ops.metrics import Metrics
+from server.ops.metrics_access import metrics_refusal
+from server.ops.quality_service import QualityForgetter, QualityService
+from server.ops.quality_wire import QualityToWire
+from server.ops.relay_metrics import RelayMetricsSampler
+from server.ops.webhooks import WebhookDispatcher
 from server.room_service import RoomService
 from server.seat_recovery import hold_seats_after_restart
 from server.settings import Settings
 from server.stores.base import RoomStore
 from server.stores.factory import make_store
-from server.tokens import TokenIssuer, TokenVerifier
-from server.voice import VoiceToFloor
-from server.webhooks import WebhookDispatcher
 from signaling.address_cap import AddressCap
 from signaling.connections import ConnectionRegistry
 from signaling.events import ServerEvent
@@ -64,7 +64,7 @@ QUALITY_EVERY_BEATS = 5
 AUDIT_DIR = "audit"
 # Engine.IO closes a connection past this; our own 64 KiB limit answers with an error first.
 TRANSPORT_MAX_BYTES = 256 * 1024
-# SIGTERM (server.serve) stops the process within this, clients connected or not.
+# SIGTERM (server.cli.serve) stops the process within this, clients connected or not.
 SHUTDOWN_BUDGET_S = 2.0
 # What pages show when the process stops (ServerEvent.SERVER_RESTARTING): they reconnect.
 RESTART_MESSAGE = "The server is restarting, reconnecting…"

@@ -62,7 +62,7 @@ class Settings:
     # is not instrumentation and stays on either way.
     instrumentation: bool = True
     # Bearer token GET /metrics requires; without one only this machine may scrape
-    # (server/metrics_access.py).
+    # (server/ops/metrics_access.py).
     metrics_token: str | None = field(default=None, repr=False)
     # Test only: join pages also get fault injectors (drop the connection, fail media)
     # on window.__telehealth, for the browser tests. Never on in a deployment.

@@ -51,7 +51,7 @@ from rooms.events import (
     RoomLockChanged,
     RoomStateChanged,
 )
-from rooms.floor_state import FloorMode, FloorSettings, QueuePolicy, TurnLimitAction
+from rooms.floor.state import FloorMode, FloorSettings, QueuePolicy, TurnLimitAction
 from rooms.member import Admission, Member, Presence
 from rooms.roles import Capability, can
 from rooms.room import Room, RoomState

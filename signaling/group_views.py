@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from rooms import floor
-from rooms.floor_events import FloorEvent
-from rooms.floor_state import FloorState
+from rooms.floor import engine as floor
+from rooms.floor.events import FloorEvent
+from rooms.floor.state import FloorState
 from rooms.member import Admission
 from rooms.room import Room
 

@@ -19,7 +19,7 @@ import socketio
 from aiohttp import web
 
 from server.app import create_app
-from server.keys import ADMIN_KEY_FILE
+from server.auth.keys import ADMIN_KEY_FILE
 from server.settings import Settings
 
 WAIT_S = 5.0

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.audit import (
+from server.audit.log import (
     CURRENT_FILE,
     GENESIS_HASH,
     AuditEvent,
@@ -25,7 +25,7 @@ from server.audit import (
     encode_line,
     rotated_file_name,
 )
-from server.audit_verify import Breakage, VerifyReport, run_verify, verify_chain
+from server.audit.verify import Breakage, VerifyReport, run_verify, verify_chain
 
 FAKE_JWT = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJwXzEyMyJ9.c2lnbmF0dXJlLWJ5dGVz"
 

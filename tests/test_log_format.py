@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from server.log_format import configure_logging, looks_like_secret, redact
+from server.ops.log_format import configure_logging, looks_like_secret, redact
 
 JWT = "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJwXzEyMyIsInJvb20iOiJyXzEifQ.c2lnbmF0dXJl"
 
@@ -101,7 +101,7 @@ def test_configuring_twice_keeps_one_handler(stream: io.StringIO) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["www.example.com", "server.audit_verify", "v1.2.3", "p_123", "rate=20 burst=60", "start=5"],
+    ["www.example.com", "server.audit.verify", "v1.2.3", "p_123", "rate=20 burst=60", "start=5"],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert not looks_like_secret(text)

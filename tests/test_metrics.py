@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from server.metrics import JOIN_TO_CONNECTED_BUCKETS, Metrics
+from server.ops.metrics import JOIN_TO_CONNECTED_BUCKETS, Metrics
 from signaling.events import ClientEvent, ServerEvent
 
 

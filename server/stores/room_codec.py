@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rooms.floor_state import (
+from rooms.floor.state import (
     FloorMode,
     FloorSettings,
     FloorState,

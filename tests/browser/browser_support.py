@@ -20,7 +20,7 @@ from tests.chromium_support import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 # Runs `server.cli.main` whether or not the module has a __main__ guard.
-CLI = [sys.executable, "-c", "import sys; from server.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from server.cli.main import main; sys.exit(main())"]
 STARTUP_TIMEOUT_S = 30.0
 CLI_TIMEOUT_S = 30.0
 

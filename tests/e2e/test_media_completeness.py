@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import socketio
 
 from server.app import COMPONENTS
-from server.keys import load_or_create
-from server.ops_feed import pseudonym
-from server.tokens import TokenIssuer
+from server.auth.keys import load_or_create
+from server.auth.tokens import TokenIssuer
+from server.ops.feed import pseudonym
 from tests.e2e.wire_member import WireMember
 from tests.relay.relay_members import eventually
 

@@ -9,7 +9,7 @@ from typing import Any
 import aiortc.rtcrtpreceiver
 import pytest
 
-from server.relay import GroupRelay
+from server.media.relay import GroupRelay
 from tests.relay.relay_members import Group, Member, MemberPages
 
 

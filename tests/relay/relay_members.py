@@ -25,7 +25,7 @@ from aiortc.mediastreams import (
 )
 from av import AudioFrame, VideoFrame
 
-from server.relay import GroupRelay
+from server.media.relay import GroupRelay
 
 SAMPLE_RATE = 48_000
 SAMPLES_PER_FRAME = int(AUDIO_PTIME * SAMPLE_RATE)

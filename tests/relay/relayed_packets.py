@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.relay.relayed_packet import RelayedPacket, vp8_keyframe_start
+from server.media.relay.relayed_packet import RelayedPacket, vp8_keyframe_start
 
 
 def relayed_packet(

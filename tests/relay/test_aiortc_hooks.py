@@ -28,7 +28,7 @@ from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from aiortc.rate import RemoteBitrateEstimator
 
-from server.relay import aiortc_hooks
+from server.media.relay import aiortc_hooks
 from tests.relay.relay_members import PatternTrack, ToneTrack
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiortc import RTCPeerConnection
 
-from server.relay import GroupRelay, NegotiationError, RelayClosedError
+from server.media.relay import GroupRelay, NegotiationError, RelayClosedError
 from tests.relay.relay_members import MemberPages, PatternTrack, ToneTrack
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from server.relay.media_completeness import SILENCE_LIMIT_S, MediaGap, ReceptionWatch
-from server.relay.member_leg import SenderSlot
+from server.media.relay.media_completeness import SILENCE_LIMIT_S, MediaGap, ReceptionWatch
+from server.media.relay.member_leg import SenderSlot
 from tests.relay.relay_members import MEDIA_TIMEOUT, Group, eventually, everyone_hears_everyone
 
 

@@ -11,11 +11,11 @@ from aiortc.rtp import RtcpSourceInfo, RtcpSrPacket
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.relay.aiortc_hooks import BACKLOGGED, NOT_SENDABLE, SENT
-from server.relay.forwarding_track import FRAME_STEPS, ForwardingTrack
-from server.relay.keyframe_limiter import KeyframeLimiter
-from server.relay.packet_history import PacketHistory
-from server.relay.relayed_packet import RelayedPacket, vp8_keyframe_start
+from server.media.relay.aiortc_hooks import BACKLOGGED, NOT_SENDABLE, SENT
+from server.media.relay.forwarding_track import FRAME_STEPS, ForwardingTrack
+from server.media.relay.keyframe_limiter import KeyframeLimiter
+from server.media.relay.packet_history import PacketHistory
+from server.media.relay.relayed_packet import RelayedPacket, vp8_keyframe_start
 from tests.relay.relayed_packets import relayed_packet
 
 # VP8 payload descriptors (RFC 7741) followed by a VP8 frame tag (RFC 6386 9.1).

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from server.relay import GroupRelay, aiortc_hooks
+from server.media.relay import GroupRelay, aiortc_hooks
 from tests.relay.relay_members import (
     MEDIA_TIMEOUT,
     Group,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from server.relay.voice_activity import (
+from server.media.relay.voice_activity import (
     SILENCE_LEVEL,
     VoiceActivityConfig,
     VoiceActivityDetector,

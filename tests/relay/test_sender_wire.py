@@ -16,10 +16,10 @@ import pytest
 from aiortc import RTCPeerConnection, RTCRtpTransceiver
 from aiortc.rtp import RtpPacket
 
-from server.relay import aiortc_hooks
-from server.relay.forwarding_track import ForwardingTrack
-from server.relay.packet_history import PacketHistory
-from server.relay.relayed_packet import RelayedPacket
+from server.media.relay import aiortc_hooks
+from server.media.relay.forwarding_track import ForwardingTrack
+from server.media.relay.packet_history import PacketHistory
+from server.media.relay.relayed_packet import RelayedPacket
 from tests.relay.relayed_packets import relayed_packet
 
 KEY_START = b"\x10" + b"\x10\x02\x00\x9d\x01\x2a" + bytes(range(200))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rooms import floor
-from rooms.floor_errors import FloorError
-from rooms.floor_events import (
+from rooms.floor import engine as floor
+from rooms.floor.errors import FloorError
+from rooms.floor.events import (
     FloorGranted,
     FloorOutcome,
     FloorReleased,
@@ -21,7 +21,7 @@ from rooms.floor_events import (
     QueueChanged,
     ReleaseReason,
 )
-from rooms.floor_state import FloorMode, FloorSettings, FloorState, QueuePolicy, new_floor
+from rooms.floor.state import FloorMode, FloorSettings, FloorState, QueuePolicy, new_floor
 
 MEMBERS = ("ana", "ben", "cai", "dee")
 THERAPISTS = ("dr_t",)
@@ -312,12 +312,13 @@ FORBIDDEN_IMPORTS = {"asyncio", "aiohttp", "socketio", "redis", "aiortc", "time"
 @pytest.mark.parametrize(
     "module",
     [
-        "floor.py",
-        "floor_errors.py",
-        "floor_events.py",
-        "floor_state.py",
-        "floor_transitions.py",
-        "floor_views.py",
+        "floor/__init__.py",
+        "floor/engine.py",
+        "floor/errors.py",
+        "floor/events.py",
+        "floor/state.py",
+        "floor/transitions.py",
+        "floor/views.py",
         "speaking_timer.py",
         "talk_time.py",
         "turn_limits.py",

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rooms import floor
-from rooms.floor_events import (
+from rooms.floor import engine as floor
+from rooms.floor.events import (
     FloorGranted,
     FloorReleased,
     GrantReason,
@@ -15,7 +15,7 @@ from rooms.floor_events import (
     TurnLimitReached,
     TurnWarning,
 )
-from rooms.floor_state import FloorMode, FloorSettings, FloorState, TurnLimitAction, new_floor
+from rooms.floor.state import FloorMode, FloorSettings, FloorState, TurnLimitAction, new_floor
 from rooms.turn_limits import fair_share_floor_s, fair_share_limit, granted_limit
 
 MEMBERS = ("ana", "ben", "cai", "dee")

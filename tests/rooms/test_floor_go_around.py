@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rooms import floor
-from rooms.floor_errors import FloorError
-from rooms.floor_events import (
+from rooms.floor import engine as floor
+from rooms.floor.errors import FloorError
+from rooms.floor.events import (
     FloorGranted,
     GoAroundEnded,
     GoAroundSkipped,
@@ -14,7 +14,7 @@ from rooms.floor_events import (
     GrantReason,
     ModeChanged,
 )
-from rooms.floor_state import FloorMode, FloorSettings, FloorState, new_floor
+from rooms.floor.state import FloorMode, FloorSettings, FloorState, new_floor
 
 MEMBERS = ("ana", "ben", "cai", "dee")
 

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from rooms import floor
-from rooms.floor_errors import FloorError
-from rooms.floor_events import (
+from rooms.floor import engine as floor
+from rooms.floor.errors import FloorError
+from rooms.floor.events import (
     FloorEvent,
     FloorGranted,
     FloorOutcome,
@@ -26,7 +26,7 @@ from rooms.floor_events import (
     GoAroundStarted,
     GrantReason,
 )
-from rooms.floor_state import (
+from rooms.floor.state import (
     FloorMode,
     FloorSettings,
     FloorState,

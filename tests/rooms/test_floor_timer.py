@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rooms import floor
-from rooms.floor_errors import FloorError
-from rooms.floor_events import (
+from rooms.floor import engine as floor
+from rooms.floor.errors import FloorError
+from rooms.floor.events import (
     FloorGranted,
     FloorReleased,
     GrantReason,
@@ -15,7 +15,7 @@ from rooms.floor_events import (
     TurnLimitReached,
     TurnWarning,
 )
-from rooms.floor_state import FloorMode, FloorSettings, FloorState, TurnLimitAction, new_floor
+from rooms.floor.state import FloorMode, FloorSettings, FloorState, TurnLimitAction, new_floor
 from rooms.speaking_timer import seconds_until_next_deadline
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rooms.commands import Admit, Disconnect, GiveFloor, Join, SetFloorMode, Tick
 from rooms.engine import apply
 from rooms.events import FloorChanged
-from rooms.floor_events import FloorReleased, ReleaseReason
-from rooms.floor_state import FloorMode
+from rooms.floor.events import FloorReleased, ReleaseReason
+from rooms.floor.state import FloorMode
 from rooms.group_floor import FLOOR_DROP_S
 from rooms.roles import Role
 from rooms.room import Room, RoomKind, new_room

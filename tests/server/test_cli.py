@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from server.tls import fingerprint
+from server.http.tls import fingerprint
 
 TELEHEALTH = Path(sys.executable).with_name("telehealth")
 DEFAULT_DATA = "telehealth-data"

@@ -8,8 +8,8 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 from yarl import URL
 
-from server.cli import main
-from server.metrics_access import is_local, metrics_refusal
+from server.cli.main import main
+from server.ops.metrics_access import is_local, metrics_refusal
 from server.settings import Settings
 from tests.conftest import HttpReply, LiveServer, StartServer
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from server.keys import ADMIN_KEY_FILE, SIGNING_KEY_FILE, load_or_create
+from server.auth.keys import ADMIN_KEY_FILE, SIGNING_KEY_FILE, load_or_create
 
 
 def raw(ring_key: object) -> bytes:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import socketio
 
-from server.keys import load_or_create
-from server.tokens import TokenIssuer
+from server.auth.keys import load_or_create
+from server.auth.tokens import TokenIssuer
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer, StartServer

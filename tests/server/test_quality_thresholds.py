@@ -1,4 +1,4 @@
-"""server.quality: a level per sample at the documented thresholds, a health per room.
+"""server.ops.quality: a level per sample at the documented thresholds, a health per room.
 
 docs/operations.md: excellent is RTT < 150 ms, loss < 1 %, jitter < 30 ms; good is
 RTT < 300 ms, loss < 3 %, jitter < 50 ms; anything worse is poor. The bounds are
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.quality import (
+from server.ops.quality import (
     SILENCE_LOST_S,
     Quality,
     QualityTracker,

@@ -23,13 +23,13 @@ from pathlib import Path
 import pytest
 import socketio
 
-from server.keys import ADMIN_KEY_FILE
+from server.auth.keys import ADMIN_KEY_FILE
 from tests.chromium_support import stop_process
 from tests.conftest import Connector, token_of
 from tests.e2e.wire_member import WireMember
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-c", "import sys; from server.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from server.cli.main import main; sys.exit(main())"]
 STARTUP_TIMEOUT_S = 30.0
 EXIT_WITHIN_S = 2.0
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.cli import _settings_from, build_parser
-from server.pages import STATIC_DIR, TEST_HOOKS_META
+from server.cli.main import _settings_from, build_parser
+from server.http.pages import STATIC_DIR, TEST_HOOKS_META
 from tests.conftest import StartServer
 
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rooms.roles import Role
 from rooms.room import RoomKind
-from server.tokens import (
+from server.auth.tokens import (
     ALGORITHM,
     ISSUER,
     Audience,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from server.webhooks import verify_signature
+from server.ops.webhooks import verify_signature
 
 if TYPE_CHECKING:
     from tests.conftest import Connector, StartServer

@@ -31,8 +31,8 @@ import pytest
 import socketio
 
 from server.app import COMPONENTS
-from server.keys import load_or_create
-from server.tokens import TokenIssuer
+from server.auth.keys import load_or_create
+from server.auth.tokens import TokenIssuer
 from signaling.events import ClientEvent as E
 
 if TYPE_CHECKING:

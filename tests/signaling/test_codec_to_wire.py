@@ -11,7 +11,7 @@ from typing import Any
 from rooms import commands as c
 from rooms.engine import SYSTEM, apply
 from rooms.events import DomainEvent, LeaveReason, MemberLeft
-from rooms.floor_state import FloorMode
+from rooms.floor.state import FloorMode
 from rooms.roles import Role
 from rooms.room import AdmitPolicy, Room, RoomKind, RoomPolicy, RoomState, new_room
 from signaling.codec import Audience, Outgoing, join_command, peers_of, session_view, to_wire

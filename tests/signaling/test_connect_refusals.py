@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rooms.roles import Role
 from rooms.room import RoomKind
-from server.keys import load_or_create
-from server.tokens import Audience, TokenIssuer
+from server.auth.keys import load_or_create
+from server.auth.tokens import Audience, TokenIssuer
 
 if TYPE_CHECKING:
     from tests.conftest import Connector, LiveServer, StartServer

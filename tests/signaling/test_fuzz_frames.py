@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.app import COMPONENTS, create_app
-from server.keys import ADMIN_KEY_FILE
+from server.auth.keys import ADMIN_KEY_FILE
 from server.settings import Settings
 from signaling.events import ClientEvent
 from signaling.socket_server import RESERVED_EVENTS

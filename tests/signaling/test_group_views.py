@@ -8,14 +8,14 @@ import pytest
 
 from rooms import commands as c
 from rooms.engine import apply
-from rooms.floor_events import (
+from rooms.floor.events import (
     FloorGranted,
     GrantReason,
     QueueChanged,
     SettingsChanged,
     TurnLimitReached,
 )
-from rooms.floor_state import FloorMode, FloorSettings, QueuePolicy, TurnLimitAction
+from rooms.floor.state import FloorMode, FloorSettings, QueuePolicy, TurnLimitAction
 from rooms.roles import Role
 from rooms.room import Room, RoomKind, new_room
 from signaling.group_views import floor_event_view, floor_view, talk_report_view, waiting_view

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from rooms import commands as c
 from rooms.engine import apply
-from rooms.floor_state import (
+from rooms.floor.state import (
     FloorMode,
     FloorSettings,
     FloorState,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rooms.floor_state import FloorSettings, FloorState, GoAround, HandRaise, Turn
+from rooms.floor.state import FloorSettings, FloorState, GoAround, HandRaise, Turn
 from rooms.member import Admission, MediaState, Member
 from rooms.room import Room, RoomPolicy
 from rooms.talk_time import MemberTalk, TalkTimeLedger

@@ -1,0 +1,1 @@
+"""Turn-taking: floor modes, hand queue, go-around, timers, fair-share limits."""

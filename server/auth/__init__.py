@@ -1,0 +1,1 @@
+"""Tokens and identity: signing keys, EdDSA join tokens, identities, join links."""

@@ -1,0 +1,1 @@
+"""HTTP surface: pages and static files with security headers, the admin API, TLS."""

@@ -1,0 +1,1 @@
+"""Group media: the relay (SFU), the relay per room, voice activity, ICE and TURN config."""

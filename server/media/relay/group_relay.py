@@ -1,0 +1,422 @@
+"""The media relay (SFU) of one group room: encoded media in, encoded media out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from aiortc import RTCIceServer
+from aiortc.rtp import RtpPacket
+
+from server.media.relay import aiortc_hooks
+from server.media.relay.forwarding_track import ForwardingCounters
+from server.media.relay.media_completeness import SILENCE_LIMIT_S, MediaGap, PublisherActivity
+from server.media.relay.member_leg import MEDIA_KINDS, MemberLeg, NegotiationError, TrackMap
+from server.media.relay.published_track import PublishedTrack
+from server.media.relay.relay_stats import (
+    KindTotals,
+    LegStats,
+    PublisherStats,
+    RelayStats,
+    SubscriberStats,
+)
+from server.media.relay.voice_activity import VoiceActivityConfig, VoiceActivityDetector
+
+logger = logging.getLogger(__name__)
+
+VoiceActivityCallback = Callable[[str, bool, float], None]
+AudioLevelCallback = Callable[[str, int, float], None]
+
+TICK_INTERVAL = 0.1
+QUALITY_INTERVAL = 5.0
+# RTCP sender reports for all of a leg's slots at once, as often as aiortc's
+# senders send theirs on average (0.5-1.5 s apart).
+SENDER_REPORT_INTERVAL = 1.0
+# What each subscriber receives is checked against what it is owed this often.
+COMPLETENESS_INTERVAL = 1.0
+
+__all__ = ["GroupRelay", "NegotiationError", "RelayClosedError", "RelaySignals"]
+
+
+class RelaySignals(Protocol):
+    """What the relay tells one member's page; the process puts it on the wire."""
+
+    async def send_offer(self, member_id: str, sdp: str, tracks: TrackMap) -> None:
+        """A new offer for the member's leg (slots added or released)."""
+
+    async def send_tracks(self, member_id: str, tracks: TrackMap) -> None:
+        """Same slots, other sources: which member each of the leg's tracks carries now."""
+
+
+class RelayClosedError(RuntimeError):
+    """The relay was closed; no member can join it any more."""
+
+
+class GroupRelay:
+    """Forwards every member's encoded Opus and VP8 to every other member.
+
+    Each member holds one peer connection (a ``MemberLeg``). The member makes
+    the first offer (``join``); after that only the relay offers
+    (``RelaySignals.send_offer``, answered with ``accept_answer``), one
+    offer in flight per leg. Commands run one at a
+    time per room (``self._lock``).
+    """
+
+    def __init__(
+        self,
+        room_id: str,
+        *,
+        signals: RelaySignals,
+        on_voice_activity: VoiceActivityCallback | None = None,
+        on_audio_level: AudioLevelCallback | None = None,
+        ice_servers: list[RTCIceServer] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        voice_activity: VoiceActivityConfig | None = None,
+        publisher_remb: bool = False,
+    ) -> None:
+        aiortc_hooks.check_aiortc_version()
+        self.room_id = room_id
+        self._signals = signals
+        self._on_voice_activity = on_voice_activity
+        self._on_audio_level = on_audio_level
+        self._ice_servers = ice_servers
+        self._clock = clock
+        self._voice_activity_config = voice_activity
+        self._publisher_remb = publisher_remb
+        self._lock = asyncio.Lock()
+        self._legs: dict[str, MemberLeg] = {}
+        self._published: dict[str, dict[str, PublishedTrack]] = {}
+        self._gates: dict[tuple[str, str], bool] = {}
+        self._voice: dict[str, VoiceActivityDetector] = {}
+        self._taps: list[aiortc_hooks.ReceiverTap] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+        self._closed = False
+        self._activity = PublisherActivity()
+        self._gaps: list[MediaGap] = []
+
+    # --- commands -------------------------------------------------------
+
+    async def join(self, member_id: str, offer_sdp: str) -> str:
+        """Apply a member's offer and return the answer SDP.
+
+        A second join of the same member replaces its leg (the way a member
+        recovers a broken connection: aiortc has no ICE restart). Other
+        members keep their subscriptions to it; only their sources change.
+        """
+        async with self._lock:
+            if self._closed:
+                raise RelayClosedError(self.room_id)
+            old_leg = self._legs.pop(member_id, None)
+            leg = MemberLeg.create(member_id, self._ice_servers)
+            try:
+                incoming = await leg.apply_member_offer(offer_sdp)
+                changed_legs = self._publish(member_id, incoming)
+                answer = await leg.answer()
+                # Slots are added after the answer: aiortc applies an answer to every
+                # transceiver, and one it has not offered yet makes that fail.
+                for publisher_id, publications in self._published.items():
+                    if publisher_id != member_id:
+                        for publication in publications.values():
+                            leg.bind_slot(publication)
+            except Exception:
+                await leg.close()
+                if old_leg is not None:
+                    self._legs[member_id] = old_leg
+                raise
+            self._legs[member_id] = leg
+            self._ensure_ticker()
+        if old_leg is not None:
+            await old_leg.close()
+        for changed in (leg, *changed_legs):
+            self._schedule_negotiation(changed)
+        return answer
+
+    async def accept_answer(self, member_id: str, answer_sdp: str) -> None:
+        """Apply a member's answer to the last ``relay.offer`` it was sent."""
+        async with self._lock:
+            leg = self._legs.get(member_id)
+            if leg is None:
+                raise NegotiationError(f"member has no leg in room {self.room_id}")
+            await leg.accept_answer(answer_sdp)
+        # Changes that came in while the offer was in flight get their own offer now.
+        self._schedule_negotiation(leg)
+
+    async def leave(self, member_id: str) -> None:
+        async with self._lock:
+            leg = self._legs.pop(member_id, None)
+            publications = self._published.pop(member_id, {})
+            for other in self._legs.values():
+                other.release_slots_of(member_id)
+            detector = self._voice.pop(member_id, None)
+            if detector is not None and detector.reset() is not None:
+                self._report_voice(member_id, False)
+            for publication in publications.values():
+                await publication.close()
+            others = list(self._legs.values())
+        if leg is not None:
+            await leg.close()
+        for other in others:
+            self._schedule_negotiation(other)
+
+    def set_audio_gate(self, member_id: str, open: bool) -> None:
+        """Closed: none of the member's audio reaches anyone (kept for a member not joined yet)."""
+        self._set_gate(member_id, "audio", open)
+        if not open:
+            detector = self._voice.get(member_id)
+            if detector is not None and detector.reset() is not None:
+                self._report_voice(member_id, False)
+
+    def set_video_gate(self, member_id: str, open: bool) -> None:
+        self._set_gate(member_id, "video", open)
+
+    def media_gaps(self) -> list[MediaGap]:
+        """Tracks a subscriber is owed and has not received for a while (last check)."""
+        return list(self._gaps)
+
+    def track_map(self, member_id: str) -> TrackMap:
+        leg = self._legs.get(member_id)
+        return leg.track_map() if leg is not None else {}
+
+    def stats(self) -> RelayStats:
+        publishers = {
+            member_id: {
+                kind: PublisherStats(
+                    rtp_packets_received=p.counters.rtp_packets_received,
+                    frames_received=p.counters.frames_received,
+                    bytes_received=p.counters.bytes_received,
+                    frames_dropped_by_gate=p.counters.frames_dropped_by_gate,
+                    keyframe_requests_sent=p.counters.keyframe_requests_sent,
+                    keyframe_requests_held_back=p.counters.keyframe_requests_held_back,
+                    subscribers=p.subscriber_count,
+                    gate_open=p.gate_open,
+                )
+                for kind, p in publications.items()
+            }
+            for member_id, publications in self._published.items()
+        }
+        subscribers = {
+            member_id: SubscriberStats(
+                slots=len(leg.slots),
+                **asdict(ForwardingCounters.total(s.track.counters for s in leg.slots)),
+            )
+            for member_id, leg in self._legs.items()
+        }
+        legs = {
+            member_id: LegStats(
+                connection_state=leg.quality.connection_state,
+                round_trip_time=leg.quality.round_trip_time,
+                packets_lost_by_member=leg.quality.packets_lost_by_member,
+                jitter_to_relay=leg.quality.jitter_to_relay,
+                packets_sent_to_member=leg.quality.packets_sent_to_member,
+                packets_lost_from_member=leg.quality.packets_lost_from_member,
+                packets_received_from_member=leg.quality.packets_received_from_member,
+            )
+            for member_id, leg in self._legs.items()
+        }
+        return RelayStats(self.room_id, publishers, subscribers, legs)
+
+    def totals_by_kind(self) -> dict[str, KindTotals]:
+        """Cumulative forwarded and dropped frames and bytes per media kind (for metrics)."""
+        totals = {kind: KindTotals() for kind in MEDIA_KINDS}
+        for leg in self._legs.values():
+            for slot in leg.slots:
+                counters, total = slot.track.counters, totals.get(slot.kind)
+                if total is None:
+                    continue
+                total.frames_forwarded += counters.frames_forwarded
+                total.bytes_forwarded += counters.bytes_forwarded
+                total.frames_dropped_overload += counters.frames_dropped_overload
+                total.frames_skipped_awaiting_keyframe += counters.frames_skipped_awaiting_keyframe
+        for publications in self._published.values():
+            for kind, publication in publications.items():
+                if kind in totals:
+                    gated = publication.counters.frames_dropped_by_gate
+                    totals[kind].frames_dropped_by_gate += gated
+        return totals
+
+    async def close(self) -> None:
+        async with self._lock:
+            self._closed = True
+            legs = list(self._legs.values())
+            self._legs.clear()
+            publications = [p for m in self._published.values() for p in m.values()]
+            self._published.clear()
+        tasks = [*self._tasks, *([self._ticker] if self._ticker else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._ticker = None
+        for publication in publications:
+            await publication.close()
+        await asyncio.gather(*(leg.close() for leg in legs))
+
+    # --- for tests and diagnostics ---------------------------------------
+
+    @property
+    def receiver_taps(self) -> list[aiortc_hooks.ReceiverTap]:
+        """Every receiver tap installed so far: each one stands where a decoder would be."""
+        return list(self._taps)
+
+    def member_ids(self) -> list[str]:
+        return list(self._legs)
+
+    # --- internals --------------------------------------------------------
+
+    def _publish(self, member_id: str, incoming: dict[str, Any]) -> list[MemberLeg]:
+        """Tap the member's receivers; returns the other legs that got a new slot."""
+        publications = self._published.setdefault(member_id, {})
+        changed: list[MemberLeg] = []
+        for kind in MEDIA_KINDS:
+            transceiver = incoming.get(kind)
+            if transceiver is None:
+                continue
+            publication = publications.get(kind)
+            is_new = publication is None
+            if publication is None:
+                publication = PublishedTrack(member_id, kind, self._clock)
+                publication.gate_open = self._gates.get((member_id, kind), True)
+                publications[kind] = publication
+            on_rtp = self._audio_level_observer(member_id) if kind == "audio" else None
+            tap = publication.attach(transceiver.receiver, on_rtp, remb=self._publisher_remb)
+            self._taps.append(tap)
+            if is_new:
+                for other_id, other in self._legs.items():
+                    if other_id != member_id:
+                        other.bind_slot(publication)
+                        changed.append(other)
+        return changed
+
+    def _audio_level_observer(self, member_id: str) -> aiortc_hooks.RtpObserver:
+        detector = self._voice.setdefault(
+            member_id, VoiceActivityDetector(self._voice_activity_config)
+        )
+
+        def observe(packet: RtpPacket, _media_ssrc: int) -> None:
+            audio_level = packet.extensions.audio_level
+            if audio_level is None:
+                return
+            now = self._clock()
+            level = int(audio_level[1])
+            if self._on_audio_level is not None:
+                try:
+                    self._on_audio_level(member_id, level, now)
+                except Exception:  # must not break aiortc's receive loop
+                    logger.exception("on_audio_level failed in room %s", self.room_id)
+            if not self._gates.get((member_id, "audio"), True):
+                return  # talk time counts what the group hears
+            change = detector.observe(level, now)
+            if change is not None:
+                self._report_voice(member_id, change)
+
+        return observe
+
+    def _report_voice(self, member_id: str, speaking: bool) -> None:
+        if self._on_voice_activity is None:
+            return
+        try:
+            self._on_voice_activity(member_id, speaking, self._clock())
+        except Exception:  # called from aiortc's receive loop, which must keep running
+            logger.exception("on_voice_activity failed in room %s", self.room_id)
+
+    def _set_gate(self, member_id: str, kind: str, open_: bool) -> None:
+        self._gates[(member_id, kind)] = open_
+        publication = self._published.get(member_id, {}).get(kind)
+        if publication is not None:
+            publication.set_gate(open_)
+
+    def _schedule_negotiation(self, leg: MemberLeg) -> None:
+        if self._closed:
+            return
+        task = asyncio.ensure_future(self._negotiate(leg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _negotiate(self, leg: MemberLeg) -> None:
+        """Send the leg one offer if its slots changed, or just the new track map."""
+        if not await leg.wait_connected():
+            # The member answered our answer but never connected; its next join replaces the leg.
+            logger.warning("relay leg did not connect in room %s", self.room_id)
+            return
+        async with self._lock:
+            if self._legs.get(leg.member_id) is not leg or leg.offer_in_flight:
+                return  # replaced, or accept_answer will schedule us again
+            if leg.needs_offer():
+                offer: str | None = await leg.create_offer()
+            elif leg.track_map() != leg.last_sent_track_map:
+                offer = None
+            else:
+                return
+            tracks = leg.last_sent_track_map = leg.track_map()
+        try:
+            if offer is not None:
+                await self._signals.send_offer(leg.member_id, offer, tracks)
+            else:
+                await self._signals.send_tracks(leg.member_id, tracks)
+        except Exception:
+            what = "an offer" if offer is not None else "a track map"
+            logger.exception("could not send %s in room %s", what, self.room_id)
+            if offer is not None:
+                leg.offer_in_flight = False  # the member never saw it; the next change re-offers
+
+    def _check_completeness(self, now: float) -> list[MediaGap]:
+        """Each slot owed media (publisher sending, gate open, slot negotiated) against
+        its subscriber's receiver reports."""
+        sending: set[tuple[str, str]] = set()
+        published: set[tuple[str, str]] = set()
+        for member_id, publications in self._published.items():
+            for kind, publication in publications.items():
+                key = (member_id, kind)
+                published.add(key)
+                received = publication.counters.rtp_packets_received
+                if self._activity.active(key, received) and publication.gate_open:
+                    sending.add(key)
+        self._activity.forget(published)
+        gaps = []
+        for leg in self._legs.values():
+            for slot in leg.slots:
+                publisher = slot.publisher_id
+                owed = slot.track.flowing and (publisher, slot.kind) in sending
+                since = slot.reception.missing_since(
+                    owed=owed, now=now, limit_s=SILENCE_LIMIT_S[slot.kind]
+                )
+                if since is not None and publisher is not None:
+                    gaps.append(MediaGap(leg.member_id, publisher, slot.kind, since))
+        return gaps
+
+    def _ensure_ticker(self) -> None:
+        if self._ticker is None:
+            self._ticker = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        """End speaking after the hangover even without packets; send the legs'
+        sender reports; refresh leg quality."""
+        next_quality = self._clock() + QUALITY_INTERVAL
+        next_reports = self._clock() + SENDER_REPORT_INTERVAL
+        next_completeness = self._clock() + COMPLETENESS_INTERVAL
+        while not self._closed:
+            await asyncio.sleep(TICK_INTERVAL)
+            now = self._clock()
+            for member_id, detector in list(self._voice.items()):
+                if detector.tick(now) is not None:
+                    self._report_voice(member_id, False)
+            if now >= next_completeness:
+                next_completeness = now + COMPLETENESS_INTERVAL
+                self._gaps = self._check_completeness(now)
+            if now >= next_reports:
+                next_reports = now + SENDER_REPORT_INTERVAL
+                for leg in list(self._legs.values()):
+                    try:
+                        await leg.send_sender_reports()
+                    except Exception:  # one leg's transport must not stop the others'
+                        logger.exception("sender reports failed in room %s", self.room_id)
+            if now >= next_quality:
+                next_quality = now + QUALITY_INTERVAL
+                for leg in list(self._legs.values()):
+                    with contextlib.suppress(Exception):
+                        await leg.refresh_quality()

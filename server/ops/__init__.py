@@ -1,0 +1,1 @@
+"""What ops staff see: metrics, quality and alerts, the /ops feed, listeners, webhooks, logs."""
