@@ -40,16 +40,51 @@ from tests.signaling.raw_socket import RawSocket
 
 BATCH = 50
 ACK_WAIT_S = 2.0
-EVENTS = ["session.join", "session.leave", "media.state", "signal.description",
-          "signal.candidate", "relay.offer", "relay.answer", "media.connected", "stats.report",
-          "lobby.admit", "moderation.mute", "floor.raise_hand", "floor.extend", "talk.report",
-          "connect", "disconnect", "connect_error", "*", "", "error", "ops.watch"]
-FIELDS = ["to", "description", "candidate", "type", "sdp", "sdpMid", "sdpMLineIndex",
-          "audio", "video", "resume", "member", "mode", "seconds", "room", "stats"]
+EVENTS = [
+    "session.join",
+    "session.leave",
+    "media.state",
+    "signal.description",
+    "signal.candidate",
+    "relay.offer",
+    "relay.answer",
+    "media.connected",
+    "stats.report",
+    "lobby.admit",
+    "moderation.mute",
+    "floor.raise_hand",
+    "floor.extend",
+    "talk.report",
+    "connect",
+    "disconnect",
+    "connect_error",
+    "*",
+    "",
+    "error",
+    "ops.watch",
+]
+FIELDS = [
+    "to",
+    "description",
+    "candidate",
+    "type",
+    "sdp",
+    "sdpMid",
+    "sdpMLineIndex",
+    "audio",
+    "video",
+    "resume",
+    "member",
+    "mode",
+    "seconds",
+    "room",
+    "stats",
+]
 EDITS = ["", "[", "]", "{", "}", '"', ",", "-", "1", "\\", "\x00", "5-", "/ops,"]
 
 
 # --- the server (child process) ----------------------------------------------------------
+
 
 def serve(data_dir: str, log_path: str, conn: Any) -> None:
     import logging
@@ -65,8 +100,9 @@ def serve(data_dir: str, log_path: str, conn: Any) -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
     async def main() -> None:
-        settings = Settings(data_dir=Path(data_dir), host="127.0.0.1", port=0,
-                            rate_per_s=1e6, rate_burst=1e6)
+        settings = Settings(
+            data_dir=Path(data_dir), host="127.0.0.1", port=0, rate_per_s=1e6, rate_burst=1e6
+        )
         runner = web.AppRunner(create_app(settings), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -92,17 +128,32 @@ def file_size(path: Path) -> int:
 
 def count_crashes(log_path: Path) -> int:
     """ERROR lines and tracebacks in the server's log."""
-    return sum(1 for line in log_path.read_text(errors="replace").splitlines()
-               if " ERROR " in line or line.startswith("Traceback"))
+    return sum(
+        1
+        for line in log_path.read_text(errors="replace").splitlines()
+        if " ERROR " in line or line.startswith("Traceback")
+    )
 
 
 # --- payloads ------------------------------------------------------------------------------
 
+
 def json_value(rng: random.Random, depth: int = 0) -> Any:
     roll = rng.random()
     if depth > 3 or roll < 0.5:
-        return rng.choice([None, True, False, rng.randint(-2**40, 2**40), rng.random() * 1e6,
-                           "", "x" * rng.randint(0, 40), "\u00e9\ud83d", "candidate:1 1 UDP"])
+        return rng.choice(
+            [
+                None,
+                True,
+                False,
+                rng.randint(-(2**40), 2**40),
+                rng.random() * 1e6,
+                "",
+                "x" * rng.randint(0, 40),
+                "\u00e9\ud83d",
+                "candidate:1 1 UDP",
+            ]
+        )
     if roll < 0.75:
         return [json_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
     keys = FIELDS if rng.random() < 0.7 else ["k" + str(rng.randint(0, 9))]
@@ -112,8 +163,11 @@ def json_value(rng: random.Random, depth: int = 0) -> Any:
 def payload(rng: random.Random, ack_id: int, therapist: str) -> tuple[str | bytes, bool]:
     """A frame, and whether it is an event that must be answered."""
     roll = rng.random()
-    name = rng.choice(EVENTS) if rng.random() < 0.8 else "".join(
-        chr(rng.randint(32, 0x2FF)) for _ in range(rng.randint(0, 12)))
+    name = (
+        rng.choice(EVENTS)
+        if rng.random() < 0.8
+        else "".join(chr(rng.randint(32, 0x2FF)) for _ in range(rng.randint(0, 12)))
+    )
     if roll < 0.5:
         body = json_value(rng)
         if isinstance(body, dict) and rng.random() < 0.3:
@@ -124,7 +178,7 @@ def payload(rng: random.Random, ack_id: int, therapist: str) -> tuple[str | byte
         for _ in range(rng.randint(1, 4)):
             at = rng.randint(0, len(frame))
             edit = rng.choice(EDITS)
-            frame = frame[:at] + edit + frame[at + (edit == ""):]
+            frame = frame[:at] + edit + frame[at + (edit == "") :]
         return frame, False
     if roll < 0.9:
         depth = rng.randint(20, 3000)
@@ -136,9 +190,13 @@ def payload(rng: random.Random, ack_id: int, therapist: str) -> tuple[str | byte
 
 # --- the run -------------------------------------------------------------------------------
 
+
 async def room_tokens(http: aiohttp.ClientSession, base: str, admin: str) -> tuple[str, str]:
-    async with http.post(base + "/api/rooms", json={"kind": "individual", "participants": []},
-                         headers={"Authorization": f"Bearer {admin}"}) as response:
+    async with http.post(
+        base + "/api/rooms",
+        json={"kind": "individual", "participants": []},
+        headers={"Authorization": f"Bearer {admin}"},
+    ) as response:
         room = await response.json()
     links = {link["role"]: link["url"].split("#t=", 1)[1] for link in room["links"]}
     return links["therapist"], links["participant"]
@@ -154,8 +212,9 @@ async def joined(http: aiohttp.ClientSession, base: str, token: str) -> tuple[Ra
     return socket, ack["self"]["id"] if ack.get("ok") else ""
 
 
-async def run(args: argparse.Namespace, pid: int, base: str, admin: str,
-              log_path: Path) -> dict[str, Any]:
+async def run(
+    args: argparse.Namespace, pid: int, base: str, admin: str, log_path: Path
+) -> dict[str, Any]:
     rng = random.Random(args.seed)
     unanswered = 0
     closes: dict[str, int] = {}
@@ -178,19 +237,22 @@ async def run(args: argparse.Namespace, pid: int, base: str, admin: str,
                 if expects:
                     waiting.add(ack_id)
                 # Engine.IO CLOSE, or Socket.IO DISCONNECT of the main namespace.
-                closed_itself = closed_itself or (isinstance(frame, str)
-                                                  and frame.startswith(("1", "41")))
+                closed_itself = closed_itself or (
+                    isinstance(frame, str) and frame.startswith(("1", "41"))
+                )
                 try:
                     await patient.send(frame)
                 except ConnectionError:
                     break
                 sent += 1
                 if sent % 10_000 == 0:
-                    checkpoints.append({
-                        "payloads": sent,
-                        "rss_mb": proc_status(pid, "VmRSS") / 2**20,
-                        "log_bytes": file_size(log_path) - log_start,
-                    })
+                    checkpoints.append(
+                        {
+                            "payloads": sent,
+                            "rss_mb": proc_status(pid, "VmRSS") / 2**20,
+                            "log_bytes": file_size(log_path) - log_start,
+                        }
+                    )
             reason = await collect(patient, waiting, ack_id, closed_itself)
             if reason is not None:  # closed: count why, rejoin
                 closes[reason] = closes.get(reason, 0) + 1
@@ -209,10 +271,14 @@ async def run(args: argparse.Namespace, pid: int, base: str, admin: str,
     crashes = count_crashes(log_path)
     log_growth = file_size(log_path) - log_start
     return {
-        "payloads": sent, "seconds": round(elapsed, 1),
+        "payloads": sent,
+        "seconds": round(elapsed, 1),
         "payloads_per_s": round(sent / elapsed) if elapsed else 0,
-        "crashes": crashes, "unanswered_events": unanswered, "closed_by_server": closes,
-        "healthz_ok": healthy, "other_member_answered": other_ok,
+        "crashes": crashes,
+        "unanswered_events": unanswered,
+        "closed_by_server": closes,
+        "healthz_ok": healthy,
+        "other_member_answered": other_ok,
         "peak_rss_mb": round(proc_status(pid, "VmHWM") / 2**20, 1),
         "rss_growth_mb": round((proc_status(pid, "VmRSS") - rss_start) / 2**20, 1),
         "log_bytes": log_growth,
@@ -221,25 +287,27 @@ async def run(args: argparse.Namespace, pid: int, base: str, admin: str,
     }
 
 
-async def collect(patient: RawSocket, waiting: set[int], last_id: int,
-                  closed_itself: bool) -> str | None:
+async def collect(
+    patient: RawSocket, waiting: set[int], last_id: int, closed_itself: bool
+) -> str | None:
     """Take acks out of `waiting` until it is empty or ACK_WAIT_S passes; the close reason
     if the server closed the connection."""
     deadline = time.monotonic() + ACK_WAIT_S
     seen: list[str] = []
     while waiting and time.monotonic() < deadline:
         try:
-            frame = await asyncio.wait_for(patient.frames.get(),
-                                           max(0.01, deadline - time.monotonic()))
+            frame = await asyncio.wait_for(
+                patient.frames.get(), max(0.01, deadline - time.monotonic())
+            )
         except TimeoutError:
             break
         if frame is None or frame == "1":
             waiting.clear()
             text = " ".join(seen[-5:])
-            fallback = ("the fuzz closed or disconnected itself" if closed_itself
-                        else "unexplained")
-            return next((r for r in ("flooding", "join_timeout", "auth_timeout")
-                         if r in text), fallback)
+            fallback = "the fuzz closed or disconnected itself" if closed_itself else "unexplained"
+            return next(
+                (r for r in ("flooding", "join_timeout", "auth_timeout") if r in text), fallback
+            )
         if isinstance(frame, str):
             seen.append(frame)
             if frame.startswith("43"):
@@ -262,8 +330,7 @@ def main() -> None:
         log_path.write_text("")
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=serve, args=(tmp + "/data", str(log_path), child),
-                              daemon=True)
+        process = ctx.Process(target=serve, args=(tmp + "/data", str(log_path), child), daemon=True)
         process.start()
         try:
             if not parent.poll(30):
@@ -274,19 +341,27 @@ def main() -> None:
         finally:
             process.terminate()
             process.join(5)
-    print(f"fuzz: {result['payloads']} payloads in {result['seconds']} s "
-          f"({result['payloads_per_s']}/s)")
+    print(
+        f"fuzz: {result['payloads']} payloads in {result['seconds']} s "
+        f"({result['payloads_per_s']}/s)"
+    )
     print(f"  crashes (ERROR lines or tracebacks in the server log): {result['crashes']}")
     print(f"  events with an ack never answered: {result['unanswered_events']}")
     print(f"  connections closed by the server: {result['closed_by_server'] or 'none'}")
-    print(f"  server healthy afterwards: {result['healthz_ok']}; "
-          f"the other member still answered: {result['other_member_answered']}")
-    print(f"  server peak RSS {result['peak_rss_mb']} MB, RSS growth "
-          f"{result['rss_growth_mb']} MB; log growth {result['log_bytes']} bytes "
-          f"({result['log_bytes_per_10k']} per 10k payloads)")
+    print(
+        f"  server healthy afterwards: {result['healthz_ok']}; "
+        f"the other member still answered: {result['other_member_answered']}"
+    )
+    print(
+        f"  server peak RSS {result['peak_rss_mb']} MB, RSS growth "
+        f"{result['rss_growth_mb']} MB; log growth {result['log_bytes']} bytes "
+        f"({result['log_bytes_per_10k']} per 10k payloads)"
+    )
     for point in result["checkpoints"]:
-        print(f"    at {point['payloads']}: RSS {point['rss_mb']:.1f} MB, "
-              f"log +{point['log_bytes']} bytes")
+        print(
+            f"    at {point['payloads']}: RSS {point['rss_mb']:.1f} MB, "
+            f"log +{point['log_bytes']} bytes"
+        )
     print(json.dumps(result))
 
 

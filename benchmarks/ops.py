@@ -123,8 +123,7 @@ class OpsDashboard:
         self._reader = asyncio.ensure_future(self._read(early))
 
     @classmethod
-    async def open(cls, session: aiohttp.ClientSession, base_url: str,
-                   token: str) -> OpsDashboard:
+    async def open(cls, session: aiohttp.ClientSession, base_url: str, token: str) -> OpsDashboard:
         url = base_url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
         ws = await session.ws_connect(url, autoping=False, max_msg_size=0)
         opening = await asyncio.wait_for(ws.receive_str(), WAIT_S)
@@ -155,7 +154,7 @@ class OpsDashboard:
         if data == "2":
             await self.ws.send_str("3")
         elif data.startswith(events):
-            name, *args = json.loads(data[len(events):])
+            name, *args = json.loads(data[len(events) :])
             if name == "ops.snapshot" and args:
                 snapshot = args[0]
                 self.snapshots += 1
@@ -166,9 +165,10 @@ class OpsDashboard:
                 if self.watching is None and snapshot["rooms"]:
                     self.watching = snapshot["rooms"][0]["id"]
                     await self.ws.send_str(
-                        events + "1" + json.dumps(["ops.watch", {"room": self.watching}]))
+                        events + "1" + json.dumps(["ops.watch", {"room": self.watching}])
+                    )
         elif data.startswith(acks):
-            body = json.loads(data[len(acks) + 1:])  # our only call has id 1
+            body = json.loads(data[len(acks) + 1 :])  # our only call has id 1
             self.watch_acked = bool(body and body[0].get("ok"))
         elif data.startswith(("41", "1")):
             return False
@@ -186,8 +186,12 @@ class OpsDashboard:
 class Scraper:
     """GET /metrics every `interval` seconds, as a (very eager) Prometheus would."""
 
-    def __init__(self, session: aiohttp.ClientSession, server: ServerProcess,
-                 interval: float = SCRAPE_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        server: ServerProcess,
+        interval: float = SCRAPE_INTERVAL_S,
+    ) -> None:
         self.scrapes = 0
         self.failures = 0
         self.body_bytes = 0
@@ -242,15 +246,22 @@ def server_overrides(instrumented: bool) -> dict[str, Any]:
     return {"rate_per_s": 1e9, "rate_burst": 1e9, "instrumentation": instrumented}
 
 
-async def round_with_ops(server: ServerProcess, instrumented: bool, pairs: int, window: int,
-                         duration: float, warmup: float) -> dict[str, Any]:
+async def round_with_ops(
+    server: ServerProcess,
+    instrumented: bool,
+    pairs: int,
+    window: int,
+    duration: float,
+    warmup: float,
+) -> dict[str, Any]:
     """benchmarks/signaling.py's relay run; with the dashboard and the scraper if on."""
     async with new_session() as session:
         async with session.get(server.base_url + "/metrics") as response:
             metrics_status = response.status
         if instrumented != (metrics_status == 200):
-            raise RuntimeError(f"instrumentation={instrumented} but /metrics "
-                               f"answered {metrics_status}")
+            raise RuntimeError(
+                f"instrumentation={instrumented} but /metrics answered {metrics_status}"
+            )
         dashboard: OpsDashboard | None = None
         scraper: Scraper | None = None
         if instrumented:
@@ -269,27 +280,36 @@ async def round_with_ops(server: ServerProcess, instrumented: bool, pairs: int, 
     run["ops_elapsed_s"] = elapsed
     if dashboard is not None and scraper is not None:
         counted = RELAYED_COUNTER.search(scraper.last_body)
-        run.update(snapshots=dashboard.snapshots, snapshot_kib=dashboard.snapshot_bytes / 1024,
-                   snapshot_rooms=dashboard.max_rooms, watch_acked=dashboard.watch_acked,
-                   snapshots_with_detail=dashboard.with_detail,
-                   scrapes=scraper.scrapes, scrape_failures=scraper.failures,
-                   scrape_kib=scraper.body_bytes / max(1, scraper.scrapes) / 1024,
-                   counted_in=float(counted.group(1)) if counted else 0.0)
+        run.update(
+            snapshots=dashboard.snapshots,
+            snapshot_kib=dashboard.snapshot_bytes / 1024,
+            snapshot_rooms=dashboard.max_rooms,
+            watch_acked=dashboard.watch_acked,
+            snapshots_with_detail=dashboard.with_detail,
+            scrapes=scraper.scrapes,
+            scrape_failures=scraper.failures,
+            scrape_kib=scraper.body_bytes / max(1, scraper.scrapes) / 1024,
+            counted_in=float(counted.group(1)) if counted else 0.0,
+        )
     return run
 
 
 def describe(mode: str, run: dict[str, Any], server: ServerProcess) -> str:
-    line = (f"[{mode:>3}, server on CPU {server.cpus}] {run['rate']:.0f} msg/s delivered; "
-            f"server CPU {run['server_cpu'] * 100:.0f}%, waiting for a CPU "
-            f"{run['server_wait'] * 100:.0f}%; {run['cpu_per_msg_us']:.1f} us CPU/msg; "
-            f"refused {run['refused']:.0f}")
+    line = (
+        f"[{mode:>3}, server on CPU {server.cpus}] {run['rate']:.0f} msg/s delivered; "
+        f"server CPU {run['server_cpu'] * 100:.0f}%, waiting for a CPU "
+        f"{run['server_wait'] * 100:.0f}%; {run['cpu_per_msg_us']:.1f} us CPU/msg; "
+        f"refused {run['refused']:.0f}"
+    )
     if "snapshots" in run:
-        line += (f"\n        ops: {run['snapshots']} snapshots ({run['snapshot_kib']:.1f} KiB, "
-                 f"{run['snapshot_rooms']} rooms listed, {run['snapshots_with_detail']} with "
-                 f"room detail, watch acked {run['watch_acked']}); {run['scrapes']} /metrics "
-                 f"scrapes ({run['scrape_kib']:.1f} KiB each, {run['scrape_failures']} failed) "
-                 f"in {run['ops_elapsed_s']:.1f} s; signal.candidate counted in: "
-                 f"{run['counted_in']:.0f}")
+        line += (
+            f"\n        ops: {run['snapshots']} snapshots ({run['snapshot_kib']:.1f} KiB, "
+            f"{run['snapshot_rooms']} rooms listed, {run['snapshots_with_detail']} with "
+            f"room detail, watch acked {run['watch_acked']}); {run['scrapes']} /metrics "
+            f"scrapes ({run['scrape_kib']:.1f} KiB each, {run['scrape_failures']} failed) "
+            f"in {run['ops_elapsed_s']:.1f} s; signal.candidate counted in: "
+            f"{run['counted_in']:.0f}"
+        )
     return line
 
 
@@ -390,16 +410,24 @@ def _sample(relay: PausableRelay) -> tuple[int, float, float, float]:
     return relay.delivered, server_cpu_s(pid), _runqueue_wait_s(pid), time.perf_counter()
 
 
-def _figures(before: tuple[int, float, float, float], after: tuple[int, float, float, float]
-             ) -> dict[str, float]:
+def _figures(
+    before: tuple[int, float, float, float], after: tuple[int, float, float, float]
+) -> dict[str, float]:
     count, cpu, wait, elapsed = (a - b for a, b in zip(after, before, strict=True))
-    return {"rate": count / elapsed, "server_cpu": cpu / elapsed, "server_wait": wait / elapsed,
-            "cpu_per_msg_us": cpu / count * 1e6 if count else float("nan"),
-            "messages": float(count), "cpu_s": cpu, "elapsed_s": elapsed}
+    return {
+        "rate": count / elapsed,
+        "server_cpu": cpu / elapsed,
+        "server_wait": wait / elapsed,
+        "cpu_per_msg_us": cpu / count * 1e6 if count else float("nan"),
+        "messages": float(count),
+        "cpu_s": cpu,
+        "elapsed_s": elapsed,
+    }
 
 
-async def measure_window(relays: list[PausableRelay], settle: float, length: float
-                         ) -> list[dict[str, float]]:
+async def measure_window(
+    relays: list[PausableRelay], settle: float, length: float
+) -> list[dict[str, float]]:
     """Load `relays` (one: a slice; both: side by side) for `settle` + `length` seconds;
     figures over the last `length` seconds, one dict per relay."""
     for relay in relays:
@@ -412,10 +440,18 @@ async def measure_window(relays: list[PausableRelay], settle: float, length: flo
     return [_figures(b, a) for b, a in zip(before, after, strict=True)]
 
 
-async def sliced_round(off_server: ServerProcess, on_server: ServerProcess, pairs: int,
-                       window: int, slices: int, length: float, warmup: float,
-                       together: bool, null: bool = False, idle: float = 3.0,
-                       ) -> tuple[list[dict[str, float]], list[dict[str, float]], dict[str, Any]]:
+async def sliced_round(
+    off_server: ServerProcess,
+    on_server: ServerProcess,
+    pairs: int,
+    window: int,
+    slices: int,
+    length: float,
+    warmup: float,
+    together: bool,
+    null: bool = False,
+    idle: float = 3.0,
+) -> tuple[list[dict[str, float]], list[dict[str, float]], dict[str, Any]]:
     """`slices` windows per server: alternating off/on (order flipping each pair), or with
     `together` both servers loaded at once (sharing CPU 0) in every window. `null`: the
     "on" server is off too, and gets no dashboard and no scraper (an A/A check of the
@@ -425,8 +461,11 @@ async def sliced_round(off_server: ServerProcess, on_server: ServerProcess, pair
             async with session.get(server.base_url + "/metrics") as response:
                 if response.status != expected:
                     raise RuntimeError(f"{server.base_url}/metrics answered {response.status}")
-        dashboard = (None if null else
-                     await OpsDashboard.open(session, on_server.base_url, ops_token(on_server)))
+        dashboard = (
+            None
+            if null
+            else await OpsDashboard.open(session, on_server.base_url, ops_token(on_server))
+        )
         relays = {"off": PausableRelay(off_server), "on": PausableRelay(on_server)}
         scraper: Scraper | None = None
         try:
@@ -448,7 +487,7 @@ async def sliced_round(off_server: ServerProcess, on_server: ServerProcess, pair
                 if scraper is not None:
                     await scraper.pause()
                 for n in range(slices):
-                    for mode in (("off", "on") if n % 2 == 0 else ("on", "off")):
+                    for mode in ("off", "on") if n % 2 == 0 else ("on", "off"):
                         if mode == "on" and scraper is not None:
                             scraper.resume()
                         runs[mode] += await measure_window([relays[mode]], 0.2, length)
@@ -464,8 +503,10 @@ async def sliced_round(off_server: ServerProcess, on_server: ServerProcess, pair
             started = time.perf_counter()
             await asyncio.sleep(idle)
             elapsed = time.perf_counter() - started
-            idle_off, idle_on = ((server_cpu_s(relay.server.pid) - b) / elapsed
-                                 for relay, b in zip(relays.values(), before, strict=True))
+            idle_off, idle_on = (
+                (server_cpu_s(relay.server.pid) - b) / elapsed
+                for relay, b in zip(relays.values(), before, strict=True)
+            )
         finally:
             if scraper is not None:
                 await scraper.stop()
@@ -474,16 +515,25 @@ async def sliced_round(off_server: ServerProcess, on_server: ServerProcess, pair
             if dashboard is not None:
                 await dashboard.close()
     counted = RELAYED_COUNTER.search(scraper.last_body) if scraper is not None else None
-    ops: dict[str, Any] = {"refused": refused, "scrapes": 0, "snapshots": 0,
-                           "idle_cpu_ms_per_s_off": idle_off * 1e3,
-                           "idle_cpu_ms_per_s_on": idle_on * 1e3}
+    ops: dict[str, Any] = {
+        "refused": refused,
+        "scrapes": 0,
+        "snapshots": 0,
+        "idle_cpu_ms_per_s_off": idle_off * 1e3,
+        "idle_cpu_ms_per_s_on": idle_on * 1e3,
+    }
     if dashboard is not None and scraper is not None:
-        ops.update(snapshots=dashboard.snapshots, snapshot_kib=dashboard.snapshot_bytes / 1024,
-                   snapshot_rooms=dashboard.max_rooms, watch_acked=dashboard.watch_acked,
-                   snapshots_with_detail=dashboard.with_detail, scrapes=scraper.scrapes,
-                   scrape_failures=scraper.failures,
-                   scrape_kib=scraper.body_bytes / max(1, scraper.scrapes) / 1024,
-                   counted_in=float(counted.group(1)) if counted else 0.0)
+        ops.update(
+            snapshots=dashboard.snapshots,
+            snapshot_kib=dashboard.snapshot_bytes / 1024,
+            snapshot_rooms=dashboard.max_rooms,
+            watch_acked=dashboard.watch_acked,
+            snapshots_with_detail=dashboard.with_detail,
+            scrapes=scraper.scrapes,
+            scrape_failures=scraper.failures,
+            scrape_kib=scraper.body_bytes / max(1, scraper.scrapes) / 1024,
+            counted_in=float(counted.group(1)) if counted else 0.0,
+        )
     return runs["off"], runs["on"], ops
 
 
@@ -513,50 +563,69 @@ def observer_cost_us(loops: int = 200_000) -> float:
 
 def summarize(runs: dict[str, list[dict[str, float]]], unit: str) -> dict[str, Any]:
     rate = {m: statistics.median(r["rate"] for r in rows) for m, rows in runs.items()}
-    cpu_msg = {m: statistics.median(r["cpu_per_msg_us"] for r in rows)
-               for m, rows in runs.items()}
+    cpu_msg = {m: statistics.median(r["cpu_per_msg_us"] for r in rows) for m, rows in runs.items()}
     wait = {m: statistics.median(r["server_wait"] for r in rows) for m, rows in runs.items()}
-    paired = [(off["rate"] / on["rate"] - 1) * 100
-              for off, on in zip(runs["off"], runs["on"], strict=True)]
-    paired_cpu = [(on["cpu_per_msg_us"] / off["cpu_per_msg_us"] - 1) * 100
-                  for off, on in zip(runs["off"], runs["on"], strict=True)]
+    paired = [
+        (off["rate"] / on["rate"] - 1) * 100
+        for off, on in zip(runs["off"], runs["on"], strict=True)
+    ]
+    paired_cpu = [
+        (on["cpu_per_msg_us"] / off["cpu_per_msg_us"] - 1) * 100
+        for off, on in zip(runs["off"], runs["on"], strict=True)
+    ]
     overhead = (rate["off"] / rate["on"] - 1) * 100
     overhead_cpu = (cpu_msg["on"] / cpu_msg["off"] - 1) * 100
-    print(f"  median rate over {len(runs['on'])} {unit}s each: off {rate['off']:.0f} msg/s, "
-          f"on {rate['on']:.0f} msg/s -> metrics_overhead_pct {overhead:+.1f}% (target < 5%); "
-          f"median of the paired {unit} overheads {statistics.median(paired):+.1f}%")
-    print(f"  median server CPU per message: off {cpu_msg['off']:.1f} us, on "
-          f"{cpu_msg['on']:.1f} us -> metrics_overhead_cpu_pct {overhead_cpu:+.1f}% "
-          f"(independent of how much CPU the host leaves the server); median of the paired "
-          f"{unit} overheads {statistics.median(paired_cpu):+.1f}%")
-    totals = {m: sum(r["cpu_s"] for r in rows) / sum(r["messages"] for r in rows) * 1e6
-              for m, rows in runs.items() if all("cpu_s" in r for r in rows)}
+    print(
+        f"  median rate over {len(runs['on'])} {unit}s each: off {rate['off']:.0f} msg/s, "
+        f"on {rate['on']:.0f} msg/s -> metrics_overhead_pct {overhead:+.1f}% (target < 5%); "
+        f"median of the paired {unit} overheads {statistics.median(paired):+.1f}%"
+    )
+    print(
+        f"  median server CPU per message: off {cpu_msg['off']:.1f} us, on "
+        f"{cpu_msg['on']:.1f} us -> metrics_overhead_cpu_pct {overhead_cpu:+.1f}% "
+        f"(independent of how much CPU the host leaves the server); median of the paired "
+        f"{unit} overheads {statistics.median(paired_cpu):+.1f}%"
+    )
+    totals = {
+        m: sum(r["cpu_s"] for r in rows) / sum(r["messages"] for r in rows) * 1e6
+        for m, rows in runs.items()
+        if all("cpu_s" in r for r in rows)
+    }
     result: dict[str, Any] = {
         "metrics_overhead_pct": round(overhead, 2),
         "metrics_overhead_cpu_pct": round(overhead_cpu, 2),
         "metrics_overhead_paired_median_pct": round(statistics.median(paired), 2),
         "metrics_overhead_cpu_paired_median_pct": round(statistics.median(paired_cpu), 2),
-        "rate_off": round(rate["off"], 1), "rate_on": round(rate["on"], 1),
+        "rate_off": round(rate["off"], 1),
+        "rate_on": round(rate["on"], 1),
         "cpu_per_msg_us_off": round(cpu_msg["off"], 2),
         "cpu_per_msg_us_on": round(cpu_msg["on"], 2),
-        "server_cpu_wait_off": round(wait["off"], 2), "server_cpu_wait_on": round(wait["on"], 2),
+        "server_cpu_wait_off": round(wait["off"], 2),
+        "server_cpu_wait_on": round(wait["on"], 2),
     }
     if len(totals) == 2:
         pooled = (totals["on"] / totals["off"] - 1) * 100
-        print(f"  pooled (all CPU / all messages): off {totals['off']:.1f} us, on "
-              f"{totals['on']:.1f} us per message -> {pooled:+.1f}%")
+        print(
+            f"  pooled (all CPU / all messages): off {totals['off']:.1f} us, on "
+            f"{totals['on']:.1f} us per message -> {pooled:+.1f}%"
+        )
         result["metrics_overhead_cpu_pooled_pct"] = round(pooled, 2)
     return result
 
 
 def run_sliced(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
-    print(f"metrics overhead: signaling relay workload ({args.relay_pairs} pairs x 2 senders x "
-          f"{args.window} in flight) on two servers up at once, instrumentation off and on "
-          f"(+ ops dashboard on /ops, /metrics every {SCRAPE_INTERVAL_S:.0f} s); "
-          + ("both loaded side by side on CPU 0" if args.method == "together" else
-             "the load alternating between them") +
-          f", {args.slices} windows of {args.slice:.1f} s per server per round, "
-          f"{args.rounds} rounds of fresh servers")
+    print(
+        f"metrics overhead: signaling relay workload ({args.relay_pairs} pairs x 2 senders x "
+        f"{args.window} in flight) on two servers up at once, instrumentation off and on "
+        f"(+ ops dashboard on /ops, /metrics every {SCRAPE_INTERVAL_S:.0f} s); "
+        + (
+            "both loaded side by side on CPU 0"
+            if args.method == "together"
+            else "the load alternating between them"
+        )
+        + f", {args.slices} windows of {args.slice:.1f} s per server per round, "
+        f"{args.rounds} rounds of fresh servers"
+    )
     runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
     problems: list[str] = []
     per_round = []
@@ -566,10 +635,20 @@ def run_sliced(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
         try:
             on_server = ServerProcess("ours", server_overrides(not args.null))
             try:
-                off, on, ops = asyncio.run(sliced_round(
-                    off_server, on_server, args.relay_pairs, args.window, args.slices,
-                    args.slice, args.warmup, args.method == "together", args.null,
-                    args.idle))
+                off, on, ops = asyncio.run(
+                    sliced_round(
+                        off_server,
+                        on_server,
+                        args.relay_pairs,
+                        args.window,
+                        args.slices,
+                        args.slice,
+                        args.warmup,
+                        args.method == "together",
+                        args.null,
+                        args.idle,
+                    )
+                )
             finally:
                 on_server.stop()
         finally:
@@ -578,43 +657,68 @@ def run_sliced(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
         for window in on:  # the on server's CPU/msg without the per-second ops load
             window["cpu_per_msg_us_per_message_part"] = (
                 (window["cpu_s"] - fixed * window["elapsed_s"]) / window["messages"] * 1e6
-                if window["messages"] else float("nan"))
+                if window["messages"]
+                else float("nan")
+            )
         runs["off"] += off
         runs["on"] += on
         fixed_costs.append(fixed * 1e3)
-        rate = {m: statistics.median(r["rate"] for r in rows) for m, rows in
-                (("off", off), ("on", on))}
-        cpu = {m: statistics.median(r["cpu_per_msg_us"] for r in rows) for m, rows in
-               (("off", off), ("on", on))}
+        rate = {
+            m: statistics.median(r["rate"] for r in rows) for m, rows in (("off", off), ("on", on))
+        }
+        cpu = {
+            m: statistics.median(r["cpu_per_msg_us"] for r in rows)
+            for m, rows in (("off", off), ("on", on))
+        }
         wait = statistics.median(r["server_wait"] for r in off + on)
-        row = {"rate_off": round(rate["off"], 1), "rate_on": round(rate["on"], 1),
-               "cpu_per_msg_us_off": round(cpu["off"], 2),
-               "cpu_per_msg_us_on": round(cpu["on"], 2),
-               "overhead_pct": round((rate["off"] / rate["on"] - 1) * 100, 2),
-               "overhead_cpu_pct": round((cpu["on"] / cpu["off"] - 1) * 100, 2),
-               "snapshots": ops["snapshots"], "scrapes": ops["scrapes"],
-               "ops_fixed_cpu_ms_per_s": round(fixed * 1e3, 2)}
+        row = {
+            "rate_off": round(rate["off"], 1),
+            "rate_on": round(rate["on"], 1),
+            "cpu_per_msg_us_off": round(cpu["off"], 2),
+            "cpu_per_msg_us_on": round(cpu["on"], 2),
+            "overhead_pct": round((rate["off"] / rate["on"] - 1) * 100, 2),
+            "overhead_cpu_pct": round((cpu["on"] / cpu["off"] - 1) * 100, 2),
+            "snapshots": ops["snapshots"],
+            "scrapes": ops["scrapes"],
+            "ops_fixed_cpu_ms_per_s": round(fixed * 1e3, 2),
+        }
         per_round.append(row)
-        print(f"  round {round_no + 1} [servers on CPU {on_server.cpus}]: median rate off "
-              f"{rate['off']:.0f} / on {rate['on']:.0f} msg/s ({row['overhead_pct']:+.1f}%); "
-              f"CPU/msg off {cpu['off']:.1f} / on {cpu['on']:.1f} us "
-              f"({row['overhead_cpu_pct']:+.1f}%); server waiting for a CPU {wait * 100:.0f}%; "
-              f"with no messages: off {ops['idle_cpu_ms_per_s_off']:.1f}, on "
-              f"{ops['idle_cpu_ms_per_s_on']:.1f} ms CPU per s")
-        print("    windows off: " + " ".join(f"{r['rate']:.0f}" for r in off) + " msg/s; "
-              + " ".join(f"{r['cpu_per_msg_us']:.0f}" for r in off) + " us/msg")
-        print("    windows on:  " + " ".join(f"{r['rate']:.0f}" for r in on) + " msg/s; "
-              + " ".join(f"{r['cpu_per_msg_us']:.0f}" for r in on) + " us/msg")
+        print(
+            f"  round {round_no + 1} [servers on CPU {on_server.cpus}]: median rate off "
+            f"{rate['off']:.0f} / on {rate['on']:.0f} msg/s ({row['overhead_pct']:+.1f}%); "
+            f"CPU/msg off {cpu['off']:.1f} / on {cpu['on']:.1f} us "
+            f"({row['overhead_cpu_pct']:+.1f}%); server waiting for a CPU {wait * 100:.0f}%; "
+            f"with no messages: off {ops['idle_cpu_ms_per_s_off']:.1f}, on "
+            f"{ops['idle_cpu_ms_per_s_on']:.1f} ms CPU per s"
+        )
+        print(
+            "    windows off: "
+            + " ".join(f"{r['rate']:.0f}" for r in off)
+            + " msg/s; "
+            + " ".join(f"{r['cpu_per_msg_us']:.0f}" for r in off)
+            + " us/msg"
+        )
+        print(
+            "    windows on:  "
+            + " ".join(f"{r['rate']:.0f}" for r in on)
+            + " msg/s; "
+            + " ".join(f"{r['cpu_per_msg_us']:.0f}" for r in on)
+            + " us/msg"
+        )
         if args.null:
-            print(f"    A/A check: both servers off, no dashboard, no scraper; refused "
-                  f"{ops['refused']}")
+            print(
+                f"    A/A check: both servers off, no dashboard, no scraper; refused "
+                f"{ops['refused']}"
+            )
             continue
-        print(f"    ops: {ops['snapshots']} snapshots ({ops['snapshot_kib']:.1f} KiB, "
-              f"{ops['snapshot_rooms']} rooms listed, {ops['snapshots_with_detail']} with room "
-              f"detail, watch acked {ops['watch_acked']}); {ops['scrapes']} /metrics scrapes "
-              f"({ops['scrape_kib']:.1f} KiB each, {ops['scrape_failures']} failed); "
-              f"signal.candidate counted in: {ops['counted_in']:.0f}; refused "
-              f"{ops['refused']}")
+        print(
+            f"    ops: {ops['snapshots']} snapshots ({ops['snapshot_kib']:.1f} KiB, "
+            f"{ops['snapshot_rooms']} rooms listed, {ops['snapshots_with_detail']} with room "
+            f"detail, watch acked {ops['watch_acked']}); {ops['scrapes']} /metrics scrapes "
+            f"({ops['scrape_kib']:.1f} KiB each, {ops['scrape_failures']} failed); "
+            f"signal.candidate counted in: {ops['counted_in']:.0f}; refused "
+            f"{ops['refused']}"
+        )
         problems += [f"round {round_no + 1}: {p}" for p in check_on_round(ops)]
     result = summarize(runs, "window")
     # Two parts: per message (counters on every message in and out) and per second (the
@@ -626,40 +730,57 @@ def run_sliced(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     part_us = statistics.median(r["cpu_per_msg_us_per_message_part"] for r in runs["on"])
     per_message_pct = statistics.median(
         (on["cpu_per_msg_us_per_message_part"] / off["cpu_per_msg_us"] - 1) * 100
-        for off, on in zip(runs["off"], runs["on"], strict=True))
+        for off, on in zip(runs["off"], runs["on"], strict=True)
+    )
     whole_cpu_pct = ((1 + per_message_pct / 100) / (1 - fixed_ms / 1e3) - 1) * 100
     median_cpu = statistics.median(r["server_cpu"] for r in runs["on"])
-    print(f"  split: the per-second ops load (scrape + snapshot pushes, measured with no "
-          f"messages) costs {fixed_ms:.1f} ms CPU per s; without it the on server spends "
-          f"{part_us:.1f} us/msg vs {off_us:.1f} off (medians): per-message part "
-          f"{per_message_pct:+.1f}% (median of the paired windows)")
+    print(
+        f"  split: the per-second ops load (scrape + snapshot pushes, measured with no "
+        f"messages) costs {fixed_ms:.1f} ms CPU per s; without it the on server spends "
+        f"{part_us:.1f} us/msg vs {off_us:.1f} off (medians): per-message part "
+        f"{per_message_pct:+.1f}% (median of the paired windows)"
+    )
     observer_us = observer_cost_us()
-    print(f"  cross-check in this process: the on server's observer (message_in + message_out "
-          f"counters) costs {observer_us:.2f} us per relayed message more than the off one "
-          f"(a tight loop, so warm caches): {observer_us / off_us * 100:.1f}% of {off_us:.0f} us")
-    print(f"  the servers had a median {median_cpu * 100:.0f}% of a CPU each here; with a whole "
-          f"CPU to itself the on server would pay {per_message_pct:+.1f}% per message + "
-          f"{fixed_ms / 10:.1f}% of its CPU per second -> {whole_cpu_pct:+.1f}% "
-          f"(metrics_overhead_whole_cpu_pct)")
-    result.update(ops_fixed_cpu_ms_per_s=round(fixed_ms, 2),
-                  observer_us_per_message=round(observer_us, 3),
-                  metrics_overhead_per_message_pct=round(per_message_pct, 2),
-                  metrics_overhead_whole_cpu_pct=round(whole_cpu_pct, 2),
-                  server_cpu_share=round(median_cpu, 3))
+    print(
+        f"  cross-check in this process: the on server's observer (message_in + message_out "
+        f"counters) costs {observer_us:.2f} us per relayed message more than the off one "
+        f"(a tight loop, so warm caches): {observer_us / off_us * 100:.1f}% of {off_us:.0f} us"
+    )
+    print(
+        f"  the servers had a median {median_cpu * 100:.0f}% of a CPU each here; with a whole "
+        f"CPU to itself the on server would pay {per_message_pct:+.1f}% per message + "
+        f"{fixed_ms / 10:.1f}% of its CPU per second -> {whole_cpu_pct:+.1f}% "
+        f"(metrics_overhead_whole_cpu_pct)"
+    )
+    result.update(
+        ops_fixed_cpu_ms_per_s=round(fixed_ms, 2),
+        observer_us_per_message=round(observer_us, 3),
+        metrics_overhead_per_message_pct=round(per_message_pct, 2),
+        metrics_overhead_whole_cpu_pct=round(whole_cpu_pct, 2),
+        server_cpu_share=round(median_cpu, 3),
+    )
     result["rounds_detail"] = per_round
     if args.null:
         result["null_check"] = True
-    result.update(method=args.method, rounds=args.rounds, slices=args.slices,
-                  slice_s=args.slice, relay_pairs=args.relay_pairs, relay_window=args.window)
+    result.update(
+        method=args.method,
+        rounds=args.rounds,
+        slices=args.slices,
+        slice_s=args.slice,
+        relay_pairs=args.relay_pairs,
+        relay_window=args.window,
+    )
     return result, problems
 
 
 def run_rounds(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     """benchmarks/signaling.py's relay_rate as is: one fresh server per run."""
-    print(f"metrics overhead: signaling relay run ({args.relay_pairs} pairs x 2 senders x "
-          f"{args.window} in flight, {args.warmup:.0f} s warm-up + {args.duration:.0f} s "
-          f"measured), instrumentation off vs on (+ ops dashboard on /ops, /metrics every "
-          f"{SCRAPE_INTERVAL_S:.0f} s), a fresh server per run")
+    print(
+        f"metrics overhead: signaling relay run ({args.relay_pairs} pairs x 2 senders x "
+        f"{args.window} in flight, {args.warmup:.0f} s warm-up + {args.duration:.0f} s "
+        f"measured), instrumentation off vs on (+ ops dashboard on /ops, /metrics every "
+        f"{SCRAPE_INTERVAL_S:.0f} s), a fresh server per run"
+    )
     runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
     problems: list[str] = []
     for round_no in range(args.rounds):
@@ -667,8 +788,16 @@ def run_rounds(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
         for mode in order:
             server = ServerProcess("ours", server_overrides(mode == "on"))
             try:
-                run = asyncio.run(round_with_ops(server, mode == "on", args.relay_pairs,
-                                                 args.window, args.duration, args.warmup))
+                run = asyncio.run(
+                    round_with_ops(
+                        server,
+                        mode == "on",
+                        args.relay_pairs,
+                        args.window,
+                        args.duration,
+                        args.warmup,
+                    )
+                )
             finally:
                 server.stop()
             runs[mode].append(run)
@@ -676,48 +805,72 @@ def run_rounds(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
             if mode == "on":
                 problems += [f"round {round_no + 1}: {p}" for p in check_on_round(run)]
         off, on = runs["off"][-1], runs["on"][-1]
-        print(f"    round {round_no + 1}: rate overhead "
-              f"{(off['rate'] / on['rate'] - 1) * 100:+.1f}%, CPU/msg overhead "
-              f"{(on['cpu_per_msg_us'] / off['cpu_per_msg_us'] - 1) * 100:+.1f}%")
+        print(
+            f"    round {round_no + 1}: rate overhead "
+            f"{(off['rate'] / on['rate'] - 1) * 100:+.1f}%, CPU/msg overhead "
+            f"{(on['cpu_per_msg_us'] / off['cpu_per_msg_us'] - 1) * 100:+.1f}%"
+        )
     result = summarize(runs, "round")
     result.update(
         rates_off=[round(r["rate"], 1) for r in runs["off"]],
         rates_on=[round(r["rate"], 1) for r in runs["on"]],
         cpu_per_msg_us_rounds_off=[round(r["cpu_per_msg_us"], 2) for r in runs["off"]],
         cpu_per_msg_us_rounds_on=[round(r["cpu_per_msg_us"], 2) for r in runs["on"]],
-        method="rounds", rounds=args.rounds, duration_s=args.duration,
-        relay_pairs=args.relay_pairs, relay_window=args.window)
+        method="rounds",
+        rounds=args.rounds,
+        duration_s=args.duration,
+        relay_pairs=args.relay_pairs,
+        relay_window=args.window,
+    )
     return result, problems
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--method", choices=("together", "slices", "rounds"),
-                        default="together",
-                        help="together: off and on servers loaded side by side (default); "
-                             "slices: the load alternating between them; rounds: "
-                             "signaling.py's relay_rate, a fresh server per run")
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="rounds (fresh servers); each measures off and on")
-    parser.add_argument("--slices", type=int, default=10,
-                        help="measured windows per server per round (together/slices)")
+    parser.add_argument(
+        "--method",
+        choices=("together", "slices", "rounds"),
+        default="together",
+        help="together: off and on servers loaded side by side (default); "
+        "slices: the load alternating between them; rounds: "
+        "signaling.py's relay_rate, a fresh server per run",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="rounds (fresh servers); each measures off and on"
+    )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=10,
+        help="measured windows per server per round (together/slices)",
+    )
     parser.add_argument("--slice", type=float, default=2.0, help="seconds per window")
-    parser.add_argument("--duration", type=float, default=8.0,
-                        help="measured seconds per run (--method rounds)")
+    parser.add_argument(
+        "--duration", type=float, default=8.0, help="measured seconds per run (--method rounds)"
+    )
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
     parser.add_argument("--relay-pairs", type=int, default=20)
     parser.add_argument("--window", type=int, default=8, help="calls in flight per client")
-    parser.add_argument("--idle", type=float, default=3.0,
-                        help="seconds per round measuring the ops load with no messages")
-    parser.add_argument("--null", action="store_true",
-                        help="A/A check of the method (slices/together): both servers off, "
-                             "no dashboard or scraper; the overhead should come out near 0")
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=3.0,
+        help="seconds per round measuring the ops load with no messages",
+    )
+    parser.add_argument(
+        "--null",
+        action="store_true",
+        help="A/A check of the method (slices/together): both servers off, "
+        "no dashboard or scraper; the overhead should come out near 0",
+    )
     parser.add_argument("--skip-audit", action="store_true", help="no audit verify figure")
     args = parser.parse_args()
     _pin(1)
     load = os.getloadavg()[0]
-    print(f"ops benchmark: {os.cpu_count()} CPUs; servers pinned to CPU 0, clients to CPU "
-          f"{_allowed_cpus(os.getpid())}; 1-min load average {load:.1f} at start")
+    print(
+        f"ops benchmark: {os.cpu_count()} CPUs; servers pinned to CPU 0, clients to CPU "
+        f"{_allowed_cpus(os.getpid())}; 1-min load average {load:.1f} at start"
+    )
     started = time.perf_counter()
     result, problems = (run_rounds if args.method == "rounds" else run_sliced)(args)
     for problem in problems:
@@ -728,9 +881,11 @@ def main() -> None:
     if not args.skip_audit:
         with tempfile.TemporaryDirectory(prefix="bench-ops-audit-") as tmpdir:
             audit = measure_audit(tmpdir)
-        print(f"audit: appended 100,000 entries at {audit['audit_append_per_s']:.0f}/s; "
-              f"verified them in {audit['audit_verify_100k_s']:.3f} s "
-              f"({audit['audit_verify_100k_cpu_s']:.3f} s CPU; target < 2 s)")
+        print(
+            f"audit: appended 100,000 entries at {audit['audit_append_per_s']:.0f}/s; "
+            f"verified them in {audit['audit_verify_100k_s']:.3f} s "
+            f"({audit['audit_verify_100k_cpu_s']:.3f} s CPU; target < 2 s)"
+        )
         result.update(audit)
     result["load_average_start"] = round(load, 1)
     result["load_average_end"] = round(os.getloadavg()[0], 1)

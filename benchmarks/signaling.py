@@ -58,7 +58,7 @@ from aiohttp import web
 
 CANDIDATE = {
     "candidate": "candidate:842163049 1 udp 1677729535 192.0.2.10 46154 typ srflx "
-                 "raddr 10.0.0.5 rport 46154 generation 0 ufrag sJ3g network-cost 999",
+    "raddr 10.0.0.5 rport 46154 generation 0 ufrag sJ3g network-cost 999",
     "sdpMid": "0",
     "sdpMLineIndex": 0,
     "usernameFragment": "sJ3g",
@@ -112,13 +112,15 @@ async def _rss_handler(request: web.Request) -> web.Response:
 def _bare_app() -> web.Application:
     import socketio
 
-    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[], logger=False,
-                               engineio_logger=False)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp", cors_allowed_origins=[], logger=False, engineio_logger=False
+    )
 
     @sio.on("signal.candidate")
     async def relay(sid: str, data: dict[str, Any]) -> dict[str, Any]:
-        await sio.emit("signal.candidate", {"from": sid, "candidate": data["candidate"]},
-                       to=data["to"])
+        await sio.emit(
+            "signal.candidate", {"from": sid, "candidate": data["candidate"]}, to=data["to"]
+        )
         return {"ok": True}
 
     app = web.Application()
@@ -165,8 +167,11 @@ class ServerProcess:
         self.data_dir = Path(self._tmp.name)
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=serve_forever, daemon=True,
-                                   args=(kind, str(self.data_dir), overrides or {}, child))
+        self.process = ctx.Process(
+            target=serve_forever,
+            daemon=True,
+            args=(kind, str(self.data_dir), overrides or {}, child),
+        )
         self.process.start()
         if not self._conn.poll(60):
             raise RuntimeError(f"{kind} server did not start")
@@ -205,8 +210,9 @@ class RawSocket:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def open(cls, session: aiohttp.ClientSession, base_url: str,
-                   auth: dict[str, Any] | None = None) -> RawSocket:
+    async def open(
+        cls, session: aiohttp.ClientSession, base_url: str, auth: dict[str, Any] | None = None
+    ) -> RawSocket:
         url = base_url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
         ws = await session.ws_connect(url, autoping=False, max_msg_size=0)
         opening = await asyncio.wait_for(ws.receive_str(), WAIT_S)
@@ -268,16 +274,20 @@ def token_of(url: str) -> str:
     return urlsplit(url).fragment.removeprefix("t=")
 
 
-async def create_individual_rooms(session: aiohttp.ClientSession, server: ServerProcess,
-                                  count: int) -> list[tuple[str, str]]:
+async def create_individual_rooms(
+    session: aiohttp.ClientSession, server: ServerProcess, count: int
+) -> list[tuple[str, str]]:
     """`count` rooms: (therapist token, patient token) each."""
     headers = {"Authorization": f"Bearer {server.admin_key}"}
     semaphore = asyncio.Semaphore(16)
 
     async def one() -> tuple[str, str]:
-        async with semaphore, session.post(server.base_url + "/api/rooms",
-                                           json={"kind": "individual"},
-                                           headers=headers) as response:
+        async with (
+            semaphore,
+            session.post(
+                server.base_url + "/api/rooms", json={"kind": "individual"}, headers=headers
+            ) as response,
+        ):
             assert response.status == 201, await response.text()
             links = (await response.json())["links"]
         return token_of(links[0]["url"]), token_of(links[1]["url"])
@@ -285,8 +295,9 @@ async def create_individual_rooms(session: aiohttp.ClientSession, server: Server
     return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
-async def joined_pair(session: aiohttp.ClientSession, server: ServerProcess,
-                      tokens: tuple[str, str]) -> tuple[RawSocket, RawSocket, str, str]:
+async def joined_pair(
+    session: aiohttp.ClientSession, server: ServerProcess, tokens: tuple[str, str]
+) -> tuple[RawSocket, RawSocket, str, str]:
     therapist = await RawSocket.open(session, server.base_url, {"token": tokens[0]})
     patient = await RawSocket.open(session, server.base_url, {"token": tokens[1]})
     t_ack = await therapist.call("session.join", {"resume": False})
@@ -307,8 +318,9 @@ def new_session() -> aiohttp.ClientSession:
 # --- 1. relay throughput -------------------------------------------------------------
 
 
-async def relay_rate(server: ServerProcess, pairs: int, window: int, duration: float,
-                     warmup: float) -> dict[str, float]:
+async def relay_rate(
+    server: ServerProcess, pairs: int, window: int, duration: float, warmup: float
+) -> dict[str, float]:
     async with new_session() as session:
         sockets: list[tuple[RawSocket, RawSocket, str, str]] = []
         if server.kind == "ours":
@@ -356,18 +368,20 @@ async def relay_rate(server: ServerProcess, pairs: int, window: int, duration: f
             await a.close()
             await b.close()
     elapsed = ended - started
-    return {"rate": (end_count - start_count) / elapsed,
-            "server_cpu": (end_cpu - start_cpu) / elapsed,
-            "server_wait": (end_wait - start_wait) / elapsed,
-            "refused": float(refused)}
+    return {
+        "rate": (end_count - start_count) / elapsed,
+        "server_cpu": (end_cpu - start_cpu) / elapsed,
+        "server_wait": (end_wait - start_wait) / elapsed,
+        "refused": float(refused),
+    }
 
 
 # --- 2. join to connected (aiortc) ----------------------------------------------------
 
 
-async def join_to_connected(session: aiohttp.ClientSession, server: ServerProcess,
-                            tokens: tuple[str, str]
-                            ) -> tuple[dict[str, float], Any, Any, list[RawSocket]]:
+async def join_to_connected(
+    session: aiohttp.ClientSession, server: ServerProcess, tokens: tuple[str, str]
+) -> tuple[dict[str, float], Any, Any, list[RawSocket]]:
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
     therapist = await RawSocket.open(session, server.base_url, {"token": tokens[0]})
@@ -392,8 +406,9 @@ async def join_to_connected(session: aiohttp.ClientSession, server: ServerProces
         await t_pc.setLocalDescription(await t_pc.createOffer())
         description = {"type": "offer", "sdp": t_pc.localDescription.sdp}
         marks["offer_sent"] = time.perf_counter()
-        ack = await therapist.call("signal.description",
-                                   {"to": peer_id, "description": description})
+        ack = await therapist.call(
+            "signal.description", {"to": peer_id, "description": description}
+        )
         assert ack["ok"], ack
         answer = await therapist.next("signal.description")
         marks["answered"] = time.perf_counter()
@@ -405,26 +420,34 @@ async def join_to_connected(session: aiohttp.ClientSession, server: ServerProces
         await p_pc.setRemoteDescription(RTCSessionDescription(**offer["description"]))
         await p_pc.setLocalDescription(await p_pc.createAnswer())
         description = {"type": "answer", "sdp": p_pc.localDescription.sdp}
-        ack = await patient.call("signal.description",
-                                 {"to": offer["from"], "description": description})
+        ack = await patient.call(
+            "signal.description", {"to": offer["from"], "description": description}
+        )
         assert ack["ok"], ack
 
     marks: dict[str, float] = {}
     started = time.perf_counter()
-    t_ack, p_ack = await asyncio.gather(therapist.call("session.join", {"resume": False}),
-                                        patient.call("session.join", {"resume": False}))
+    t_ack, p_ack = await asyncio.gather(
+        therapist.call("session.join", {"resume": False}),
+        patient.call("session.join", {"resume": False}),
+    )
     assert t_ack["ok"] and p_ack["ok"], (t_ack, p_ack)
     marks["acked"] = time.perf_counter()
-    await asyncio.gather(therapist_side(t_ack), patient_side(),
-                         connected["t"].wait(), connected["p"].wait())
-    ms = {"connected": time.perf_counter() - started, "signaled": marks["answered"] - started,
-          "join_ack": marks["acked"] - started,
-          "offer_relay": marks["offer_received"] - marks["offer_sent"]}
+    await asyncio.gather(
+        therapist_side(t_ack), patient_side(), connected["t"].wait(), connected["p"].wait()
+    )
+    ms = {
+        "connected": time.perf_counter() - started,
+        "signaled": marks["answered"] - started,
+        "join_ack": marks["acked"] - started,
+        "offer_relay": marks["offer_received"] - marks["offer_sent"],
+    }
     return {k: v * 1000 for k, v in ms.items()}, t_pc, p_pc, [therapist, patient]
 
 
-async def join_sweep(server: ServerProcess, counts: list[int], budget_s: float
-                     ) -> dict[int, dict[str, float]]:
+async def join_sweep(
+    server: ServerProcess, counts: list[int], budget_s: float
+) -> dict[int, dict[str, float]]:
     results: dict[int, dict[str, float]] = {}
     async with new_session() as session:
         for count in counts:
@@ -469,8 +492,7 @@ def percentile(values: list[float], q: float) -> float:
 # --- 3. memory per idle participant ---------------------------------------------------
 
 
-async def memory_per_participant(server: ServerProcess, steps: list[int]
-                                 ) -> dict[int, float]:
+async def memory_per_participant(server: ServerProcess, steps: list[int]) -> dict[int, float]:
     async with new_session() as session:
         # Warm up: first-use allocations (imports, caches, pools) are not per participant.
         warm = await create_individual_rooms(session, server, 2)
@@ -514,14 +536,17 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per rate run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating bare/ours rounds")
     parser.add_argument("--participants", default="200,400")
-    parser.add_argument("--join-budget", type=float, default=60.0,
-                        help="seconds allowed per join sweep level")
+    parser.add_argument(
+        "--join-budget", type=float, default=60.0, help="seconds allowed per join sweep level"
+    )
     args = parser.parse_args()
     _pin(1)
     load = os.getloadavg()[0]
-    print(f"signaling benchmark: {os.cpu_count()} CPUs; servers pinned to CPU 0, "
-          f"clients to CPU 1; 1-min load average "
-          f"{load:.1f} at start (other work on this machine skews absolute figures)")
+    print(
+        f"signaling benchmark: {os.cpu_count()} CPUs; servers pinned to CPU 0, "
+        f"clients to CPU 1; 1-min load average "
+        f"{load:.1f} at start (other work on this machine skews absolute figures)"
+    )
     result: dict[str, Any] = {}
 
     # 1. Throughput, ours and bare, same client code, same payload, same duration;
@@ -532,40 +557,53 @@ def main() -> None:
             overrides = {"rate_per_s": 1e9, "rate_burst": 1e9} if kind == "ours" else {}
             server = ServerProcess(kind, overrides)
             try:
-                run = asyncio.run(relay_rate(server, args.relay_pairs, args.window,
-                                             args.duration, warmup=1.0))
+                run = asyncio.run(
+                    relay_rate(server, args.relay_pairs, args.window, args.duration, warmup=1.0)
+                )
             finally:
                 server.stop()
             runs[kind].append(run)
-            print(f"relay throughput round {round_no + 1} [{kind}, server on CPU {server.cpus}, "
-                  f"clients on CPU {_allowed_cpus(os.getpid())}]: {run['rate']:.0f} msg/s "
-                  f"delivered ({args.relay_pairs} pairs x 2 senders x {args.window} in flight, "
-                  f"{args.duration:.0f} s; server on CPU {run['server_cpu'] * 100:.0f}% and "
-                  f"waiting for a CPU {run['server_wait'] * 100:.0f}% of the time; refused "
-                  f"{run['refused']:.0f})")
+            print(
+                f"relay throughput round {round_no + 1} [{kind}, server on CPU {server.cpus}, "
+                f"clients on CPU {_allowed_cpus(os.getpid())}]: {run['rate']:.0f} msg/s "
+                f"delivered ({args.relay_pairs} pairs x 2 senders x {args.window} in flight, "
+                f"{args.duration:.0f} s; server on CPU {run['server_cpu'] * 100:.0f}% and "
+                f"waiting for a CPU {run['server_wait'] * 100:.0f}% of the time; refused "
+                f"{run['refused']:.0f})"
+            )
     rate = {kind: statistics.median(r["rate"] for r in rows) for kind, rows in runs.items()}
     cpu = {kind: statistics.median(r["server_cpu"] for r in rows) for kind, rows in runs.items()}
-    wait = {kind: statistics.median(r["server_wait"] for r in rows)
-            for kind, rows in runs.items()}
+    wait = {kind: statistics.median(r["server_wait"] for r in rows) for kind, rows in runs.items()}
     ratio = rate["ours"] / rate["bare"]
     # Messages per CPU-second of the server: robust to CPU taken by other work on the host.
-    per_cpu = {kind: statistics.median(r["rate"] / r["server_cpu"] for r in rows)
-               for kind, rows in runs.items()}
-    print(f"  ours runs with Settings(rate_per_s=1e9, rate_burst=1e9) so the limiter admits "
-          f"all; median ours {rate['ours']:.0f} vs bare {rate['bare']:.0f} msg/s: "
-          f"ratio {ratio:.2f} (target >= 0.7)")
-    print(f"  per server CPU-second: ours {per_cpu['ours']:.0f} vs bare {per_cpu['bare']:.0f} "
-          f"msg: ratio {per_cpu['ours'] / per_cpu['bare']:.2f} (independent of host load)")
-    result.update(rate_ours=round(rate["ours"], 1), rate_bare=round(rate["bare"], 1),
-                  rate_ratio_vs_bare=round(ratio, 3),
-                  msgs_per_cpu_s_ours=round(per_cpu["ours"], 1),
-                  msgs_per_cpu_s_bare=round(per_cpu["bare"], 1),
-                  cpu_normalized_ratio_vs_bare=round(per_cpu["ours"] / per_cpu["bare"], 3),
-                  server_cpu_ours=round(cpu["ours"], 2), server_cpu_bare=round(cpu["bare"], 2),
-                  server_cpu_wait_ours=round(wait["ours"], 2),
-                  server_cpu_wait_bare=round(wait["bare"], 2),
-                  relay_pairs=args.relay_pairs, relay_window=args.window,
-                  relay_rounds=args.rounds)
+    per_cpu = {
+        kind: statistics.median(r["rate"] / r["server_cpu"] for r in rows)
+        for kind, rows in runs.items()
+    }
+    print(
+        f"  ours runs with Settings(rate_per_s=1e9, rate_burst=1e9) so the limiter admits "
+        f"all; median ours {rate['ours']:.0f} vs bare {rate['bare']:.0f} msg/s: "
+        f"ratio {ratio:.2f} (target >= 0.7)"
+    )
+    print(
+        f"  per server CPU-second: ours {per_cpu['ours']:.0f} vs bare {per_cpu['bare']:.0f} "
+        f"msg: ratio {per_cpu['ours'] / per_cpu['bare']:.2f} (independent of host load)"
+    )
+    result.update(
+        rate_ours=round(rate["ours"], 1),
+        rate_bare=round(rate["bare"], 1),
+        rate_ratio_vs_bare=round(ratio, 3),
+        msgs_per_cpu_s_ours=round(per_cpu["ours"], 1),
+        msgs_per_cpu_s_bare=round(per_cpu["bare"], 1),
+        cpu_normalized_ratio_vs_bare=round(per_cpu["ours"] / per_cpu["bare"], 3),
+        server_cpu_ours=round(cpu["ours"], 2),
+        server_cpu_bare=round(cpu["bare"], 2),
+        server_cpu_wait_ours=round(wait["ours"], 2),
+        server_cpu_wait_bare=round(wait["bare"], 2),
+        relay_pairs=args.relay_pairs,
+        relay_window=args.window,
+        relay_rounds=args.rounds,
+    )
 
     # 2. Memory per idle joined participant (fresh server, default settings).
     steps = sorted(int(n) for n in args.participants.split(","))
@@ -589,14 +627,18 @@ def main() -> None:
     finally:
         server.stop()
     for count, row in sweep.items():
-        print(f"join->connected with {count} concurrent aiortc pairs: "
-              f"p50 {row['connected_p50']:.0f} ms, p95 {row['connected_p95']:.0f} ms "
-              f"({row['ok']:.0f} ok, {row['failed']:.0f} failed)")
-        print(f"  parts (p50/p95 ms): both join acks {row['join_ack_p50']:.0f}/"
-              f"{row['join_ack_p95']:.0f}; offer relay hop {row['offer_relay_p50']:.0f}/"
-              f"{row['offer_relay_p95']:.0f}; join -> answer delivered (includes aiortc "
-              f"offer/answer creation and candidate gathering) {row['signaled_p50']:.0f}/"
-              f"{row['signaled_p95']:.0f}")
+        print(
+            f"join->connected with {count} concurrent aiortc pairs: "
+            f"p50 {row['connected_p50']:.0f} ms, p95 {row['connected_p95']:.0f} ms "
+            f"({row['ok']:.0f} ok, {row['failed']:.0f} failed)"
+        )
+        print(
+            f"  parts (p50/p95 ms): both join acks {row['join_ack_p50']:.0f}/"
+            f"{row['join_ack_p95']:.0f}; offer relay hop {row['offer_relay_p50']:.0f}/"
+            f"{row['offer_relay_p95']:.0f}; join -> answer delivered (includes aiortc "
+            f"offer/answer creation and candidate gathering) {row['signaled_p50']:.0f}/"
+            f"{row['signaled_p95']:.0f}"
+        )
         result[f"join_p50_ms_{count}_pairs"] = round(row["connected_p50"], 1)
         result[f"join_p95_ms_{count}_pairs"] = round(row["connected_p95"], 1)
         for part in ("join_ack", "offer_relay", "signaled"):

@@ -59,8 +59,18 @@ SYSTEM = "@system"
 
 MODERATION = (Admit, Deny, SendBack, Remove, Mute, MuteAllBut, StopVideo, LockRoom)
 FLOOR = (
-    SetFloorMode, ChangeFloorSettings, RaiseHand, LowerHand, GrantNext, GiveFloor,
-    YieldFloor, PassTurn, EndTurn, SkipTurn, ExtendTurn, Voice,
+    SetFloorMode,
+    ChangeFloorSettings,
+    RaiseHand,
+    LowerHand,
+    GrantNext,
+    GiveFloor,
+    YieldFloor,
+    PassTurn,
+    EndTurn,
+    SkipTurn,
+    ExtendTurn,
+    Voice,
 )
 
 

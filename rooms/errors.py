@@ -27,16 +27,20 @@ class ErrorCode(StrEnum):
     TOKEN_MALFORMED = "token_malformed", "This link is incomplete."
     TOKEN_EXPIRED = "token_expired", "This link has expired. Ask your clinic for a new link."
     TOKEN_NOT_YET_VALID = (
-        "token_not_yet_valid", "This link is not valid yet. Check your device's clock."
+        "token_not_yet_valid",
+        "This link is not valid yet. Check your device's clock.",
     )
     TOKEN_BAD_AUDIENCE = (
-        "token_bad_audience", "This link was not made for joining a session here."
+        "token_bad_audience",
+        "This link was not made for joining a session here.",
     )
     TOKEN_BAD_ALGORITHM = (
-        "token_bad_algorithm", "This link is not valid (unsupported signature algorithm)."
+        "token_bad_algorithm",
+        "This link is not valid (unsupported signature algorithm).",
     )
     TOKEN_BAD_SIGNATURE = (
-        "token_bad_signature", "This link is not valid: it was altered or made by someone else."
+        "token_bad_signature",
+        "This link is not valid: it was altered or made by someone else.",
     )
     TOKEN_REVOKED = "token_revoked", "You were removed from this session."
     ROOM_NOT_FOUND = "room_not_found", "This session does not exist or has expired."
@@ -46,10 +50,12 @@ class ErrorCode(StrEnum):
 
     # --- the transport: bounds before and after authentication --------------------------
     TOO_MANY_CONNECTIONS = (
-        "too_many_connections", "Too many connections from your address; close some first."
+        "too_many_connections",
+        "Too many connections from your address; close some first.",
     )
     AUTH_TIMEOUT = (
-        "auth_timeout", "Connected but never authenticated: reconnect with your session link."
+        "auth_timeout",
+        "Connected but never authenticated: reconnect with your session link.",
     )
     JOIN_TIMEOUT = "join_timeout", "Connected but never joined: reload the page to try again."
     MALFORMED_FRAME = "malformed_frame", "This frame is not a Socket.IO event."
@@ -102,7 +108,8 @@ class ErrorCode(StrEnum):
     INVALID_REQUEST = "invalid_request", "The body does not match the request's schema."
     INVALID_NAME = "invalid_name", "That name cannot be used."
     TOO_MANY_PARTICIPANTS = (
-        "too_many_participants", "An individual room has one patient; use a group room."
+        "too_many_participants",
+        "An individual room has one patient; use a group room.",
     )
     BODY_TOO_LARGE = "body_too_large", "The body is too large."
     NOT_FOUND = "not_found", "There is no such API route."

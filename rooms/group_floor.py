@@ -76,8 +76,9 @@ def apply_floor(room: Room, command: FloorCommand) -> Outcome:
 def _voice(room: Room, state: FloorState, command: Voice) -> FloorOutcome:
     member = room.member(command.member_id)
     privileged = member is not None and member.admitted and member.role is Role.THERAPIST
-    return floor.voice(state, command.member_id, command.speaking, command.now,
-                       privileged=privileged)
+    return floor.voice(
+        state, command.member_id, command.speaking, command.now, privileged=privileged
+    )
 
 
 def _with_floor(room: Room, outcome: FloorOutcome) -> Outcome:

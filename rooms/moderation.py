@@ -101,9 +101,7 @@ def _mute_all_but(room: Room, command: MuteAllBut) -> Outcome:
     if command.keep is not None:
         require_participant(room, command.keep)
     targets = tuple(
-        m
-        for m in room.seated()
-        if m.id in room.admitted_participants() and m.id != command.keep
+        m for m in room.seated() if m.id in room.admitted_participants() and m.id != command.keep
     )
     return _mute(room, targets, command.by)
 

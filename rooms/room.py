@@ -83,9 +83,7 @@ class Room:
 
     def admitted_participants(self) -> tuple[str, ...]:
         """Who can hold the floor: admitted, seated participants, in join order."""
-        return tuple(
-            m.id for m in self.members if m.admitted and m.role is Role.PARTICIPANT
-        )
+        return tuple(m.id for m in self.members if m.admitted and m.role is Role.PARTICIPANT)
 
     def member(self, member_id: str) -> Member | None:
         for member in self.members:

@@ -119,8 +119,9 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         logger=False,
         engineio_logger=False,
         auth_timeout_s=settings.auth_timeout_s,
-        address_cap=AddressCap(settings.max_connections_per_address,
-                               trust_proxy=settings.trust_proxy),
+        address_cap=AddressCap(
+            settings.max_connections_per_address, trust_proxy=settings.trust_proxy
+        ),
     )
     # Who hears what comes first: the relay, voice and quality push through it, and
     # signaling dispatches to them, so each is built after everything it needs.
@@ -141,8 +142,12 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     quality = QualityService(metrics, alerts, signals=QualityToWire(fanout))
     # The session namespace and /ops: one origin policy, one set of message limits.
     origin_policy = OriginPolicy(settings.allowed_origins, trust_proxy=settings.trust_proxy)
-    limits = Limits(settings.rate_per_s, settings.rate_burst, settings.max_message_bytes,
-                    join_timeout_s=settings.join_timeout_s)
+    limits = Limits(
+        settings.rate_per_s,
+        settings.rate_burst,
+        settings.max_message_bytes,
+        join_timeout_s=settings.join_timeout_s,
+    )
     signaling = Signaling(
         sio,
         auth=TokenAuthenticator(issuer, verifier, settings.resume_ttl_s),
@@ -156,13 +161,23 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     )
     register_group_routes(signaling)
     ops_feed = (
-        OpsFeed(sio, verifier, rooms, quality, alerts, origin_policy=origin_policy,
-                limits=limits, show_names=settings.ops_show_names)
-        if settings.instrumentation else None
+        OpsFeed(
+            sio,
+            verifier,
+            rooms,
+            quality,
+            alerts,
+            origin_policy=origin_policy,
+            limits=limits,
+            show_names=settings.ops_show_names,
+        )
+        if settings.instrumentation
+        else None
     )
     hooks = (
         WebhookDispatcher(settings.webhook_urls, settings.webhook_secret or "")
-        if settings.webhook_urls else None
+        if settings.webhook_urls
+        else None
     )
     rooms.subscribe(signaling.publish)
     rooms.subscribe(relays.on_room_events)
@@ -176,12 +191,26 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     if hooks is not None:
         rooms.subscribe(WebhookListener(hooks))
 
-    app = web.Application(client_max_size=64 * 1024,
-                          middlewares=[track_socket_requests, error_pages])
+    app = web.Application(
+        client_max_size=64 * 1024, middlewares=[track_socket_requests, error_pages]
+    )
     app.on_response_prepare.append(stamp_headers)
     app[SOCKET_REQUESTS] = {}
-    app[COMPONENTS] = Components(settings, keys, store, rooms, issuer, signaling, relays,
-                                 metrics, audit, quality, alerts, ops_feed, hooks)
+    app[COMPONENTS] = Components(
+        settings,
+        keys,
+        store,
+        rooms,
+        issuer,
+        signaling,
+        relays,
+        metrics,
+        audit,
+        quality,
+        alerts,
+        ops_feed,
+        hooks,
+    )
     sio.attach(app)
     app.add_routes(page_routes(store, test_hooks=settings.test_hooks))
     if settings.instrumentation:
@@ -206,7 +235,8 @@ async def close_sockets(app: web.Application) -> None:
     closed = 0
     with contextlib.suppress(Exception):
         closed = await asyncio.wait_for(
-            components.signaling.close_for_restart(RESTART_MESSAGE), timeout=NOTICE_TIMEOUT_S)
+            components.signaling.close_for_restart(RESTART_MESSAGE), timeout=NOTICE_TIMEOUT_S
+        )
     relays = len(components.relays.relays())
     await components.relays.close(within_s=RELAY_DRAIN_TIMEOUT_S)
     with contextlib.suppress(Exception):
@@ -217,8 +247,12 @@ async def close_sockets(app: web.Application) -> None:
     for request in list(app[SOCKET_REQUESTS].values()):
         if request.transport is not None:
             request.transport.close()
-    log.info("shutting down: %d connections told to reconnect, %d relays closed in %.2f s",
-             closed, relays, time.monotonic() - started)
+    log.info(
+        "shutting down: %d connections told to reconnect, %d relays closed in %.2f s",
+        closed,
+        relays,
+        time.monotonic() - started,
+    )
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
@@ -307,11 +341,14 @@ def housekeeping_jobs(components: Components) -> list[Job]:
         Job("talk reports", lambda: send_talk_reports(components), TALK_REPORT_EVERY_BEATS),
         Job("resume tokens", lambda: components.signaling.refresh_resume_tokens(), token_beats),
         # Every beat: a member missing media must show within seconds.
-        Job("media completeness",
-            lambda: components.quality.check_media(components.relays.relays())),
-        Job("relay quality",
+        Job(
+            "media completeness", lambda: components.quality.check_media(components.relays.relays())
+        ),
+        Job(
+            "relay quality",
             lambda: components.quality.sample_relays(components.relays.relays()),
-            QUALITY_EVERY_BEATS),
+            QUALITY_EVERY_BEATS,
+        ),
         Job("relay metrics", sample_relay_metrics, QUALITY_EVERY_BEATS),
         Job("silent expiry", lambda: components.quality.expire_silent(), QUALITY_EVERY_BEATS),
     ]

@@ -59,8 +59,12 @@ class Housekeeping:
         kind = type(error).__qualname__
         if kind not in streak.kinds:
             streak.kinds.add(kind)
-            log.error("housekeeping job %r failed (%s); further failures are counted",
-                      name, kind, exc_info=error)
+            log.error(
+                "housekeeping job %r failed (%s); further failures are counted",
+                name,
+                kind,
+                exc_info=error,
+            )
 
     def _succeeded(self, name: str) -> None:
         streak = self._failing.pop(name, None)

@@ -63,8 +63,11 @@ class RoomService:
 
     async def live_rooms(self) -> list[Room]:
         """Every room still in play (for gauges and the ops dashboard), newest first."""
-        rooms = [room for room_id in await self.store.list_ids()
-                 if (room := await self.store.get(room_id)) is not None]
+        rooms = [
+            room
+            for room_id in await self.store.list_ids()
+            if (room := await self.store.get(room_id)) is not None
+        ]
         return sorted(rooms, key=lambda r: r.created_at, reverse=True)
 
     async def execute(

@@ -103,8 +103,11 @@ class Settings:
 def check_metrics_token(token: str) -> None:
     """Raises ValueError with a clear message for a token that cannot be used."""
     if len(token) < MIN_METRICS_TOKEN_CHARS:
-        raise ValueError(f"--metrics-token must be at least {MIN_METRICS_TOKEN_CHARS} characters "
-                         "(for example the output of `openssl rand -hex 16`)")
+        raise ValueError(
+            f"--metrics-token must be at least {MIN_METRICS_TOKEN_CHARS} characters "
+            "(for example the output of `openssl rand -hex 16`)"
+        )
     if not token.isascii() or not token.isprintable() or " " in token:
-        raise ValueError("--metrics-token must be printable ASCII without spaces "
-                         "(it travels in an HTTP header)")
+        raise ValueError(
+            "--metrics-token must be printable ASCII without spaces (it travels in an HTTP header)"
+        )

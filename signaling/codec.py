@@ -124,8 +124,9 @@ class GroupCommand:
 
 def _on_member(command: Callable[[str, str, float], AnyCommand]) -> GroupCommand:
     """`{"member": ID}`: a command on one other member."""
-    return GroupCommand(MemberTargetPayload,
-                        lambda by, p, now: command(by.member_id, p.member, now))
+    return GroupCommand(
+        MemberTargetPayload, lambda by, p, now: command(by.member_id, p.member, now)
+    )
 
 
 def _by_sender(command: Callable[[str, float], AnyCommand]) -> GroupCommand:
@@ -151,17 +152,21 @@ GROUP_COMMANDS: dict[ClientEvent, GroupCommand] = {
     ClientEvent.LOBBY_SEND_BACK: _on_member(SendBack),
     ClientEvent.MODERATION_MUTE: _on_member(Mute),
     ClientEvent.MODERATION_MUTE_ALL: GroupCommand(
-        MuteAllPayload, lambda by, p, now: MuteAllBut(by.member_id, p.keep, now)),
+        MuteAllPayload, lambda by, p, now: MuteAllBut(by.member_id, p.keep, now)
+    ),
     ClientEvent.MODERATION_STOP_VIDEO: _on_member(StopVideo),
     ClientEvent.MODERATION_REMOVE: _on_member(Remove),
     ClientEvent.ROOM_LOCK: GroupCommand(
-        LockPayload, lambda by, p, now: LockRoom(by.member_id, p.locked, now)),
+        LockPayload, lambda by, p, now: LockRoom(by.member_id, p.locked, now)
+    ),
     ClientEvent.ROOM_END: _by_sender(EndRoom),
     ClientEvent.FLOOR_MODE: GroupCommand(
-        FloorModePayload, lambda by, p, now: SetFloorMode(by.member_id, FloorMode(p.mode), now)),
+        FloorModePayload, lambda by, p, now: SetFloorMode(by.member_id, FloorMode(p.mode), now)
+    ),
     ClientEvent.FLOOR_SETTINGS: GroupCommand(
         FloorSettingsPayload,
-        lambda by, p, now: ChangeFloorSettings(by.member_id, floor_settings(p), now)),
+        lambda by, p, now: ChangeFloorSettings(by.member_id, floor_settings(p), now),
+    ),
     ClientEvent.FLOOR_RAISE_HAND: _by_sender(RaiseHand),
     ClientEvent.FLOOR_LOWER_HAND: _by_sender(LowerHand),
     ClientEvent.FLOOR_GRANT_NEXT: _by_sender(GrantNext),
@@ -171,12 +176,14 @@ GROUP_COMMANDS: dict[ClientEvent, GroupCommand] = {
     ClientEvent.FLOOR_END_TURN: _by_sender(EndTurn),
     ClientEvent.FLOOR_SKIP: _on_member(SkipTurn),
     ClientEvent.FLOOR_EXTEND: GroupCommand(
-        ExtendPayload, lambda by, p, now: ExtendTurn(by.member_id, p.seconds, now)),
+        ExtendPayload, lambda by, p, now: ExtendTurn(by.member_id, p.seconds, now)
+    ),
 }
 
 
-def group_command(event: ClientEvent, identity: Identity, payload: BaseModel,
-                  now: float) -> AnyCommand:
+def group_command(
+    event: ClientEvent, identity: Identity, payload: BaseModel, now: float
+) -> AnyCommand:
     return GROUP_COMMANDS[event].build(identity, payload, now)
 
 
@@ -236,63 +243,91 @@ def to_wire(room: Room, events: Sequence[DomainEvent], now: float) -> list[Outgo
             case MemberJoined(member=member) if not member.admitted:
                 lobby_changed = True
             case MemberJoined(member=member):
-                messages.append(_to_others(ServerEvent.PEER_JOINED, {"peer": peer_view(member)},
-                                           member.id))
+                messages.append(
+                    _to_others(ServerEvent.PEER_JOINED, {"peer": peer_view(member)}, member.id)
+                )
             case MemberAdmitted(member=member):
                 lobby_changed = True
                 # The others already in the room: without them the page has no tile (and
                 # plays no audio) for anyone admitted before this member.
-                admitted: dict[str, Any] = {"locked": room.locked,
-                                            "peers": peers_of(room, member.id)}
+                admitted: dict[str, Any] = {
+                    "locked": room.locked,
+                    "peers": peers_of(room, member.id),
+                }
                 if room.floor is not None:
                     admitted["floor"] = floor_view(room.floor, now)
                 messages.append(_to_member(ServerEvent.LOBBY_ADMITTED, admitted, member.id))
-                messages.append(_to_others(ServerEvent.PEER_JOINED, {"peer": peer_view(member)},
-                                           member.id))
+                messages.append(
+                    _to_others(ServerEvent.PEER_JOINED, {"peer": peer_view(member)}, member.id)
+                )
             case MemberSentBack(member=member):
                 lobby_changed = True
                 messages.append(_to_member(ServerEvent.LOBBY_SENT_BACK, {}, member.id))
-                messages.append(_to_others(ServerEvent.PEER_LEFT,
-                                           {"id": member.id, "reason": "sent_back"}, member.id))
+                messages.append(
+                    _to_others(
+                        ServerEvent.PEER_LEFT, {"id": member.id, "reason": "sent_back"}, member.id
+                    )
+                )
             case MemberReconnected(member=member) if member.admitted:
-                messages.append(_to_others(ServerEvent.PEER_RECONNECTED, {"id": member.id},
-                                           member.id))
+                messages.append(
+                    _to_others(ServerEvent.PEER_RECONNECTED, {"id": member.id}, member.id)
+                )
             case MemberDisconnected(member=member) if member.admitted:
-                messages.append(_to_others(ServerEvent.PEER_DISCONNECTED, {"id": member.id},
-                                           member.id))
+                messages.append(
+                    _to_others(ServerEvent.PEER_DISCONNECTED, {"id": member.id}, member.id)
+                )
             case MemberLeft(member=member, reason=reason):
                 if reason in (LeaveReason.REMOVED, LeaveReason.DENIED):
-                    messages.append(_to_member(ServerEvent.SESSION_REMOVED,
-                                               {"reason": reason.value}, member.id))
+                    messages.append(
+                        _to_member(ServerEvent.SESSION_REMOVED, {"reason": reason.value}, member.id)
+                    )
                 if member.admission is Admission.WAITING:
                     lobby_changed = True
                     if reason is LeaveReason.ENDED:
                         # Not in the room's channel: the waiting room is told on its own.
-                        messages.append(_to_member(ServerEvent.SESSION_ENDED,
-                                                   {"reason": reason.value}, member.id))
+                        messages.append(
+                            _to_member(
+                                ServerEvent.SESSION_ENDED, {"reason": reason.value}, member.id
+                            )
+                        )
                 else:
-                    messages.append(_to_others(ServerEvent.PEER_LEFT,
-                                               {"id": member.id, "reason": reason.value},
-                                               member.id))
+                    messages.append(
+                        _to_others(
+                            ServerEvent.PEER_LEFT,
+                            {"id": member.id, "reason": reason.value},
+                            member.id,
+                        )
+                    )
             case MediaChanged(member=member) | MemberModerated(member=member):
-                messages.append(Outgoing(ServerEvent.PEER_MEDIA,
-                                         {"id": member.id, **media_view(member)}))
+                messages.append(
+                    Outgoing(ServerEvent.PEER_MEDIA, {"id": member.id, **media_view(member)})
+                )
             case MemberReplaced(member=member):
                 messages.append(_to_member(ServerEvent.SESSION_REPLACED, {}, member.id))
             case RoomLockChanged(locked=locked):
                 messages.append(Outgoing(ServerEvent.ROOM_LOCKED, {"locked": locked}))
             case FloorChanged(events=floor_events) if room.floor is not None:
-                messages.append(Outgoing(ServerEvent.FLOOR_STATE, {
-                    "floor": floor_view(room.floor, now),
-                    "events": [floor_event_view(e) for e in floor_events],
-                }))
+                messages.append(
+                    Outgoing(
+                        ServerEvent.FLOOR_STATE,
+                        {
+                            "floor": floor_view(room.floor, now),
+                            "events": [floor_event_view(e) for e in floor_events],
+                        },
+                    )
+                )
             case RoomStateChanged(new=RoomState.ENDED | RoomState.EXPIRED as new):
                 messages.append(Outgoing(ServerEvent.SESSION_ENDED, {"reason": new.value}))
             case _:
                 pass
     if lobby_changed:
-        messages.append(Outgoing(ServerEvent.LOBBY_STATE, {"waiting": waiting_view(room)},
-                                 audience=Audience.MODERATORS))
+        messages.append(
+            Outgoing(
+                ServerEvent.LOBBY_STATE,
+                {"waiting": waiting_view(room)},
+                audience=Audience.MODERATORS,
+            )
+        )
     return messages
 
 

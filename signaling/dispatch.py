@@ -35,8 +35,10 @@ class Route(Generic[Caller]):
 
 
 def error_reply(code: ErrorCode, message: str | None = None) -> Reply:
-    return {"ok": False,
-            "error": {"code": code, "message": code.message if message is None else message}}
+    return {
+        "ok": False,
+        "error": {"code": code, "message": code.message if message is None else message},
+    }
 
 
 def connect_refusal(code: ErrorCode, message: str | None = None) -> SocketRefused:
@@ -76,8 +78,9 @@ class Dispatcher(Generic[Caller]):
     def add_route(self, event: str, route: Route[Caller]) -> None:
         self.routes[event] = route
 
-    async def dispatch(self, caller: Caller, bucket: TokenBucket, event: str, data: Any,
-                       extra: tuple[Any, ...]) -> Reply:
+    async def dispatch(
+        self, caller: Caller, bucket: TokenBucket, event: str, data: Any, extra: tuple[Any, ...]
+    ) -> Reply:
         now = self._monotonic()
         if not bucket.take(now):
             if bucket.is_flooding(now):
@@ -89,8 +92,10 @@ class Dispatcher(Generic[Caller]):
         if extra:
             return error_reply(ErrorCode.INVALID_PAYLOAD)
         if wire_size.get() > self._max_message_bytes:
-            return error_reply(ErrorCode.MESSAGE_TOO_LARGE,
-                               f"Messages are limited to {self._max_message_bytes} bytes.")
+            return error_reply(
+                ErrorCode.MESSAGE_TOO_LARGE,
+                f"Messages are limited to {self._max_message_bytes} bytes.",
+            )
         try:
             payload = route.schema.model_validate({} if data is None else data)
         except ValidationError as error:

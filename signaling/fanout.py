@@ -75,8 +75,9 @@ class Fanout:
         previous = self._connections.take_seat(connection)
         if previous is not None:
             await self._drop_stale(previous, identity.room, identity.member_id)
-        await self._sio.enter_room(connection.sid,
-                                   member_channel(identity.room, identity.member_id))
+        await self._sio.enter_room(
+            connection.sid, member_channel(identity.room, identity.member_id)
+        )
         if admitted:
             await self._sio.enter_room(connection.sid, room_channel(identity.room))
         if can(identity.role, Capability.MODERATE):
@@ -91,8 +92,11 @@ class Fanout:
         await self._sio.disconnect(sid)
 
     async def leave_channels(self, sid: str, room_id: str, member_id: str) -> None:
-        for channel in (room_channel(room_id), member_channel(room_id, member_id),
-                        moderators_channel(room_id)):
+        for channel in (
+            room_channel(room_id),
+            member_channel(room_id, member_id),
+            moderators_channel(room_id),
+        ):
             await self._sio.leave_room(sid, channel)
 
     # --- domain events to the wire -------------------------------------------------
@@ -145,19 +149,22 @@ class Fanout:
 
     # --- pushes from the process ---------------------------------------------------
 
-    async def send_to_member(self, room_id: str, member_id: str, event: str,
-                             payload: dict[str, Any]) -> None:
+    async def send_to_member(
+        self, room_id: str, member_id: str, event: str, payload: dict[str, Any]
+    ) -> None:
         await self._emit(event, payload, member_channel(room_id, member_id))
 
-    async def send_to_moderators(self, room_id: str, event: str,
-                                 payload: dict[str, Any]) -> None:
+    async def send_to_moderators(self, room_id: str, event: str, payload: dict[str, Any]) -> None:
         await self._emit(event, payload, moderators_channel(room_id))
 
     def announce_speaking(self, room_id: str, member_id: str, speaking: bool) -> None:
         """Active-speaker hint from the relay's voice activity (called from sync code)."""
         task = asyncio.get_running_loop().create_task(
-            self._emit(ServerEvent.FLOOR_SPEAKING, {"id": member_id, "speaking": speaking},
-                       room_channel(room_id))
+            self._emit(
+                ServerEvent.FLOOR_SPEAKING,
+                {"id": member_id, "speaking": speaking},
+                room_channel(room_id),
+            )
         )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -166,7 +173,8 @@ class Fanout:
         self._observer.message_out(event)
         await self._sio.emit(event, payload, to=sid)
 
-    async def _emit(self, event: str, payload: dict[str, Any], to: str,
-                    skip_sid: str | None = None) -> None:
+    async def _emit(
+        self, event: str, payload: dict[str, Any], to: str, skip_sid: str | None = None
+    ) -> None:
         self._observer.message_out(event)
         await self._sio.emit(event, payload, to=to, skip_sid=skip_sid)

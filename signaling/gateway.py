@@ -97,8 +97,11 @@ class Signaling:
         self.send_to_moderators = self.fanout.send_to_moderators
         self.announce_speaking = self.fanout.announce_speaking
         self._dispatcher: Dispatcher[Connection] = Dispatcher(
-            max_message_bytes=limits.max_message_bytes, monotonic=monotonic,
-            on_flood=self._flooding, holds_seat=self.connections.holds_seat)
+            max_message_bytes=limits.max_message_bytes,
+            monotonic=monotonic,
+            on_flood=self._flooding,
+            holds_seat=self.connections.holds_seat,
+        )
         self._routes = self._dispatcher.routes
         self._routes |= {
             ClientEvent.SESSION_JOIN: Route(JoinPayload, self._join, needs_join=False),
@@ -134,8 +137,9 @@ class Signaling:
         except Refusal as refusal:
             self._observer.refused(refusal.code)
             raise connect_refusal(refusal.code, refusal.message) from None
-        bucket = TokenBucket(self._limits.rate_per_s, self._limits.burst,
-                             updated_at=self._monotonic())
+        bucket = TokenBucket(
+            self._limits.rate_per_s, self._limits.burst, updated_at=self._monotonic()
+        )
         self.connections.add(Connection(sid=sid, identity=identity, bucket=bucket))
         self._join_deadlines.arm(sid, lambda: self._join_timed_out(sid))
 
@@ -150,8 +154,11 @@ class Signaling:
 
     async def _join_timed_out(self, sid: str) -> None:
         code = ErrorCode.JOIN_TIMEOUT
-        await self.fanout.emit_to_sid(sid, ServerEvent.ERROR, {
-            "code": code, "event": ClientEvent.SESSION_JOIN.value, "message": code.message})
+        await self.fanout.emit_to_sid(
+            sid,
+            ServerEvent.ERROR,
+            {"code": code, "event": ClientEvent.SESSION_JOIN.value, "message": code.message},
+        )
         await self.sio.close_connection(sid)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -185,8 +192,7 @@ class Signaling:
         return await self._dispatcher.dispatch(connection, connection.bucket, event, data, extra)
 
     async def _flooding(self, connection: Connection, event: str) -> None:
-        log.warning("disconnecting a flooding connection",
-                    extra={"room": connection.identity.room})
+        log.warning("disconnecting a flooding connection", extra={"room": connection.identity.room})
         await self.fanout.emit_to_sid(connection.sid, ServerEvent.ERROR, flood_error(event))
         await self.sio.close_connection(connection.sid)
 
@@ -200,8 +206,9 @@ class Signaling:
             # The connection closed while the join ran (its disconnect found no seat to
             # release): undo the seat, or the room would show a member nobody holds.
             with contextlib.suppress(DomainError):
-                await self.rooms.execute(identity.room,
-                                          Disconnect(identity.member_id, self.clock()))
+                await self.rooms.execute(
+                    identity.room, Disconnect(identity.member_id, self.clock())
+                )
             return error_reply(ErrorCode.NOT_CONNECTED)
         member = room.require_member(identity.member_id)
         await self.fanout.seat(connection, admitted=member.admitted)
@@ -247,8 +254,10 @@ class Signaling:
     async def _relay_description(
         self, connection: Connection, payload: DescriptionPayload
     ) -> Reply:
-        message = {"from": connection.identity.member_id,
-                   "description": payload.description.model_dump()}
+        message = {
+            "from": connection.identity.member_id,
+            "description": payload.description.model_dump(),
+        }
         return await self._to_peer(connection, payload.to, ServerEvent.SIGNAL_DESCRIPTION, message)
 
     async def _relay_candidate(self, connection: Connection, payload: CandidatePayload) -> Reply:
@@ -262,8 +271,9 @@ class Signaling:
         identity = connection.identity
         if identity.kind is not RoomKind.INDIVIDUAL:
             # Group media goes through the relay; members never signal each other.
-            return error_reply(ErrorCode.NOT_ALLOWED,
-                               "Group sessions use the relay, not peer signaling.")
+            return error_reply(
+                ErrorCode.NOT_ALLOWED, "Group sessions use the relay, not peer signaling."
+            )
         if to == identity.member_id or not await self._is_seated(identity.room, to):
             return error_reply(ErrorCode.UNKNOWN_PEER)
         await self.fanout.send_to_member(identity.room, to, event, message)
@@ -315,6 +325,6 @@ class Signaling:
         """Links and resume tokens are short-lived: hand joined pages a fresh one."""
         for connection in self.connections.joined():
             token = self._auth.resume_token(connection.identity)
-            await self.fanout.emit_to_sid(connection.sid, ServerEvent.SESSION_TOKEN,
-                                          {"resume_token": token})
-
+            await self.fanout.emit_to_sid(
+                connection.sid, ServerEvent.SESSION_TOKEN, {"resume_token": token}
+            )

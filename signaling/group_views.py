@@ -18,11 +18,14 @@ def floor_view(state: FloorState, now: float) -> dict[str, Any]:
     return {
         "mode": state.mode.value,
         "holder": state.holder,
-        "turn": None if turn is None else {
+        "turn": None
+        if turn is None
+        else {
             "member": turn.member,
             "limit_s": turn.limit_s,
             "elapsed_s": max(0.0, now - turn.started_at),
-            "remaining_s": None if turn.limit_s is None
+            "remaining_s": None
+            if turn.limit_s is None
             else max(0.0, turn.started_at + turn.limit_s - now),
             "warned": turn.warned,
         },
@@ -32,7 +35,9 @@ def floor_view(state: FloorState, now: float) -> dict[str, Any]:
             {"member": hand.member, "waited_s": round(max(0.0, now - hand.raised_at), 1)}
             for hand in floor.queued_hands(state, now)
         ],
-        "go_around": None if go_around is None else {
+        "go_around": None
+        if go_around is None
+        else {
             "order": list(go_around.order),
             "pending": list(go_around.pending()),
         },

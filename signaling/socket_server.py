@@ -53,10 +53,17 @@ wire_size: ContextVar[int] = ContextVar("wire_size", default=0)
 
 # Event names only the transport may raise (Socket.IO's reserved names, both sides), and
 # "*": python-socketio keys catch-all handlers by it and would call ours without the name.
-RESERVED_EVENTS = frozenset({
-    "connect", "connect_error", "disconnect", "disconnecting",
-    "newListener", "removeListener", "*",
-})
+RESERVED_EVENTS = frozenset(
+    {
+        "connect",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+        "*",
+    }
+)
 ENGINEIO_TYPES = frozenset("0123456")
 
 
@@ -68,8 +75,13 @@ class WirePacket(socketio.packet.Packet):  # type: ignore[misc]
 
 
 class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
-    def __init__(self, *args: Any, auth_timeout_s: float = 0.0,
-                 address_cap: AddressCap | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        auth_timeout_s: float = 0.0,
+        address_cap: AddressCap | None = None,
+        **kwargs: Any,
+    ) -> None:
         # Engine.IO's Packet takes the json module globally (engineio has no subclass hook).
         super().__init__(*args, serializer=WirePacket, json=wire_json, **kwargs)
         self.frames = FrameGuard()
@@ -129,16 +141,22 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
     async def _dispatch_frame(self, eio_sid: str, data: Any) -> None:
         if not isinstance(data, str):
             # A binary attachment: its packet was refused, or there was none.
-            await self.bad_frame(eio_sid, FrameKind.BINARY, f"{len(data)} binary bytes",
-                                 reply=False)
+            await self.bad_frame(
+                eio_sid, FrameKind.BINARY, f"{len(data)} binary bytes", reply=False
+            )
             return
         pkt = self.packet_class()
         try:
             pkt.attachment_count = pkt.decode(data) or 0
         except wire_json.NestingTooDeep:
-            await self.bad_frame(eio_sid, FrameKind.NESTING, data[:16], pkt=pkt,
-                                 code=ErrorCode.NESTING_TOO_DEEP,
-                                 message=f"JSON nested deeper than {wire_json.MAX_DEPTH} levels.")
+            await self.bad_frame(
+                eio_sid,
+                FrameKind.NESTING,
+                data[:16],
+                pkt=pkt,
+                code=ErrorCode.NESTING_TOO_DEEP,
+                message=f"JSON nested deeper than {wire_json.MAX_DEPTH} levels.",
+            )
             return
         except Exception as error:
             await self.bad_frame(eio_sid, FrameKind.PACKET, f"{data[:16]!r}: {error}", pkt=pkt)
@@ -153,31 +171,47 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
         elif kind == packet.ACK:
             await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
         elif kind in (packet.BINARY_EVENT, packet.BINARY_ACK):
-            await self.bad_frame(eio_sid, FrameKind.BINARY, data[:16], pkt=pkt,
-                                 code=ErrorCode.BINARY_NOT_ALLOWED)
+            await self.bad_frame(
+                eio_sid, FrameKind.BINARY, data[:16], pkt=pkt, code=ErrorCode.BINARY_NOT_ALLOWED
+            )
         else:
             await self.bad_frame(eio_sid, FrameKind.PACKET, f"packet type {kind!r}", pkt=pkt)
 
     async def _checked_event(self, eio_sid: str, pkt: Any) -> None:
         data = pkt.data
         if not (isinstance(data, list) and data and isinstance(data[0], str)):
-            await self.bad_frame(eio_sid, FrameKind.EVENT_SHAPE, repr(data)[:40], pkt=pkt,
-                                 message='An event is ["name", payload].')
+            await self.bad_frame(
+                eio_sid,
+                FrameKind.EVENT_SHAPE,
+                repr(data)[:40],
+                pkt=pkt,
+                message='An event is ["name", payload].',
+            )
             return
         name: str = data[0]
         namespace = pkt.namespace or "/"
         if self._connected_sid(eio_sid, namespace) is None:
             # python-socketio drops these silently; say why (a connect_error for it).
-            await self.bad_frame(eio_sid, FrameKind.NOT_CONNECTED, namespace[:64], pkt=pkt,
-                                 code=ErrorCode.NOT_CONNECTED,
-                                 message=f"Not connected to namespace {namespace[:64]!r}.")
+            await self.bad_frame(
+                eio_sid,
+                FrameKind.NOT_CONNECTED,
+                namespace[:64],
+                pkt=pkt,
+                code=ErrorCode.NOT_CONNECTED,
+                message=f"Not connected to namespace {namespace[:64]!r}.",
+            )
             return
         if name in RESERVED_EVENTS or not self._has_handler(namespace, name):
-            kind = (FrameKind.RESERVED_EVENT if name in RESERVED_EVENTS
-                    else FrameKind.UNKNOWN_EVENT)
-            await self.bad_frame(eio_sid, kind, name[:64], pkt=pkt,
-                                 code=ErrorCode.UNKNOWN_EVENT,
-                                 message=f"There is no event called {name[:64]!r}.", event=name)
+            kind = FrameKind.RESERVED_EVENT if name in RESERVED_EVENTS else FrameKind.UNKNOWN_EVENT
+            await self.bad_frame(
+                eio_sid,
+                kind,
+                name[:64],
+                pkt=pkt,
+                code=ErrorCode.UNKNOWN_EVENT,
+                message=f"There is no event called {name[:64]!r}.",
+                event=name,
+            )
             return
         await self._handle_event(eio_sid, pkt.namespace, pkt.id, data)
 
@@ -187,43 +221,73 @@ class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
 
     # --- refusals ---------------------------------------------------------------------
 
-    async def bad_frame(self, eio_sid: str, kind: FrameKind, detail: str, *, pkt: Any = None,
-                        code: ErrorCode = ErrorCode.MALFORMED_FRAME, message: str = "",
-                        event: str | None = None, reply: bool = True,
-                        error: BaseException | None = None) -> None:
+    async def bad_frame(
+        self,
+        eio_sid: str,
+        kind: FrameKind,
+        detail: str,
+        *,
+        pkt: Any = None,
+        code: ErrorCode = ErrorCode.MALFORMED_FRAME,
+        message: str = "",
+        event: str | None = None,
+        reply: bool = True,
+        error: BaseException | None = None,
+    ) -> None:
         """Count and answer one unusable frame; close the connection if they flood in."""
         flooding = self.frames.malformed(eio_sid, kind, detail, error)
         namespace = (getattr(pkt, "namespace", None) or "/") if pkt is not None else "/"
         ack_id = getattr(pkt, "id", None) if pkt is not None else None
         if flooding:
-            await self._refuse(eio_sid, namespace, None, ErrorCode.FLOODING,
-                               "Disconnected: far too many bad frames.", event)
+            await self._refuse(
+                eio_sid,
+                namespace,
+                None,
+                ErrorCode.FLOODING,
+                "Disconnected: far too many bad frames.",
+                event,
+            )
             await self.eio.disconnect(eio_sid)
         elif reply and kind is not FrameKind.INTERNAL:
             await self._refuse(eio_sid, namespace, ack_id, code, message or code.message, event)
 
-    async def _refuse(self, eio_sid: str, namespace: str, ack_id: Any, code: ErrorCode,
-                      message: str, event: str | None) -> None:
+    async def _refuse(
+        self,
+        eio_sid: str,
+        namespace: str,
+        ack_id: Any,
+        code: ErrorCode,
+        message: str,
+        event: str | None,
+    ) -> None:
         """`{ok: false, error}` in an ack if one was asked for, else an `error` event; on a
         namespace the connection has not joined (not authenticated yet), a connect_error."""
         error: dict[str, Any] = {"code": code, "message": message}
         if self._connected_sid(eio_sid, namespace) is None:
-            reply = self.packet_class(packet.CONNECT_ERROR, namespace=namespace,
-                                      data={"message": message, "data": error})
+            reply = self.packet_class(
+                packet.CONNECT_ERROR, namespace=namespace, data={"message": message, "data": error}
+            )
         elif isinstance(ack_id, int):
-            reply = self.packet_class(packet.ACK, namespace=namespace, id=ack_id,
-                                      data=[{"ok": False, "error": error}])
+            reply = self.packet_class(
+                packet.ACK, namespace=namespace, id=ack_id, data=[{"ok": False, "error": error}]
+            )
         else:
             body = error if event is None else {**error, "event": event}
-            reply = self.packet_class(packet.EVENT, namespace=namespace,
-                                      data=[ServerEvent.ERROR, body])
+            reply = self.packet_class(
+                packet.EVENT, namespace=namespace, data=[ServerEvent.ERROR, body]
+            )
         await self._send_packet(eio_sid, reply)
 
     async def _auth_timed_out(self, eio_sid: str) -> None:
         code = ErrorCode.AUTH_TIMEOUT
-        await self._send_packet(eio_sid, self.packet_class(
-            packet.CONNECT_ERROR, namespace="/",
-            data={"message": code.message, "data": {"code": code, "message": code.message}}))
+        await self._send_packet(
+            eio_sid,
+            self.packet_class(
+                packet.CONNECT_ERROR,
+                namespace="/",
+                data={"message": code.message, "data": {"code": code, "message": code.message}},
+            ),
+        )
         await self.eio.disconnect(eio_sid)
 
     def _connected_sid(self, eio_sid: str, namespace: str | None) -> str | None:
@@ -279,8 +343,9 @@ def _guarded_post(socket: Any, eio_sid: str, server: SignalingServer) -> Any:
         body = (await environ["wsgi.input"].read(length)).decode("utf-8", errors="replace")
         encoded = body.split(PACKET_SEPARATOR) if body else []
         if len(encoded) > MAX_PACKETS_PER_POST:
-            await server.bad_frame(eio_sid, FrameKind.ENGINEIO,
-                                   f"{len(encoded)} packets in one POST")
+            await server.bad_frame(
+                eio_sid, FrameKind.ENGINEIO, f"{len(encoded)} packets in one POST"
+            )
             return
         for one in encoded:
             try:

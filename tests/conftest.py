@@ -52,8 +52,9 @@ class LiveServer:
 
     token_of = staticmethod(token_of)
 
-    async def post(self, path: str, body: Any, *, key: str | None = None,
-                   raw: bytes | None = None) -> HttpReply:
+    async def post(
+        self, path: str, body: Any, *, key: str | None = None, raw: bytes | None = None
+    ) -> HttpReply:
         """POST to the admin API; `key=None` uses the real admin key, "" sends none."""
         admin_key = self.admin_key if key is None else key
         headers = {"Authorization": f"Bearer {admin_key}"} if admin_key else {}
@@ -76,8 +77,13 @@ class LiveServer:
                     parsed = text
                 return HttpReply(resp.status, parsed, dict(resp.headers))
 
-    async def create_room(self, kind: str, participants: list[str] | None = None,
-                          admit: str | None = None, **extra: Any) -> dict[str, Any]:
+    async def create_room(
+        self,
+        kind: str,
+        participants: list[str] | None = None,
+        admit: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"kind": kind, "participants": list(participants or []), **extra}
         if admit is not None:
             body["admit"] = admit
@@ -111,8 +117,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
     async def start(**overrides: Any) -> LiveServer:
         data_dir = overrides.pop("data_dir", tmp_path / f"data{len(runners)}")
         # Rooms in memory unless a test asks for Redis or SQLite: tests stay fast.
-        settings = Settings(data_dir=data_dir, host="127.0.0.1", port=0,
-                            embedded_store="memory")
+        settings = Settings(data_dir=data_dir, host="127.0.0.1", port=0, embedded_store="memory")
         settings = replace(settings, **overrides)
         app = create_app(settings)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -175,8 +180,9 @@ class Client:
     def peek(self, event: str) -> list[Any]:
         return [data for name, data in self.inbox if name == event]
 
-    async def wait_for(self, event: str, where: Callable[[Any], bool] | None = None,
-                       wait_s: float = WAIT_S) -> Any:
+    async def wait_for(
+        self, event: str, where: Callable[[Any], bool] | None = None, wait_s: float = WAIT_S
+    ) -> Any:
         """Take the first unconsumed `event` (matching `where`) out of the inbox."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
@@ -237,16 +243,22 @@ class Connector:
     def __init__(self) -> None:
         self.clients: list[Client] = []
 
-    async def __call__(self, server: LiveServer | str, token: str | None,
-                       headers: dict[str, str] | None = None) -> Client:
+    async def __call__(
+        self, server: LiveServer | str, token: str | None, headers: dict[str, str] | None = None
+    ) -> Client:
         """A connected client; fails the test if the server refuses."""
         client = await self._connect(server, token, headers)
         assert client.connected, f"connection refused: {client.connect_errors}"
         return client
 
-    async def refused(self, server: LiveServer | str, token: str | None,
-                      headers: dict[str, str] | None = None, *,
-                      auth: Any = ...) -> dict[str, Any]:
+    async def refused(
+        self,
+        server: LiveServer | str,
+        token: str | None,
+        headers: dict[str, str] | None = None,
+        *,
+        auth: Any = ...,
+    ) -> dict[str, Any]:
         """The `err.data` of a refused connection: {code, message}."""
         client = await self._connect(server, token, headers, auth=auth)
         assert not client.connected, "the server accepted a connection it should refuse"
@@ -256,8 +268,13 @@ class Connector:
         data: dict[str, Any] = error["data"]
         return data
 
-    async def _connect(self, server: LiveServer | str, token: str | None,
-                       headers: dict[str, str] | None, auth: Any = ...) -> Client:
+    async def _connect(
+        self,
+        server: LiveServer | str,
+        token: str | None,
+        headers: dict[str, str] | None,
+        auth: Any = ...,
+    ) -> Client:
         url = server.base_url if isinstance(server, LiveServer) else server
         client = new_client()
         self.clients.append(client)
@@ -265,8 +282,13 @@ class Connector:
             auth = {"token": token} if token is not None else {}
         with contextlib.suppress(socketio.exceptions.ConnectionError):
             await asyncio.wait_for(
-                client.sio.connect(url, headers=headers or {}, auth=auth,
-                                   transports=["websocket"], wait_timeout=WAIT_S),
+                client.sio.connect(
+                    url,
+                    headers=headers or {},
+                    auth=auth,
+                    transports=["websocket"],
+                    wait_timeout=WAIT_S,
+                ),
                 WAIT_S + 1,
             )
         return client

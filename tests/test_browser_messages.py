@@ -56,8 +56,9 @@ def test_the_tables_are_found() -> None:
 
 def test_every_code_the_page_can_receive_has_words() -> None:
     words = browser_words()
-    missing = sorted(code.value for code in ErrorCode
-                     if code not in NOT_FOR_THE_PAGE and code.value not in words)
+    missing = sorted(
+        code.value for code in ErrorCode if code not in NOT_FOR_THE_PAGE and code.value not in words
+    )
     assert not missing, f"codes the session page can receive with no text in {TABLES}: {missing}"
 
 

@@ -28,10 +28,19 @@ DOC = ROOT / "docs" / "protocol.md"
 PACKAGES = ("server", "signaling", "rooms")
 
 # Calls that put an event on the wire with its name as a plain string.
-EMIT_CALLS = frozenset({
-    "emit", "_emit", "emit_to_sid", "send_to_member", "_send_to_member",
-    "send_to_moderators", "_notify_member", "_notify_moderators", "on",
-})
+EMIT_CALLS = frozenset(
+    {
+        "emit",
+        "_emit",
+        "emit_to_sid",
+        "send_to_member",
+        "_send_to_member",
+        "send_to_moderators",
+        "_notify_member",
+        "_notify_moderators",
+        "on",
+    }
+)
 EVENT_NAME = re.compile(r"^[a-z_]+\.[a-z_]+$")
 # Events only the transport raises, registered with sio.on() like any other.
 TRANSPORT_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
@@ -81,10 +90,12 @@ def collect_error_code_uses() -> dict[ErrorCode, set[str]]:
         if path == ROOT / "rooms" / "errors.py":
             continue
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id == "ErrorCode"):
-                found.setdefault(ErrorCode[node.attr], set()).add(
-                    str(path.relative_to(ROOT)))
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "ErrorCode"
+            ):
+                found.setdefault(ErrorCode[node.attr], set()).add(str(path.relative_to(ROOT)))
     return found
 
 
@@ -95,16 +106,22 @@ def collect_bare_event_names() -> set[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _call_name(node) in EMIT_CALLS:
                 for arg in node.args:
-                    if (isinstance(arg, ast.Constant) and isinstance(arg.value, str)
-                            and EVENT_NAME.match(arg.value)):
+                    if (
+                        isinstance(arg, ast.Constant)
+                        and isinstance(arg.value, str)
+                        and EVENT_NAME.match(arg.value)
+                    ):
                         names.add(arg.value)
             elif isinstance(node, ast.Assign):
                 # a module constant such as EVENT_OFFER = "relay.offer"
                 for target in node.targets:
-                    if (isinstance(target, ast.Name) and target.id.startswith("EVENT_")
-                            and isinstance(node.value, ast.Constant)
-                            and isinstance(node.value.value, str)
-                            and EVENT_NAME.match(node.value.value)):
+                    if (
+                        isinstance(target, ast.Name)
+                        and target.id.startswith("EVENT_")
+                        and isinstance(node.value, ast.Constant)
+                        and isinstance(node.value.value, str)
+                        and EVENT_NAME.match(node.value.value)
+                    ):
                         names.add(node.value.value)
     return names
 
@@ -126,8 +143,9 @@ def _enum_values_in(node: ast.AST, tree: ast.Module, path: Path) -> list[str]:
     return values
 
 
-def _resolve_reason(name: str, at: ast.AST, parents: dict[ast.AST, ast.AST],
-                    tree: ast.Module, path: Path) -> set[str]:
+def _resolve_reason(
+    name: str, at: ast.AST, parents: dict[ast.AST, ast.AST], tree: ast.Module, path: Path
+) -> set[str]:
     """The values `name.value` can have where it is used in codec.py: narrowed by an
     enclosing `if name in (...)` or `case ... as name`, else every value of the field's enum."""
     node: ast.AST | None = at
@@ -136,8 +154,12 @@ def _resolve_reason(name: str, at: ast.AST, parents: dict[ast.AST, ast.AST],
         # if reason is LeaveReason.ENDED: ...
         if isinstance(node, ast.If):
             test = node.test
-            if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
-                    and test.left.id == name and isinstance(test.ops[0], ast.In | ast.Is)):
+            if (
+                isinstance(test, ast.Compare)
+                and isinstance(test.left, ast.Name)
+                and test.left.id == name
+                and isinstance(test.ops[0], ast.In | ast.Is)
+            ):
                 return set(_enum_values_in(test.comparators[0], tree, path))
         if isinstance(node, ast.match_case):
             for sub in ast.walk(node.pattern):
@@ -147,8 +169,11 @@ def _resolve_reason(name: str, at: ast.AST, parents: dict[ast.AST, ast.AST],
                 # case MemberLeft(member=member, reason=reason): any value of the field's type
                 if isinstance(sub, ast.MatchClass):
                     for attr, pattern in zip(sub.kwd_attrs, sub.kwd_patterns, strict=True):
-                        if (isinstance(pattern, ast.MatchAs) and pattern.name == name
-                                and pattern.pattern is None):
+                        if (
+                            isinstance(pattern, ast.MatchAs)
+                            and pattern.name == name
+                            and pattern.pattern is None
+                        ):
                             cls_name = sub.cls.id if isinstance(sub.cls, ast.Name) else ""
                             module = _imported_names(tree)[cls_name]
                             cls = getattr(importlib.import_module(module), cls_name)
@@ -180,8 +205,11 @@ def collect_codec_reasons() -> dict[str, set[str]]:
                 bucket = reasons.setdefault(event.value, set())
                 if isinstance(value, ast.Constant) and isinstance(value.value, str):
                     bucket.add(value.value)
-                elif (isinstance(value, ast.Attribute) and value.attr == "value"
-                        and isinstance(value.value, ast.Name)):
+                elif (
+                    isinstance(value, ast.Attribute)
+                    and value.attr == "value"
+                    and isinstance(value.value, ast.Name)
+                ):
                     bucket |= _resolve_reason(value.value.id, node, parents, tree, path)
                 else:
                     raise AssertionError(f"unrecognised reason expression at line {value.lineno}")
@@ -246,8 +274,11 @@ def test_every_server_event_has_a_row_in_the_server_to_client_table() -> None:
 
 
 def test_the_doc_table_lists_each_code_once() -> None:
-    rows = [match.group(1) for line in _section("Error codes").splitlines()
-            if (match := re.match(r"^\|\s*`([^`]+)`\s*\|", line))]
+    rows = [
+        match.group(1)
+        for line in _section("Error codes").splitlines()
+        if (match := re.match(r"^\|\s*`([^`]+)`\s*\|", line))
+    ]
     assert len(rows) == len(set(rows)), sorted(r for r in rows if rows.count(r) > 1)
 
 

@@ -29,22 +29,34 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("rooms", "signaling", "server")
 
 EVENT_ENUMS: tuple[type[Enum], ...] = tuple(
-    obj for _name, obj in inspect.getmembers(signaling.events, inspect.isclass)
+    obj
+    for _name, obj in inspect.getmembers(signaling.events, inspect.isclass)
     if issubclass(obj, Enum) and obj.__module__ == signaling.events.__name__
 )
 # (file, class) -> where the vocabulary is defined.
-DEFINITIONS = frozenset({
-    ("rooms/errors.py", "ErrorCode"),
-    *(("signaling/events.py", enum.__name__) for enum in EVENT_ENUMS),
-})
+DEFINITIONS = frozenset(
+    {
+        ("rooms/errors.py", "ErrorCode"),
+        *(("signaling/events.py", enum.__name__) for enum in EVENT_ENUMS),
+    }
+)
 # (file, class, value) -> why a member of another enum is spelled like a code or an event.
 OTHER_VOCABULARIES = {
-    ("rooms/member.py", "Admission", "waiting"):
-        "a member's admission; ErrorCode.WAITING refuses a member in that state",
-    ("signaling/frame_guard.py", "FrameKind", "unknown_event"):
-        "a metric label: the kind of bad frame answered with ErrorCode.UNKNOWN_EVENT",
-    ("signaling/frame_guard.py", "FrameKind", "not_connected"):
-        "a metric label: the kind of bad frame answered with ErrorCode.NOT_CONNECTED",
+    (
+        "rooms/member.py",
+        "Admission",
+        "waiting",
+    ): "a member's admission; ErrorCode.WAITING refuses a member in that state",
+    (
+        "signaling/frame_guard.py",
+        "FrameKind",
+        "unknown_event",
+    ): "a metric label: the kind of bad frame answered with ErrorCode.UNKNOWN_EVENT",
+    (
+        "signaling/frame_guard.py",
+        "FrameKind",
+        "not_connected",
+    ): "a metric label: the kind of bad frame answered with ErrorCode.NOT_CONNECTED",
 }
 
 
@@ -85,8 +97,12 @@ def bare_words(source: str, where: str, words: dict[str, str]) -> Iterator[str]:
     tree = ast.parse(source)
     parents = _parents(tree)
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
-                and node.value in words and not _allowed(node, parents, where)):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value in words
+            and not _allowed(node, parents, where)
+        ):
             yield f"{where}:{node.lineno}: {node.value!r} (use {words[node.value]})"
 
 
@@ -129,7 +145,11 @@ def f(reply):
 '''
     hits = list(bare_words(source, "server/example.py", vocabulary()))
     assert [hit.split(": ", 1)[1].split(" ")[0] for hit in hits] == [
-        "'waiting'", "'room_ended'", "'peer.joined'", "'not_allowed'"], hits
+        "'waiting'",
+        "'room_ended'",
+        "'peer.joined'",
+        "'not_allowed'",
+    ], hits
 
 
 @pytest.mark.parametrize("enum", [ErrorCode, *EVENT_ENUMS], ids=lambda e: e.__name__)

@@ -20,13 +20,22 @@ class TokenAuthenticator:
         except TokenRefused as refused:
             raise Refusal(refused.code, refused.message) from None
         return Identity(
-            room=grant.room, kind=grant.kind, role=grant.role, name=grant.name,
+            room=grant.room,
+            kind=grant.kind,
+            role=grant.role,
+            name=grant.name,
             member_id=grant.subject,
         )
 
     def resume_token(self, identity: Identity) -> str:
         grant = Grant(
-            room=identity.room, kind=identity.kind, role=identity.role, name=identity.name,
-            subject=identity.member_id, jti="", expires_at=0.0, audience=Audience.RESUME,
+            room=identity.room,
+            kind=identity.kind,
+            role=identity.role,
+            name=identity.name,
+            subject=identity.member_id,
+            jti="",
+            expires_at=0.0,
+            audience=Audience.RESUME,
         )
         return self._issuer.reissue(grant, audience=Audience.RESUME, ttl_s=self._resume_ttl_s)

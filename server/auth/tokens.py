@@ -67,9 +67,7 @@ def new_subject() -> str:
 
 
 class TokenIssuer:
-    def __init__(
-        self, key: Ed25519PrivateKey, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, key: Ed25519PrivateKey, clock: Callable[[], float] = time.time) -> None:
         self._key = key
         self._clock = clock
 
@@ -106,9 +104,15 @@ class TokenIssuer:
         """A token for the ops dashboard: it opens no room and sees no media."""
         now = int(self._clock())
         claims: dict[str, Any] = {
-            "iss": ISSUER, "aud": Audience.OPS.value, "sub": "ops_" + secrets.token_urlsafe(6),
-            "role": Role.OPS.value, "name": clean_display_name(name),
-            "iat": now, "nbf": now, "exp": now + int(ttl_s), "jti": secrets.token_urlsafe(12),
+            "iss": ISSUER,
+            "aud": Audience.OPS.value,
+            "sub": "ops_" + secrets.token_urlsafe(6),
+            "role": Role.OPS.value,
+            "name": clean_display_name(name),
+            "iat": now,
+            "nbf": now,
+            "exp": now + int(ttl_s),
+            "jti": secrets.token_urlsafe(12),
         }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
@@ -131,8 +135,11 @@ _REFUSALS: tuple[tuple[type[Exception], ErrorCode, str | None], ...] = (
     (jwt.InvalidAudienceError, ErrorCode.TOKEN_BAD_AUDIENCE, None),
     (jwt.InvalidAlgorithmError, ErrorCode.TOKEN_BAD_ALGORITHM, None),
     (jwt.InvalidSignatureError, ErrorCode.TOKEN_BAD_SIGNATURE, None),
-    (jwt.InvalidIssuerError, ErrorCode.TOKEN_BAD_AUDIENCE,
-     "This link was not made by this server."),
+    (
+        jwt.InvalidIssuerError,
+        ErrorCode.TOKEN_BAD_AUDIENCE,
+        "This link was not made by this server.",
+    ),
     (jwt.MissingRequiredClaimError, ErrorCode.TOKEN_MALFORMED, None),
     (jwt.InvalidTokenError, ErrorCode.TOKEN_MALFORMED, "This link is not a valid session link."),
 )

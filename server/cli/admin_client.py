@@ -17,8 +17,13 @@ class AdminClientError(Exception):
     pass
 
 
-def call_admin_api(data_dir: Path, path: str, body: dict[str, Any],
-                   server_url: str | None = None, timeout_s: float = 10.0) -> dict[str, Any]:
+def call_admin_api(
+    data_dir: Path,
+    path: str,
+    body: dict[str, Any],
+    server_url: str | None = None,
+    timeout_s: float = 10.0,
+) -> dict[str, Any]:
     info = read_runtime(data_dir)
     base = server_url or (info.admin_url if info else None)
     if base is None:

@@ -15,9 +15,12 @@ from server.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settin
 
 
 def _data_dir_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path,
-                        default=Path(os.environ.get("TELEHEALTH_DATA_DIR", DEFAULT_DATA_DIR)),
-                        help="keys, audit log and server.json (default ./telehealth-data)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("TELEHEALTH_DATA_DIR", DEFAULT_DATA_DIR)),
+        help="keys, audit log and server.json (default ./telehealth-data)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,43 +34,81 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--redis-url", default=os.environ.get("TELEHEALTH_REDIS_URL"))
     serve.add_argument("--tls-cert", type=Path)
     serve.add_argument("--tls-key", type=Path)
-    serve.add_argument("--self-signed", action="store_true",
-                       help="serve HTTPS with a generated certificate (LAN trials)")
+    serve.add_argument(
+        "--self-signed",
+        action="store_true",
+        help="serve HTTPS with a generated certificate (LAN trials)",
+    )
     serve.add_argument("--public-url", help="base URL for join links, e.g. behind a proxy")
-    serve.add_argument("--allowed-origin", action="append", default=[],
-                       help="an extra origin allowed to open sessions (repeatable)")
-    serve.add_argument("--trust-proxy", action="store_true",
-                       help="honour X-Forwarded-Proto/Host/For from a reverse proxy")
-    serve.add_argument("--auth-timeout-seconds", type=float, default=10.0,
-                       help="close connections that do not authenticate within this (0: never)")
-    serve.add_argument("--join-timeout-seconds", type=float, default=900.0,
-                       help="close authenticated connections that do not join within this "
-                            "(0: never)")
-    serve.add_argument("--max-connections-per-address", type=int, default=100,
-                       help="open connections allowed per client address (0: no cap)")
+    serve.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        help="an extra origin allowed to open sessions (repeatable)",
+    )
+    serve.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        help="honour X-Forwarded-Proto/Host/For from a reverse proxy",
+    )
+    serve.add_argument(
+        "--auth-timeout-seconds",
+        type=float,
+        default=10.0,
+        help="close connections that do not authenticate within this (0: never)",
+    )
+    serve.add_argument(
+        "--join-timeout-seconds",
+        type=float,
+        default=900.0,
+        help="close authenticated connections that do not join within this (0: never)",
+    )
+    serve.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        default=100,
+        help="open connections allowed per client address (0: no cap)",
+    )
     serve.add_argument("--stun", action="append", default=[], help="STUN URL (repeatable)")
     serve.add_argument("--turn", action="append", default=[], help="TURN URL (repeatable)")
     serve.add_argument("--turn-secret", default=os.environ.get("TELEHEALTH_TURN_SECRET"))
     serve.add_argument("--grace-seconds", type=float, default=30.0)
     serve.add_argument("--max-group-size", type=int, default=16)
     serve.add_argument("--link-ttl-minutes", type=float, default=240.0)
-    serve.add_argument("--webhook", action="append", default=[], metavar="URL",
-                       help="POST room and participant events here (repeatable)")
-    serve.add_argument("--webhook-secret", default=os.environ.get("TELEHEALTH_WEBHOOK_SECRET"),
-                       help="HMAC key that signs webhook deliveries")
-    serve.add_argument("--metrics-token",
-                       default=os.environ.get("TELEHEALTH_METRICS_TOKEN") or None,
-                       help="bearer token GET /metrics requires (default: no token, and only "
-                            "this machine may scrape); prefer TELEHEALTH_METRICS_TOKEN")
-    serve.add_argument("--ops-show-names", action="store_true",
-                       help="show display names on the ops dashboard (default: pseudonyms)")
-    serve.add_argument("--test-hooks", action="store_true",
-                       help="test only: join pages get fault injectors for browser tests")
+    serve.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="POST room and participant events here (repeatable)",
+    )
+    serve.add_argument(
+        "--webhook-secret",
+        default=os.environ.get("TELEHEALTH_WEBHOOK_SECRET"),
+        help="HMAC key that signs webhook deliveries",
+    )
+    serve.add_argument(
+        "--metrics-token",
+        default=os.environ.get("TELEHEALTH_METRICS_TOKEN") or None,
+        help="bearer token GET /metrics requires (default: no token, and only "
+        "this machine may scrape); prefer TELEHEALTH_METRICS_TOKEN",
+    )
+    serve.add_argument(
+        "--ops-show-names",
+        action="store_true",
+        help="show display names on the ops dashboard (default: pseudonyms)",
+    )
+    serve.add_argument(
+        "--test-hooks",
+        action="store_true",
+        help="test only: join pages get fault injectors for browser tests",
+    )
     serve.add_argument("--log-level", default="INFO")
     serve.add_argument("--log-format", choices=["json", "text"], default="json")
 
     room = commands.add_parser("room", help="manage rooms").add_subparsers(
-        dest="room_command", required=True)
+        dest="room_command", required=True
+    )
     create = room.add_parser("create", help="create a room and print its join links")
     create.add_argument("--kind", choices=["individual", "group"], required=True)
     create.add_argument("--participant", action="append", default=[], metavar="NAME")
@@ -90,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_arg(ops)
 
     audit = commands.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
-        dest="audit_command", required=True)
+        dest="audit_command", required=True
+    )
     verify = audit.add_parser("verify", help="check the hash chain of an audit log")
     verify.add_argument("path", help="an audit file, or the audit directory (all rotations)")
     return parser
@@ -103,14 +145,26 @@ def _settings_from(args: argparse.Namespace) -> Settings:
 
         cert, key = make_self_signed(args.data_dir, args.host)
     return Settings(
-        host=args.host, port=args.port, data_dir=args.data_dir, redis_url=args.redis_url,
-        tls_cert=cert, tls_key=key, public_url=args.public_url,
-        allowed_origins=tuple(args.allowed_origin), trust_proxy=args.trust_proxy,
-        stun_urls=tuple(args.stun), turn_urls=tuple(args.turn), turn_secret=args.turn_secret,
-        grace_s=args.grace_seconds, max_group_size=args.max_group_size,
-        link_ttl_s=args.link_ttl_minutes * 60, log_level=args.log_level,
-        webhook_urls=tuple(args.webhook), webhook_secret=args.webhook_secret,
-        ops_show_names=args.ops_show_names, metrics_token=args.metrics_token,
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        redis_url=args.redis_url,
+        tls_cert=cert,
+        tls_key=key,
+        public_url=args.public_url,
+        allowed_origins=tuple(args.allowed_origin),
+        trust_proxy=args.trust_proxy,
+        stun_urls=tuple(args.stun),
+        turn_urls=tuple(args.turn),
+        turn_secret=args.turn_secret,
+        grace_s=args.grace_seconds,
+        max_group_size=args.max_group_size,
+        link_ttl_s=args.link_ttl_minutes * 60,
+        log_level=args.log_level,
+        webhook_urls=tuple(args.webhook),
+        webhook_secret=args.webhook_secret,
+        ops_show_names=args.ops_show_names,
+        metrics_token=args.metrics_token,
         auth_timeout_s=args.auth_timeout_seconds,
         join_timeout_s=args.join_timeout_seconds,
         max_connections_per_address=args.max_connections_per_address,
@@ -152,11 +206,16 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_verify(args.path)
         if args.command == "room":
-            body = {"kind": args.kind, "therapist": args.therapist,
-                    "participants": args.participant, "admit": args.admit,
-                    "ttl_minutes": args.ttl_minutes}
-            print(json.dumps(call_admin_api(args.data_dir, "/api/rooms", body, args.server),
-                             indent=2))
+            body = {
+                "kind": args.kind,
+                "therapist": args.therapist,
+                "participants": args.participant,
+                "admit": args.admit,
+                "ttl_minutes": args.ttl_minutes,
+            }
+            print(
+                json.dumps(call_admin_api(args.data_dir, "/api/rooms", body, args.server), indent=2)
+            )
             return 0
         if args.command == "invite":
             body = {"role": args.role, "name": args.name, "ttl_minutes": args.ttl_minutes}

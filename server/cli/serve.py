@@ -28,8 +28,9 @@ async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None
     app = create_app(settings)
     # Requests still running at shutdown (Engine.IO long-polls, WebSockets whose client
     # never answers the close) get this long, twice, before aiohttp cancels them.
-    runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                           shutdown_timeout=HANDLER_GRACE_S)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=HANDLER_GRACE_S
+    )
     await runner.setup()
     context: ssl.SSLContext | None = None
     if settings.tls_cert is not None and settings.tls_key is not None:

@@ -58,8 +58,9 @@ class AdminApi:
     def _authorized(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
         scheme, _, key = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(key.strip().encode(),
-                                                                  self._admin_key)
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            key.strip().encode(), self._admin_key
+        )
 
     async def _body(self, request: web.Request, model: type[BaseModel]) -> Any:
         try:
@@ -68,8 +69,10 @@ class AdminApi:
             # aiohttp answers in plain text; HTTP errors here are JSON (docs/protocol.md).
             raise web.HTTPRequestEntityTooLarge(
                 request.client_max_size,
-                text=_error_text(ErrorCode.BODY_TOO_LARGE,
-                                 f"The body is limited to {request.client_max_size} bytes."),
+                text=_error_text(
+                    ErrorCode.BODY_TOO_LARGE,
+                    f"The body is limited to {request.client_max_size} bytes.",
+                ),
                 content_type="application/json",
             ) from None
         except ValueError:
@@ -110,19 +113,29 @@ class AdminApi:
                 return json_error(400, ErrorCode.TOO_MANY_PARTICIPANTS)
             participants = participants or ["Patient"]
         elif len(participants) + 1 > self._settings.max_group_size:
-            return json_error(400, ErrorCode.TOO_MANY_PARTICIPANTS,
-                              f"A group room holds at most {self._settings.max_group_size}.")
-        policy = RoomPolicy(grace_s=self._settings.grace_s,
-                            max_members=self._settings.max_group_size,
-                            admit=AdmitPolicy(body.admit))
+            return json_error(
+                400,
+                ErrorCode.TOO_MANY_PARTICIPANTS,
+                f"A group room holds at most {self._settings.max_group_size}.",
+            )
+        policy = RoomPolicy(
+            grace_s=self._settings.grace_s,
+            max_members=self._settings.max_group_size,
+            admit=AdmitPolicy(body.admit),
+        )
         room = await self._service.create(kind, policy)
         base, ttl = self._base_url(request), self._ttl(body.ttl_minutes)
         links = [make_link(self._issuer, base, room, Role.THERAPIST, names[0], ttl)]
-        links += [make_link(self._issuer, base, room, Role.PARTICIPANT, n, ttl)
-                  for n in participants]
+        links += [
+            make_link(self._issuer, base, room, Role.PARTICIPANT, n, ttl) for n in participants
+        ]
         return web.json_response(
-            {"room": room.id, "kind": kind.value, "admit": body.admit,
-             "links": [link.as_json() for link in links]},
+            {
+                "room": room.id,
+                "kind": kind.value,
+                "admit": body.admit,
+                "links": [link.as_json() for link in links],
+            },
             status=201,
         )
 
@@ -139,8 +152,14 @@ class AdminApi:
             name = clean_display_name(body.name)
         except ValueError as error:
             return json_error(400, ErrorCode.INVALID_NAME, str(error))
-        link = make_link(self._issuer, self._base_url(request), room, Role(body.role), name,
-                         self._ttl(body.ttl_minutes))
+        link = make_link(
+            self._issuer,
+            self._base_url(request),
+            room,
+            Role(body.role),
+            name,
+            self._ttl(body.ttl_minutes),
+        )
         return web.json_response({"room": room.id, **link.as_json()}, status=201)
 
 

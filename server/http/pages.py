@@ -47,8 +47,9 @@ def page_routes(store: RoomStore, *, test_hooks: bool = False) -> list[web.Abstr
 
     async def join_page(request: web.Request) -> web.StreamResponse:
         if test_join_page is not None:
-            return web.Response(text=test_join_page, content_type="text/html",
-                                headers=SECURITY_HEADERS)
+            return web.Response(
+                text=test_join_page, content_type="text/html", headers=SECURITY_HEADERS
+            )
         return web.FileResponse(STATIC_DIR / "join.html", headers=SECURITY_HEADERS)
 
     async def ops_page(request: web.Request) -> web.FileResponse:
@@ -130,14 +131,15 @@ def error_response(request: web.BaseRequest, status: int) -> web.Response:
         if status == 404:
             return json_error(404, ErrorCode.NOT_FOUND)
         if status == 405:
-            return json_error(405, ErrorCode.METHOD_NOT_ALLOWED,
-                              f"{request.method} is not allowed here.")
+            return json_error(
+                405, ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here."
+            )
         if status >= 500:
             return json_error(status, ErrorCode.INTERNAL_ERROR)
         return json_error(status, ErrorCode.HTTP_ERROR, reason)
     hint = _PAGE_HINTS.get(status, _DEFAULT_HINT)
     body = (
-        "<!doctype html>\n<html lang=\"en\">\n<meta charset=\"utf-8\">\n"
+        '<!doctype html>\n<html lang="en">\n<meta charset="utf-8">\n'
         f"<title>{status} {reason}</title>\n<h1>{reason}</h1>\n<p>{hint}</p>\n</html>\n"
     )
     return web.Response(text=body, status=status, content_type="text/html")

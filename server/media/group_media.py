@@ -31,12 +31,14 @@ class RelayToWire:
         self._send_to_member = send_to_member
 
     async def send_offer(self, member_id: str, sdp: str, tracks: TrackMap) -> None:
-        await self._send_to_member(self._room_id, member_id, ServerEvent.RELAY_OFFER,
-                                   {"sdp": sdp, "tracks": tracks})
+        await self._send_to_member(
+            self._room_id, member_id, ServerEvent.RELAY_OFFER, {"sdp": sdp, "tracks": tracks}
+        )
 
     async def send_tracks(self, member_id: str, tracks: TrackMap) -> None:
-        await self._send_to_member(self._room_id, member_id, ServerEvent.RELAY_TRACKS,
-                                   {"tracks": tracks})
+        await self._send_to_member(
+            self._room_id, member_id, ServerEvent.RELAY_TRACKS, {"tracks": tracks}
+        )
 
 
 class RelayRegistry:
@@ -63,12 +65,14 @@ class RelayRegistry:
     def _relay_for(self, room_id: str) -> GroupRelay:
         relay = self._relays.get(room_id)
         if relay is None:
+
             def voice(member_id: str, speaking: bool, at: float) -> None:
                 if self._on_voice is not None:
                     self._on_voice(room_id, member_id, speaking, at)
 
-            relay = GroupRelay(room_id, signals=RelayToWire(room_id, self._send_to_member),
-                               on_voice_activity=voice)
+            relay = GroupRelay(
+                room_id, signals=RelayToWire(room_id, self._send_to_member), on_voice_activity=voice
+            )
             self._relays[room_id] = relay
         return relay
 
@@ -87,14 +91,16 @@ class RelayRegistry:
         try:
             answer = await relay.join(identity.member_id, sdp)
         except NegotiationError as error:
-            raise Refusal(ErrorCode.INVALID_SDP,
-                          f"The relay could not use this offer: {error}") from None
+            raise Refusal(
+                ErrorCode.INVALID_SDP, f"The relay could not use this offer: {error}"
+            ) from None
         except RelayClosedError:
             raise Refusal(ErrorCode.ROOM_ENDED) from None
         except ValueError as error:
             # aiortc raises ValueError for SDP it cannot parse or apply.
-            raise Refusal(ErrorCode.INVALID_SDP,
-                          f"The relay could not use this offer: {error}") from None
+            raise Refusal(
+                ErrorCode.INVALID_SDP, f"The relay could not use this offer: {error}"
+            ) from None
         # The gates must be right before any of this member's packets are forwarded.
         self._apply_gates(room, relay)
         return {"sdp": answer, "tracks": relay.track_map(identity.member_id)}
@@ -110,8 +116,9 @@ class RelayRegistry:
         try:
             await relay.accept_answer(identity.member_id, sdp)
         except (NegotiationError, ValueError) as error:
-            raise Refusal(ErrorCode.INVALID_SDP,
-                          f"The relay could not use this answer: {error}") from None
+            raise Refusal(
+                ErrorCode.INVALID_SDP, f"The relay could not use this answer: {error}"
+            ) from None
 
     # --- room listener ----------------------------------------------------------
 

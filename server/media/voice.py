@@ -22,9 +22,7 @@ class VoiceToFloor:
     def report(self, room_id: str, member_id: str, speaking: bool) -> None:
         """Called from the relay's packet path: never blocks it, never raises into it."""
         self._fanout.announce_speaking(room_id, member_id, speaking)
-        task = asyncio.get_running_loop().create_task(
-            self._record(room_id, member_id, speaking)
-        )
+        task = asyncio.get_running_loop().create_task(self._record(room_id, member_id, speaking))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -83,10 +83,11 @@ class OpsFeed:
         self._watching: dict[str, OpsConnection] = {}
         # The session gateway's discipline: rate limit, size, schema, error replies.
         self._dispatcher: Dispatcher[OpsConnection] = Dispatcher(
-            max_message_bytes=limits.max_message_bytes, monotonic=monotonic,
-            on_flood=self._flooding)
-        self._dispatcher.add_route(OpsEvent.WATCH,
-                                   Route(OpsWatchPayload, self._watch, needs_join=False))
+            max_message_bytes=limits.max_message_bytes, monotonic=monotonic, on_flood=self._flooding
+        )
+        self._dispatcher.add_route(
+            OpsEvent.WATCH, Route(OpsWatchPayload, self._watch, needs_join=False)
+        )
         sio.on("connect", self._on_connect, namespace=NAMESPACE)
         sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         sio.on("*", self._on_event, namespace=NAMESPACE)
@@ -99,8 +100,9 @@ class OpsFeed:
             self._verifier.verify_ops(token)
         except TokenRefused as refused:
             raise connect_refusal(refused.code, refused.message) from None
-        bucket = TokenBucket(self._limits.rate_per_s, self._limits.burst,
-                             updated_at=self._monotonic())
+        bucket = TokenBucket(
+            self._limits.rate_per_s, self._limits.burst, updated_at=self._monotonic()
+        )
         self._watching[sid] = OpsConnection(sid, bucket)
         await self._push(sid)
 
@@ -112,8 +114,9 @@ class OpsFeed:
         if connection is None:
             reply = error_reply(ErrorCode.NOT_CONNECTED, "Reconnect.")
         else:
-            reply = await self._dispatcher.dispatch(connection, connection.bucket, event, data,
-                                                    extra)
+            reply = await self._dispatcher.dispatch(
+                connection, connection.bucket, event, data, extra
+            )
         error = error_event(reply, event)
         if error is not None:
             await self._sio.emit(ServerEvent.ERROR, error, to=sid, namespace=NAMESPACE)
@@ -121,8 +124,9 @@ class OpsFeed:
 
     async def _flooding(self, connection: OpsConnection, event: str) -> None:
         log.warning("disconnecting a flooding ops connection")
-        await self._sio.emit(ServerEvent.ERROR, flood_error(event), to=connection.sid,
-                             namespace=NAMESPACE)
+        await self._sio.emit(
+            ServerEvent.ERROR, flood_error(event), to=connection.sid, namespace=NAMESPACE
+        )
         await self._sio.close_connection(connection.sid, NAMESPACE)
 
     async def _watch(self, connection: OpsConnection, payload: OpsWatchPayload) -> Reply:
@@ -197,22 +201,30 @@ class OpsFeed:
         for member in room.seated():
             history = self._quality.tracker.history(room.id, member.id)[-HISTORY_POINTS:]
             level = self._quality.tracker.level(room.id, member.id)
-            members.append({
-                "id": pseudonym(room.id, member.id),
-                "name": member.name if self._show_names else None,
-                "role": member.role.value,
-                "presence": member.presence.value,
-                "admitted": member.admitted,
-                "quality": None if level is None else level.value,
-                # Tracks the relay owes this member that its receiver reports say never come.
-                "not_receiving": [
-                    {"from": self._display(room, room.id, source), "kind": kind}
-                    for subscriber, source, kind in sorted(gaps) if subscriber == member.id
-                ],
-                "history": [
-                    {"at": at, "rtt_ms": s.rtt_ms, "loss_pct": s.loss_pct,
-                     "jitter_ms": s.jitter_ms, "level": q.value}
-                    for at, s, q in history
-                ],
-            })
+            members.append(
+                {
+                    "id": pseudonym(room.id, member.id),
+                    "name": member.name if self._show_names else None,
+                    "role": member.role.value,
+                    "presence": member.presence.value,
+                    "admitted": member.admitted,
+                    "quality": None if level is None else level.value,
+                    # Tracks the relay owes this member that its receiver reports say never come.
+                    "not_receiving": [
+                        {"from": self._display(room, room.id, source), "kind": kind}
+                        for subscriber, source, kind in sorted(gaps)
+                        if subscriber == member.id
+                    ],
+                    "history": [
+                        {
+                            "at": at,
+                            "rtt_ms": s.rtt_ms,
+                            "loss_pct": s.loss_pct,
+                            "jitter_ms": s.jitter_ms,
+                            "level": q.value,
+                        }
+                        for at, s, q in history
+                    ],
+                }
+            )
         return {**self._room_row(room), "members": members}

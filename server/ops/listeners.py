@@ -36,11 +36,15 @@ _LEAVE_AUDIT = {
 
 def _audit_refusal(audit: AuditLog | None, reason: str) -> None:
     log.info("connection refused", extra={"event": "refused", "reason": reason})
-    if audit is not None and (reason.startswith("token_") or reason.startswith("room_")
-                              or reason == ErrorCode.ORIGIN_NOT_ALLOWED):
+    if audit is not None and (
+        reason.startswith("token_")
+        or reason.startswith("room_")
+        or reason == ErrorCode.ORIGIN_NOT_ALLOWED
+    ):
         # The reason only: never the token, never the address.
-        audit.append(AuditEvent.TOKEN_REFUSED, room=None, subject=None, role=None,
-                     details={"reason": reason})
+        audit.append(
+            AuditEvent.TOKEN_REFUSED, room=None, subject=None, role=None, details={"reason": reason}
+        )
 
 
 class OpsObserver(SignalingObserver):
@@ -89,22 +93,40 @@ class AuditListener:
         admit = room.policy.admit.value if room.floor is not None else None
         self._append(AuditEvent.ROOM_CREATED, room, kind=room.kind.value, admit=admit)
 
-    def _append(self, event: AuditEvent, room: Room, subject: str | None = None,
-                role: str | None = None, **details: str | int | float | bool | None) -> None:
+    def _append(
+        self,
+        event: AuditEvent,
+        room: Room,
+        subject: str | None = None,
+        role: str | None = None,
+        **details: str | int | float | bool | None,
+    ) -> None:
         self._audit.append(event, room=room.id, subject=subject, role=role, details=details)
 
     def _record(self, room: Room, event: DomainEvent) -> None:
         match event:
             case MemberJoined(member=m):
-                self._append(AuditEvent.JOIN, room, m.id, m.role.value, kind=room.kind.value,
-                             admission=m.admission.value, epoch=m.epoch)
+                self._append(
+                    AuditEvent.JOIN,
+                    room,
+                    m.id,
+                    m.role.value,
+                    kind=room.kind.value,
+                    admission=m.admission.value,
+                    epoch=m.epoch,
+                )
             case MemberAdmitted(member=m, by=by):
                 self._append(AuditEvent.ADMIT, room, m.id, m.role.value, by=by)
             case MemberSentBack(member=m, by=by):
                 self._append(AuditEvent.SEND_BACK, room, m.id, m.role.value, by=by)
             case MemberLeft(member=m, reason=reason):
-                self._append(_LEAVE_AUDIT.get(reason, AuditEvent.LEAVE), room, m.id,
-                             m.role.value, reason=reason.value)
+                self._append(
+                    _LEAVE_AUDIT.get(reason, AuditEvent.LEAVE),
+                    room,
+                    m.id,
+                    m.role.value,
+                    reason=reason.value,
+                )
             case MemberModerated(member=m, action=action, by=by):
                 muted = action is ModerationAction.MUTED
                 name = AuditEvent.MUTE if muted else AuditEvent.STOP_VIDEO
@@ -114,11 +136,23 @@ class AuditListener:
             case FloorChanged(events=floor_events):
                 for floor_event in floor_events:
                     if isinstance(floor_event, ModeChanged):
-                        self._append(AuditEvent.FLOOR, room, None, None,
-                                     change="mode", mode=floor_event.new.value)
+                        self._append(
+                            AuditEvent.FLOOR,
+                            room,
+                            None,
+                            None,
+                            change="mode",
+                            mode=floor_event.new.value,
+                        )
                     elif isinstance(floor_event, FloorGranted):
-                        self._append(AuditEvent.FLOOR, room, floor_event.member, None,
-                                     change="granted", reason=floor_event.reason.value)
+                        self._append(
+                            AuditEvent.FLOOR,
+                            room,
+                            floor_event.member,
+                            None,
+                            change="granted",
+                            reason=floor_event.reason.value,
+                        )
             case RoomStateChanged(new=RoomState.ENDED | RoomState.EXPIRED as new):
                 self._append(AuditEvent.ROOM_END, room, None, None, state=new.value)
             case _:
@@ -149,19 +183,24 @@ class WebhookListener:
         for event in events:
             match event:
                 case RoomStateChanged(new=RoomState.ACTIVE):
-                    self._dispatcher.emit(webhooks.WebhookEvent.ROOM_STARTED,
-                                          webhooks.room_started(room.id, kind))
+                    self._dispatcher.emit(
+                        webhooks.WebhookEvent.ROOM_STARTED, webhooks.room_started(room.id, kind)
+                    )
                 case RoomStateChanged(new=RoomState.ENDED | RoomState.EXPIRED as new):
-                    self._dispatcher.emit(webhooks.WebhookEvent.ROOM_ENDED,
-                                          webhooks.room_ended(room.id, kind, new.value))
+                    self._dispatcher.emit(
+                        webhooks.WebhookEvent.ROOM_ENDED,
+                        webhooks.room_ended(room.id, kind, new.value),
+                    )
                 case MemberJoined(member=m):
-                    self._dispatcher.emit(webhooks.WebhookEvent.PARTICIPANT_JOINED,
-                                          webhooks.participant_joined(room.id, m.id,
-                                                                      m.role.value, kind))
+                    self._dispatcher.emit(
+                        webhooks.WebhookEvent.PARTICIPANT_JOINED,
+                        webhooks.participant_joined(room.id, m.id, m.role.value, kind),
+                    )
                 case MemberLeft(member=m, reason=reason):
-                    self._dispatcher.emit(webhooks.WebhookEvent.PARTICIPANT_LEFT,
-                                          webhooks.participant_left(room.id, m.id, m.role.value,
-                                                                    kind, reason.value))
+                    self._dispatcher.emit(
+                        webhooks.WebhookEvent.PARTICIPANT_LEFT,
+                        webhooks.participant_left(room.id, m.id, m.role.value, kind, reason.value),
+                    )
                 case _:
                     pass
 
@@ -173,14 +212,24 @@ class LogListener:
         for event in events:
             match event:
                 case MemberJoined(member=m) | MemberAdmitted(member=m) | MemberLeft(member=m):
-                    extra: dict[str, str] = {"room": room.id, "participant": m.id,
-                                             "role": m.role.value, "event": event.name.value}
+                    extra: dict[str, str] = {
+                        "room": room.id,
+                        "participant": m.id,
+                        "role": m.role.value,
+                        "event": event.name.value,
+                    }
                     if isinstance(event, MemberLeft):
                         extra["reason"] = event.reason.value
                     log.info(event.name.value.replace("_", " "), extra=extra)
                 case RoomStateChanged(old=old, new=new):
-                    log.info("room state changed", extra={
-                        "room": room.id, "event": "room_state_changed",
-                        "from_state": old.value, "to_state": new.value})
+                    log.info(
+                        "room state changed",
+                        extra={
+                            "room": room.id,
+                            "event": "room_state_changed",
+                            "from_state": old.value,
+                            "to_state": new.value,
+                        },
+                    )
                 case _:
                     pass

@@ -38,11 +38,15 @@ def metrics_refusal(request: web.BaseRequest, token: str | None) -> web.Response
     """None when the scrape is allowed, else the JSON error to answer with."""
     if token is not None:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                              token.encode()):
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
             return None
-        refusal = json_error(401, ErrorCode.UNAUTHORIZED,
-                         "/metrics needs Authorization: Bearer <the server's metrics token>.")
+        refusal = json_error(
+            401,
+            ErrorCode.UNAUTHORIZED,
+            "/metrics needs Authorization: Bearer <the server's metrics token>.",
+        )
         refusal.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return refusal
     if is_local(request):

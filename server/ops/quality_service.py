@@ -93,14 +93,22 @@ class QualityService:
         if old is not new:
             await self._changed(room_id, member_id, old, new)
 
-    async def _changed(self, room_id: str, member_id: str, old: Quality | None,
-                       new: Quality) -> None:
+    async def _changed(
+        self, room_id: str, member_id: str, old: Quality | None, new: Quality
+    ) -> None:
         self._metrics.quality_changed(old.value if old else None, new.value)
         await self._signals.quality_changed(room_id, member_id, new)
         now = self._clock()
         if new is Quality.LOST:
-            self._alerts.raise_alert(Alert(now, AlertKind.MEMBER_LOST, room_id, member_id,
-                                           "no media statistics or connection failed"))
+            self._alerts.raise_alert(
+                Alert(
+                    now,
+                    AlertKind.MEMBER_LOST,
+                    room_id,
+                    member_id,
+                    "no media statistics or connection failed",
+                )
+            )
         self._note_health(room_id, now)
 
     def _note_health(self, room_id: str, now: float) -> None:
@@ -108,8 +116,9 @@ class QualityService:
         previous = self._health.get(room_id)
         self._health[room_id] = health
         if health in (RoomHealth.DEGRADED, RoomHealth.CRITICAL) and previous != health:
-            self._alerts.raise_alert(Alert(now, AlertKind.ROOM_DEGRADED, room_id, None,
-                                           f"room health is {health.value}"))
+            self._alerts.raise_alert(
+                Alert(now, AlertKind.ROOM_DEGRADED, room_id, None, f"room health is {health.value}")
+            )
 
     async def check_media(self, relays: Mapping[str, GroupRelay]) -> None:
         """Group members owed a track they do not receive: alert, count, tell the therapists."""
@@ -124,9 +133,16 @@ class QualityService:
             self._gaps[room_id] = gaps
             for subscriber, publisher, kind in sorted(gaps - before):
                 self._metrics.media_gap(kind)
-                self._alerts.raise_alert(Alert(now, AlertKind.MEDIA_INCOMPLETE, room_id,
-                                               subscriber, f"not receiving {kind}",
-                                               source=publisher))
+                self._alerts.raise_alert(
+                    Alert(
+                        now,
+                        AlertKind.MEDIA_INCOMPLETE,
+                        room_id,
+                        subscriber,
+                        f"not receiving {kind}",
+                        source=publisher,
+                    )
+                )
             await self._signals.media_gaps_changed(room_id, set(gaps))
             self._note_health(room_id, now)
         self._metrics.set_open_media_gaps(sum(len(g) for g in self._gaps.values()))
@@ -153,9 +169,16 @@ class QualityService:
                 await self._record(room_id, member_id, sample)
             overload = stats.frames_dropped_overload
             if overload > counters.dropped_overload:
-                self._alerts.raise_alert(Alert(now, AlertKind.RELAY_OVERLOADED, room_id, None,
-                                               f"{overload - counters.dropped_overload} frames "
-                                               "dropped for slow subscribers"))
+                self._alerts.raise_alert(
+                    Alert(
+                        now,
+                        AlertKind.RELAY_OVERLOADED,
+                        room_id,
+                        None,
+                        f"{overload - counters.dropped_overload} frames "
+                        "dropped for slow subscribers",
+                    )
+                )
             counters.dropped_overload = overload
 
     async def expire_silent(self) -> None:

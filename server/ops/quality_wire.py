@@ -10,8 +10,9 @@ from signaling.fanout import Fanout
 
 def gaps_view(gaps: set[GapKey]) -> list[dict[str, str]]:
     """`media.gaps` payload: who is not receiving whose audio or video."""
-    return [{"member": member, "from": source, "kind": kind}
-            for member, source, kind in sorted(gaps)]
+    return [
+        {"member": member, "from": source, "kind": kind} for member, source, kind in sorted(gaps)
+    ]
 
 
 class QualityToWire:
@@ -26,5 +27,6 @@ class QualityToWire:
         await self._fanout.send_to_moderators(room_id, ServerEvent.QUALITY_UPDATE, payload)
 
     async def media_gaps_changed(self, room_id: str, gaps: set[GapKey]) -> None:
-        await self._fanout.send_to_moderators(room_id, ServerEvent.MEDIA_GAPS,
-                                              {"gaps": gaps_view(gaps)})
+        await self._fanout.send_to_moderators(
+            room_id, ServerEvent.MEDIA_GAPS, {"gaps": gaps_view(gaps)}
+        )

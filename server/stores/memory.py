@@ -16,8 +16,9 @@ ENDED_RETENTION_S = 24 * 3600.0
 class MemoryRoomStore:
     backend = "memory"
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 retention_s: float = ENDED_RETENTION_S) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, retention_s: float = ENDED_RETENTION_S
+    ) -> None:
         self._rooms: dict[str, Room] = {}
         self._ended_at: dict[str, float] = {}
         self._clock = clock

@@ -118,12 +118,15 @@ def _ledger_to_data(ledger: TalkTimeLedger) -> Json:
     return {
         "started_at": ledger.started_at,
         "members": [
-            [member, {
-                "spoken_s": talk.spoken_s,
-                "speaking_since": talk.speaking_since,
-                "turns": talk.turns,
-                "longest_wait_s": talk.longest_wait_s,
-            }]
+            [
+                member,
+                {
+                    "spoken_s": talk.spoken_s,
+                    "speaking_since": talk.speaking_since,
+                    "turns": talk.turns,
+                    "longest_wait_s": talk.longest_wait_s,
+                },
+            ]
             for member, talk in ledger.members.items()
         ],
     }
@@ -216,8 +219,9 @@ def _floor(data: Json) -> FloorState:
         mode=FloorMode(data["mode"]),
         participants=tuple(_str(m) for m in data["participants"]),
         hands=tuple(
-            HandRaise(member=_str(h["member"]), raised_at=_float(h["raised_at"]),
-                      seq=_int(h["seq"]))
+            HandRaise(
+                member=_str(h["member"]), raised_at=_float(h["raised_at"]), seq=_int(h["seq"])
+            )
             for h in data["hands"]
         ),
         turn=None if turn is None else _turn(turn),

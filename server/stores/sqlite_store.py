@@ -45,8 +45,13 @@ T = TypeVar("T")
 class SqliteRoomStore:
     backend = "sqlite"
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time,
-                 retention_s: float = ENDED_RETENTION_S) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        retention_s: float = ENDED_RETENTION_S,
+    ) -> None:
         # Wall-clock time: an ended room's retention must count across restarts.
         self.path = Path(path)
         self._clock = clock
@@ -86,8 +91,9 @@ class SqliteRoomStore:
         def insert(db: sqlite3.Connection) -> bool:
             with db:
                 # An ended room past its retention is gone, as in the other backends.
-                db.execute("DELETE FROM rooms WHERE id = ? AND ended_at <= ?",
-                           (room.id, self._cutoff()))
+                db.execute(
+                    "DELETE FROM rooms WHERE id = ? AND ended_at <= ?", (room.id, self._cutoff())
+                )
                 cursor = db.execute(
                     "INSERT INTO rooms (id, doc, ended_at) VALUES (?, ?, ?)"
                     " ON CONFLICT (id) DO NOTHING",

@@ -42,7 +42,11 @@ class Server:
     def cli(self, *args: str) -> dict[str, Any]:
         result = subprocess.run(
             [*CLI, *args, "--data-dir", str(self.data_dir)],
-            cwd=REPO, capture_output=True, text=True, timeout=CLI_TIMEOUT_S, check=False,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+            check=False,
         )
         assert result.returncode == 0, f"telehealth {' '.join(args)} failed:\n{result.stderr}"
         return json.loads(result.stdout)  # type: ignore[no-any-return]
@@ -82,8 +86,9 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) ->
         except OSError as error:
             last_error = error
         time.sleep(0.2)
-    raise RuntimeError(f"server not healthy after {STARTUP_TIMEOUT_S}s ({last_error}):\n"
-                       f"{log_path.read_text()}")
+    raise RuntimeError(
+        f"server not healthy after {STARTUP_TIMEOUT_S}s ({last_error}):\n{log_path.read_text()}"
+    )
 
 
 @contextlib.contextmanager
@@ -94,9 +99,20 @@ def running_server(data_dir: Path, *extra_args: str, port: int | None = None) ->
     port = port or free_port()
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--data-dir", str(data_dir), *extra_args],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            [
+                *CLI,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                *extra_args,
+            ],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -201,7 +217,7 @@ def tamper_signature(token: str) -> str:
     header, payload, signature = token.split(".")
     i = len(signature) // 2
     swapped = "A" if signature[i] != "A" else "B"
-    return f"{header}.{payload}.{signature[:i]}{swapped}{signature[i + 1:]}"
+    return f"{header}.{payload}.{signature[:i]}{swapped}{signature[i + 1 :]}"
 
 
 def tamper_payload(token: str, **changes: Any) -> str:
@@ -275,8 +291,9 @@ def _missing(
         if seen.frames_presented <= 0:
             problems.append(f"no video of {who}")
         if member not in silent and (not seen.plays_audio or seen.audio_packets <= 0):
-            problems.append(f"no audio of {who} (playing={seen.plays_audio}, "
-                            f"packets={seen.audio_packets})")
+            problems.append(
+                f"no audio of {who} (playing={seen.plays_audio}, packets={seen.audio_packets})"
+            )
     return problems
 
 
@@ -320,6 +337,8 @@ async def assert_media_complete(
             if member not in silent and audio_rise <= 0:
                 stalled.append(f"{names[own]}: audio of {names[member]} stopped")
             if member in silent and audio_rise > HELD_AUDIO_SLACK:
-                stalled.append(f"{names[own]}: hears {names[member]}, whose audio is held "
-                               f"({audio_rise} packets)")
+                stalled.append(
+                    f"{names[own]}: hears {names[member]}, whose audio is held "
+                    f"({audio_rise} packets)"
+                )
     assert not stalled, f"media stalled: {stalled}"

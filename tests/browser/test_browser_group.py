@@ -29,7 +29,8 @@ async def test_with_admission_on_arrival_three_members_see_and_hear_each_other(
         tiles = page.locator('video[data-role="remote"]')
         await page.wait_for_function(
             "() => document.querySelectorAll('video[data-role=\"remote\"]').length === 2",
-            timeout=30_000)
+            timeout=30_000,
+        )
         assert await tiles.count() == 2
     await assert_media_complete(pages)
     for _, log in opened:

@@ -103,7 +103,8 @@ async def test_check_in_round_passes_the_floor_in_the_servers_order(
     # (the turn ends and the panel hides) before Playwright looks; the state still shows
     # the warning happened.
     await first.wait_for_selector(
-        '[data-testid="have-floor"] .turn-timer[data-state="warning"]', state="attached",
+        '[data-testid="have-floor"] .turn-timer[data-state="warning"]',
+        state="attached",
         timeout=WAIT_MS,
     )
     await first.screenshot(path=str(shots / "member-floor-phone.png"), full_page=True)

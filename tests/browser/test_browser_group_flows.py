@@ -61,9 +61,11 @@ class Group:
     async def admit_everyone(self, *names: str) -> None:
         for name in names:
             await self.therapist.get_by_role("button", name=f"Admit {name}", exact=True).wait_for(
-                timeout=WAIT_MS)
+                timeout=WAIT_MS
+            )
         await self.therapist.get_by_role("button", name="Admit everyone", exact=True).click(
-            timeout=WAIT_MS)
+            timeout=WAIT_MS
+        )
         await asyncio.gather(*(self.admission(name, "admitted") for name in names))
 
     async def admission(self, name: str, value: str) -> None:
@@ -165,8 +167,9 @@ async def test_check_in_round_and_hand_queue_turn_close_and_open_the_gates(
         "() => window.__telehealth.floor()?.floor?.go_around?.order?.length === 2",
         timeout=WAIT_MS,
     )
-    order = (await therapist.evaluate("() => window.__telehealth.floor()"))["floor"][
-        "go_around"]["order"]
+    order = (await therapist.evaluate("() => window.__telehealth.floor()"))["floor"]["go_around"][
+        "order"
+    ]
     first, second = ({alex_id: alex, sam_id: sam}[member] for member in order)
     await first.get_by_text("You have the floor", exact=True).wait_for(timeout=WAIT_MS)
     await group.complete("Therapist", "Alex", "Sam", silent={order[1]})

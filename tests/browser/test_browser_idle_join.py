@@ -25,8 +25,7 @@ async def test_a_page_past_the_join_deadline_reconnects_when_the_person_joins(
         await press_join(therapist)  # joined within the deadline
         await asyncio.sleep(JOIN_DEADLINE_S + 2)  # Alex still looks at the camera preview
         # The server closed Alex's idle connection; the page parked it instead of ending.
-        assert any("client: ready -> connecting" in line for line in alex_log.lines), (
-            alex_log.lines)
+        assert any("client: ready -> connecting" in line for line in alex_log.lines), alex_log.lines
         assert await alex.get_by_role("button", name="Join session").is_enabled()
 
         await press_join(alex)

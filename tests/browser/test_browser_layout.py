@@ -46,10 +46,13 @@ async def test_controls_work_from_the_keyboard(server: Server, browser) -> None:
     unmute = page.get_by_role("button", name="Unmute", exact=True)
     await unmute.wait_for(timeout=5_000)
     assert await unmute.get_attribute("aria-pressed") == "true"
-    assert await page.evaluate(
-        "() => document.querySelector('video[data-role=\"local\"]')"
-        ".srcObject.getAudioTracks()[0].enabled"
-    ) is False
+    assert (
+        await page.evaluate(
+            "() => document.querySelector('video[data-role=\"local\"]')"
+            ".srcObject.getAudioTracks()[0].enabled"
+        )
+        is False
+    )
     await page.keyboard.press("Tab")
     focused = await page.evaluate("() => document.activeElement.textContent")
     assert focused == "Turn camera off"

@@ -71,8 +71,10 @@ async def test_mute_hand_queue_remove_and_lock(server: Server, browser) -> None:
     await therapist.get_by_role("button", name="Give the floor to the next raised hand").click()
     await alex.get_by_text("You have the floor", exact=True).wait_for(timeout=WAIT_MS)
     assert await alex.get_by_test_id("mic-held").is_hidden()
-    await therapist.get_by_test_id("floor-holder").filter(has_text="Alex has the floor").wait_for(
-        timeout=WAIT_MS
+    await (
+        therapist.get_by_test_id("floor-holder")
+        .filter(has_text="Alex has the floor")
+        .wait_for(timeout=WAIT_MS)
     )
     await alex.get_by_role("button", name="I'm done speaking").click()
     await alex.get_by_test_id("have-floor").wait_for(state="hidden", timeout=WAIT_MS)
@@ -89,8 +91,10 @@ async def test_mute_hand_queue_remove_and_lock(server: Server, browser) -> None:
 
     # Lock: a new invitee's link is refused while the room is locked, and works after.
     await therapist.get_by_role("button", name="Lock room", exact=True).click()
-    await therapist.get_by_test_id("lock-note").filter(has_text="Room locked").wait_for(
-        timeout=WAIT_MS
+    await (
+        therapist.get_by_test_id("lock-note")
+        .filter(has_text="Room locked")
+        .wait_for(timeout=WAIT_MS)
     )
     invite = server.invite(room["room"], "participant", "Jo")
     jo, _ = await open_page(browser, invite["url"])
@@ -128,9 +132,7 @@ async def test_send_back_to_the_waiting_room_and_turn_away(server: Server, brows
     await therapist.get_by_role("button", name="Send Alex to the waiting room").click(
         timeout=WAIT_MS
     )
-    await alex.get_by_text("You are back in the waiting room", exact=True).wait_for(
-        timeout=WAIT_MS
-    )
+    await alex.get_by_text("You are back in the waiting room", exact=True).wait_for(timeout=WAIT_MS)
     assert (await client_state(alex))["admission"] == "waiting"
     await therapist.get_by_role("button", name="Admit Alex", exact=True).click(timeout=WAIT_MS)
     await alex.wait_for_function(

@@ -31,9 +31,13 @@ async def _media_flows(pages: list[object]) -> bool:
     await asyncio.sleep(0.5)
     after = [await receptions(page) for page in pages]
     return all(
-        got and all(got[m].frames_presented > was[m].frames_presented
-                    and got[m].audio_packets > was[m].audio_packets
-                    for m in got if m in was)
+        got
+        and all(
+            got[m].frames_presented > was[m].frames_presented
+            and got[m].audio_packets > was[m].audio_packets
+            for m in got
+            if m in was
+        )
         for was, got in zip(before, after, strict=True)
     )
 
@@ -49,7 +53,8 @@ async def test_group_pages_resume_after_kill_9_and_restart(tmp_path: Path, brows
         await asyncio.gather(press_join(therapist), press_join(alex))
         await therapist.get_by_role("button", name="Admit Alex", exact=True).click(timeout=10_000)
         await alex.wait_for_function(
-            "() => window.__telehealth.state().admission === 'admitted'", timeout=10_000)
+            "() => window.__telehealth.state().admission === 'admitted'", timeout=10_000
+        )
         await assert_media_complete(pages)
         before = [await client_state(page) for page in pages]
         for page in pages:  # gone if the page reloads
@@ -66,11 +71,14 @@ async def test_group_pages_resume_after_kill_9_and_restart(tmp_path: Path, brows
         while not await _media_flows(pages):
             assert time.monotonic() < deadline, (
                 f"no media {RECOVERY_TIMEOUT_S}s after the restart: "
-                f"{[await client_state(page) for page in pages]}\n{second.log_tail()}")
+                f"{[await client_state(page) for page in pages]}\n{second.log_tail()}"
+            )
         flowing_at = time.monotonic()
         await assert_media_complete(pages)
-        print(f"\nkill -> healthy {restarted_at - killed_at:.1f}s; "
-              f"healthy -> every page decoding again {flowing_at - restarted_at:.1f}s")
+        print(
+            f"\nkill -> healthy {restarted_at - killed_at:.1f}s; "
+            f"healthy -> every page decoding again {flowing_at - restarted_at:.1f}s"
+        )
 
         for page, was in zip(pages, before, strict=True):
             assert await page.evaluate("() => window.__sameDocument === true"), "page reloaded"

@@ -78,8 +78,8 @@ class Side:
     async def send_description(self, to: str) -> None:
         local = self.pc.localDescription
         ack = await self.client.call(
-            "signal.description", {"to": to, "description": {"type": local.type,
-                                                             "sdp": local.sdp}})
+            "signal.description", {"to": to, "description": {"type": local.type, "sdp": local.sdp}}
+        )
         assert ack == {"ok": True}, ack
         # aiortc puts its candidates in the SDP; tell the other side that is all.
         ack = await self.client.call("signal.candidate", {"to": to, "candidate": None})
@@ -114,8 +114,9 @@ async def wait_until(condition: Any, budget_s: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_aiortc_call_through_our_signaling(live_server: LiveServer,
-                                                 connect: Connector) -> None:
+async def test_aiortc_call_through_our_signaling(
+    live_server: LiveServer, connect: Connector
+) -> None:
     _, t_token, p_token = await live_server.individual_tokens()
     therapist_socket = await connect(live_server, t_token)
     patient_socket = await connect(live_server, p_token)
@@ -143,16 +144,23 @@ async def test_aiortc_call_through_our_signaling(live_server: LiveServer,
 
             answer = await therapist_socket.wait_for("signal.description")
             assert answer["from"] == p_id and answer["description"]["type"] == "answer"
-            await therapist.pc.setRemoteDescription(
-                RTCSessionDescription(**answer["description"]))
+            await therapist.pc.setRemoteDescription(RTCSessionDescription(**answer["description"]))
             await therapist.apply_candidates(p_id)
 
-            await wait_until(lambda: therapist.pc.connectionState == "connected"
-                             and patient.pc.connectionState == "connected",
-                             CALL_BUDGET_S, "both peer connections connected")
             await wait_until(
-                lambda: all(side.received[kind] >= FRAMES_WANTED
-                            for side in (therapist, patient) for kind in ("audio", "video")),
+                lambda: (
+                    therapist.pc.connectionState == "connected"
+                    and patient.pc.connectionState == "connected"
+                ),
+                CALL_BUDGET_S,
+                "both peer connections connected",
+            )
+            await wait_until(
+                lambda: all(
+                    side.received[kind] >= FRAMES_WANTED
+                    for side in (therapist, patient)
+                    for kind in ("audio", "video")
+                ),
                 CALL_BUDGET_S,
                 f"{FRAMES_WANTED} audio and video frames each way "
                 f"(therapist got {therapist.received}, patient got {patient.received})",

@@ -51,15 +51,19 @@ async def test_a_lossy_member_turns_poor_for_the_therapist_and_ops(
     try:
         for member in members:
             await member.publish()
-        await eventually(lambda: members[0].received[(alex_id, "audio")] > 20, 20,
-                         "media flows before the network turns bad")
-        first = await therapist_client.wait_for("quality.update",
-                                                lambda d: d["id"] == alex_id, wait_s=15)
+        await eventually(
+            lambda: members[0].received[(alex_id, "audio")] > 20,
+            20,
+            "media flows before the network turns bad",
+        )
+        first = await therapist_client.wait_for(
+            "quality.update", lambda d: d["id"] == alex_id, wait_s=15
+        )
         assert first["level"] in ("excellent", "good"), "loopback starts healthy"
         lossy_uplink(members[1], random.Random(7))
         update = await therapist_client.wait_for(
-            "quality.update", lambda d: d["id"] == alex_id and d["level"] == "poor",
-            wait_s=25)
+            "quality.update", lambda d: d["id"] == alex_id and d["level"] == "poor", wait_s=25
+        )
         assert update["level"] == "poor"
         components = live_server.app[COMPONENTS]
         alerts = [a.kind.value for a in components.alerts.recent()]

@@ -49,16 +49,25 @@ async def test_moderation_and_floor_drive_the_relay_gates(
     assert admitted["floor"]["mode"] == "open" and admitted["locked"] is False
     await sam_client.wait_for("lobby.admitted")
 
-    members = {t_id: WireMember(therapist_client), alex_id: WireMember(alex_client),
-               sam_id: WireMember(sam_client)}
+    members = {
+        t_id: WireMember(therapist_client),
+        alex_id: WireMember(alex_client),
+        sam_id: WireMember(sam_client),
+    }
     try:
         for member in members.values():
             await member.publish()
         therapist, sam = members[t_id], members[sam_id]
         await eventually(
-            lambda: all(m.received[(p, k)] >= 5 for m_id, m in members.items()
-                        for p in members if p != m_id for k in ("audio", "video")),
-            MEDIA_WAIT_S, "everyone receives everyone's audio and video through the relay",
+            lambda: all(
+                m.received[(p, k)] >= 5
+                for m_id, m in members.items()
+                for p in members
+                if p != m_id
+                for k in ("audio", "video")
+            ),
+            MEDIA_WAIT_S,
+            "everyone receives everyone's audio and video through the relay",
         )
 
         assert (await therapist_client.call("moderation.mute", {"member": alex_id}))["ok"]
@@ -85,8 +94,9 @@ async def test_moderation_and_floor_drive_the_relay_gates(
         async def forwarded_frames() -> float:
             reply = await live_server.get("/metrics")
             for line in str(reply.body).splitlines():
-                if line.startswith('telehealth_relay_frames_total{kind="video"'
-                                   ',outcome="forwarded"}'):
+                if line.startswith(
+                    'telehealth_relay_frames_total{kind="video",outcome="forwarded"}'
+                ):
                     return float(line.rsplit(" ", 1)[1])
             return 0.0
 

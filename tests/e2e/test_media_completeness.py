@@ -46,12 +46,14 @@ async def admitted_group(
 
 async def watch_ops(live_server: LiveServer, room_id: str) -> tuple[Any, list[dict[str, Any]]]:
     token = TokenIssuer(load_or_create(live_server.settings.data_dir).signing_key).issue_ops(
-        ttl_s=600)
+        ttl_s=600
+    )
     ops = socketio.AsyncClient(reconnection=False)
     snapshots: list[dict[str, Any]] = []
     ops.on("ops.snapshot", snapshots.append, namespace="/ops")
-    await ops.connect(live_server.base_url, auth={"token": token}, namespaces=["/ops"],
-                      transports=["websocket"])
+    await ops.connect(
+        live_server.base_url, auth={"token": token}, namespaces=["/ops"], transports=["websocket"]
+    )
     ack = await ops.call("ops.watch", {"room": room_id}, namespace="/ops", timeout=10)
     assert ack == {"ok": True}, ack
     return ops, snapshots
@@ -67,17 +69,26 @@ async def test_a_forwarding_break_shows_on_ops_metrics_and_the_therapists_list(
         for member in members.values():
             await member.publish()
         await eventually(
-            lambda: all(members[a].received[(ids[b], "video")] > 10
-                        for a in members for b in members if a != b),
-            30, "everyone receives everyone's video")
+            lambda: all(
+                members[a].received[(ids[b], "video")] > 10
+                for a in members
+                for b in members
+                if a != b
+            ),
+            30,
+            "everyone receives everyone's video",
+        )
         relay = live_server.app[COMPONENTS].relays.relay(room["room"])
         assert relay is not None
         await asyncio.sleep(2.0)
         assert relay.media_gaps() == []
 
         # Sam's slot for Alex's video: the relay still thinks it forwards; nothing goes.
-        slot = next(s for s in relay._legs[ids["Sam"]].slots
-                    if s.publisher_id == ids["Alex"] and s.kind == "video")
+        slot = next(
+            s
+            for s in relay._legs[ids["Sam"]].slots
+            if s.publisher_id == ids["Alex"] and s.kind == "video"
+        )
         publication = slot.publication
         assert publication is not None
         publication.unsubscribe(slot.track)
@@ -87,8 +98,11 @@ async def test_a_forwarding_break_shows_on_ops_metrics_and_the_therapists_list(
         expected = f"{sam} is not receiving video from {alex}"
 
         def alert_shown() -> bool:
-            return any(a["kind"] == "media_incomplete" and a["detail"] == expected
-                       for s in snapshots for a in s["alerts"])
+            return any(
+                a["kind"] == "media_incomplete" and a["detail"] == expected
+                for s in snapshots
+                for a in s["alerts"]
+            )
 
         await eventually(alert_shown, SHOWN_WITHIN_S, "the ops alert")
         shown_after = time.monotonic() - broke_at

@@ -31,9 +31,18 @@ PARSER_TRIPS = [
 ]
 
 
-@pytest.mark.parametrize("sdp", [DATA_CHANNEL_ONLY, *PARSER_TRIPS], ids=[
-    "data-channel-only", "payload-type-999", "rtpmap-without-codec", "bare-m-line", "v-only",
-    "nul-bytes"])
+@pytest.mark.parametrize(
+    "sdp",
+    [DATA_CHANNEL_ONLY, *PARSER_TRIPS],
+    ids=[
+        "data-channel-only",
+        "payload-type-999",
+        "rtpmap-without-codec",
+        "bare-m-line",
+        "v-only",
+        "nul-bytes",
+    ],
+)
 async def test_an_unusable_offer_is_refused_and_leaves_no_leg(
     live_server: LiveServer, connect: Connector, sdp: str
 ) -> None:
@@ -58,7 +67,8 @@ async def test_a_bad_answer_is_refused_and_a_good_offer_still_works(
     alex_id = (await alex_client.join())["self"]["id"]
 
     assert (await alex_client.call("relay.offer", {"sdp": "v=0"}))["error"]["code"] == (
-        "invalid_sdp")
+        "invalid_sdp"
+    )
     reply = await alex_client.call("relay.answer", {"sdp": PARSER_TRIPS[0]})
     assert reply["ok"] is False and reply["error"]["code"] in ("invalid_sdp", "not_joined")
 
@@ -66,8 +76,11 @@ async def test_a_bad_answer_is_refused_and_a_good_offer_still_works(
     try:
         for member in members:
             await member.publish()
-        await eventually(lambda: members[0].received[(alex_id, "video")] > 5, 20,
-                         "the therapist receives Alex after Alex's good offer")
+        await eventually(
+            lambda: members[0].received[(alex_id, "video")] > 5,
+            20,
+            "the therapist receives Alex after Alex's good offer",
+        )
         # Now a leg exists and an offer may be in flight or not: a bad answer is refused.
         reply = await alex_client.call("relay.answer", {"sdp": "v=0\r\nm=audio\r\n"})
         assert reply["ok"] is False and reply["error"]["code"] == "invalid_sdp", reply

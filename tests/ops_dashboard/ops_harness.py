@@ -45,7 +45,11 @@ class OpsServer:
     def cli(self, *args: str) -> str:
         result = subprocess.run(
             [str(TELEHEALTH), *args, "--data-dir", str(self.data_dir)],
-            cwd=REPO, capture_output=True, text=True, timeout=CLI_TIMEOUT_S, check=False,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+            check=False,
         )
         assert result.returncode == 0, f"telehealth {' '.join(args)} failed:\n{result.stderr}"
         return result.stdout.strip()
@@ -71,8 +75,9 @@ def _wait_for_runtime_file(server: OpsServer) -> str:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"server exited with {server.process.returncode}:\n"
-                               f"{server.log_tail()}")
+            raise RuntimeError(
+                f"server exited with {server.process.returncode}:\n{server.log_tail()}"
+            )
         with contextlib.suppress(OSError, ValueError):
             info = json.loads(path.read_text())
             if info.get("pid") == server.process.pid and info.get("public_url"):
@@ -88,9 +93,21 @@ def start_ops_server(data_dir: Path, port: int = 0) -> OpsServer:
     log_path = data_dir / "server.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [str(TELEHEALTH), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--data-dir", str(data_dir), "--log-format", "text"],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(TELEHEALTH),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                "--log-format",
+                "text",
+            ],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     server = OpsServer(data_dir, process, log_path)
     try:
@@ -106,8 +123,9 @@ class PageLog:
     errors: list[str] = field(default_factory=list)
 
 
-async def open_page(browser: Any, url: str, *,
-                    viewport: dict[str, int] | None = None) -> tuple[Any, PageLog]:
+async def open_page(
+    browser: Any, url: str, *, viewport: dict[str, int] | None = None
+) -> tuple[Any, PageLog]:
     """A page in its own context, with console errors and uncaught exceptions recorded."""
     context = await browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
     page = await context.new_page()
@@ -128,8 +146,12 @@ class Member:
         self.sio = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False)
 
     async def join(self) -> dict[str, Any]:
-        await self.sio.connect(self._base_url, auth={"token": self._token},
-                               transports=["websocket"], wait_timeout=WAIT_S)
+        await self.sio.connect(
+            self._base_url,
+            auth={"token": self._token},
+            transports=["websocket"],
+            wait_timeout=WAIT_S,
+        )
         ack: dict[str, Any] = await self.sio.call("session.join", {}, timeout=WAIT_S)
         assert ack.get("ok") is True, ack
         return ack

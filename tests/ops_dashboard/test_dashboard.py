@@ -58,8 +58,9 @@ async def test_room_member_and_degraded_quality_show_live(
     await expect(member.locator(".member-presence")).to_have_text("Connected")
 
     await patient.report(rtt_ms=40, loss_pct=0, jitter_ms=5, connected=True)
-    await expect(member.locator(".member-quality")).to_have_text(re.compile("Excellent"),
-                                                                 timeout=MS)
+    await expect(member.locator(".member-quality")).to_have_text(
+        re.compile("Excellent"), timeout=MS
+    )
     await expect(row).to_have_attribute("data-health", "healthy", timeout=MS)
     await expect(row.locator(".col-health")).to_have_text(re.compile("Healthy"))
 
@@ -96,9 +97,7 @@ async def test_room_member_and_degraded_quality_show_live(
     assert log.errors == []
 
 
-async def test_join_token_is_refused_with_a_message(
-    ops_server: OpsServer, browser: object
-) -> None:
+async def test_join_token_is_refused_with_a_message(ops_server: OpsServer, browser: object) -> None:
     room = ops_server.create_room("individual")
     join_token = token_of(links_by_role(room)["participant"])
     page, log = await open_page(browser, f"{ops_server.base_url}/ops#t={join_token}")
@@ -137,11 +136,13 @@ async def test_reconnecting_then_live_again_after_a_server_restart(
 
 async def test_phone_layout_fits_the_screen(ops_server: OpsServer, browser: object) -> None:
     ops_server.create_room("group")
-    page, log = await open_page(browser, ops_server.ops_link(),
-                                viewport={"width": 390, "height": 844})
+    page, log = await open_page(
+        browser, ops_server.ops_link(), viewport={"width": 390, "height": 844}
+    )
     await expect(page.locator("#rooms-body tr").first).to_be_visible(timeout=MS)
     overflow = await page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0
     await page.locator("#rooms-body tr").first.click()
     await expect(page.locator("#detail")).to_be_visible()

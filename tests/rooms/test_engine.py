@@ -742,9 +742,7 @@ def test_member_and_room_validate_their_ids() -> None:
         Room(id="", kind=RoomKind.GROUP, created_at=T0)
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"grace_s": -1.0}, {"max_members": 1}, {"max_members": 65}]
-)
+@pytest.mark.parametrize("kwargs", [{"grace_s": -1.0}, {"max_members": 1}, {"max_members": 65}])
 def test_policy_validates(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RoomPolicy(**kwargs)  # type: ignore[arg-type]

@@ -40,8 +40,13 @@ def test_a_holder_who_stays_away_loses_the_floor_but_keeps_the_seat() -> None:
     room, _ = apply(group_with_holder(), Disconnect("p", T0 + 3))
     room, events = apply(room, Tick(T0 + 3 + FLOOR_DROP_S))
     assert room.floor is not None and room.floor.holder is None
-    released = [e for fc in events if isinstance(fc, FloorChanged) for e in fc.events
-                if isinstance(e, FloorReleased)]
+    released = [
+        e
+        for fc in events
+        if isinstance(fc, FloorChanged)
+        for e in fc.events
+        if isinstance(e, FloorReleased)
+    ]
     assert [(e.member, e.reason) for e in released] == [("p", ReleaseReason.CONNECTION_LOST)]
     member = room.member("p")
     assert member is not None and member.seated

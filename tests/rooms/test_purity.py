@@ -39,9 +39,7 @@ CLOCK_OWNERS = frozenset({"datetime", "date"})
 FORBIDDEN_CALLS = frozenset({"open", "__import__", "input"})
 
 # Modules that must exist: if the walk finds fewer, it is looking in the wrong place.
-EXPECTED_MODULES = frozenset(
-    {"errors", "roles", "member", "room", "events", "commands", "engine"}
-)
+EXPECTED_MODULES = frozenset({"errors", "roles", "member", "room", "events", "commands", "engine"})
 
 
 def violations(source: str, filename: str = "<source>") -> list[str]:
@@ -182,8 +180,10 @@ def imported_modules(source: str, module: str) -> list[tuple[int, str]]:
                 base = ".".join([*parent, *([node.module] if node.module else [])])
             if node.module is None:
                 # `from . import x`: each name may be a module of that package.
-                found.extend((node.lineno, ".".join(filter(None, (base, alias.name))))
-                             for alias in node.names)
+                found.extend(
+                    (node.lineno, ".".join(filter(None, (base, alias.name))))
+                    for alias in node.names
+                )
             else:
                 found.append((node.lineno, base))
     return found
@@ -192,8 +192,11 @@ def imported_modules(source: str, module: str) -> list[tuple[int, str]]:
 def layer_violations(source: str, module: str) -> list[str]:
     layer = module.split(".")[0]
     forbidden = LAYER_FORBIDS[layer]
-    return [f"{line}: imports {name}" for line, name in imported_modules(source, module)
-            if name.split(".")[0] in forbidden]
+    return [
+        f"{line}: imports {name}"
+        for line, name in imported_modules(source, module)
+        if name.split(".")[0] in forbidden
+    ]
 
 
 def layer_modules() -> list[tuple[str, Path]]:
@@ -210,9 +213,7 @@ def test_the_layer_walk_finds_both_lower_layers() -> None:
     assert {"rooms.engine", "signaling.codec", "signaling.gateway", "signaling.ports"} <= names
 
 
-@pytest.mark.parametrize(
-    ("module", "path"), [pytest.param(m, p, id=m) for m, p in layer_modules()]
-)
+@pytest.mark.parametrize(("module", "path"), [pytest.param(m, p, id=m) for m, p in layer_modules()])
 def test_imports_go_one_way(module: str, path: Path) -> None:
     found = layer_violations(path.read_text(encoding="utf-8"), module)
     assert not found, f"{module} imports a layer above it: {found}"
@@ -226,8 +227,11 @@ def test_imports_go_one_way(module: str, path: Path) -> None:
         ("rooms.engine", "import server.app"),
         ("rooms.engine", "from server import quality"),
         ("rooms.engine", "def f():\n    from signaling import ports"),
-        ("rooms.engine", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                         "    from server.app import create_app"),
+        (
+            "rooms.engine",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from server.app import create_app",
+        ),
         ("rooms.engine", "from .. import server"),
         ("rooms.engine", "from ..signaling import codec"),
         ("signaling.gateway", "from server.room_service import RoomService"),

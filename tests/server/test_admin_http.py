@@ -22,12 +22,14 @@ async def test_requires_the_admin_key(live_server: LiveServer) -> None:
         reply = await live_server.post("/api/rooms", body, key=key)
         assert reply.status == 401, key
         assert reply.body["error"]["code"] == "unauthorized"
-    reply = await live_server.post("/api/rooms/r_x/invites",
-                                   {"role": "participant", "name": "A"}, key="nope")
+    reply = await live_server.post(
+        "/api/rooms/r_x/invites", {"role": "participant", "name": "A"}, key="nope"
+    )
     assert reply.status == 401
     # Basic auth with the right key is not bearer auth.
     async with live_server.http.post(
-        live_server.base_url + "/api/rooms", json=body,
+        live_server.base_url + "/api/rooms",
+        json=body,
         headers={"Authorization": f"Basic {live_server.admin_key}"},
     ) as resp:
         assert resp.status == 401
@@ -46,8 +48,9 @@ async def test_requires_the_admin_key(live_server: LiveServer) -> None:
         ([1, 2], "invalid_request", "body"),
     ],
 )
-async def test_bad_body_is_400_with_a_clear_message(live_server: LiveServer, body: object,
-                                                    code: str, needle: str) -> None:
+async def test_bad_body_is_400_with_a_clear_message(
+    live_server: LiveServer, body: object, code: str, needle: str
+) -> None:
     reply = await live_server.post("/api/rooms", body)
     assert reply.status == 400, reply.body
     assert reply.body["error"]["code"] == code
@@ -57,13 +60,14 @@ async def test_bad_body_is_400_with_a_clear_message(live_server: LiveServer, bod
 async def test_not_json_is_400(live_server: LiveServer) -> None:
     reply = await live_server.post("/api/rooms", None, raw=b"{not json")
     assert reply.status == 400
-    assert reply.body["error"] == {"code": "invalid_json",
-                                   "message": "The body must be a JSON object."}
+    assert reply.body["error"] == {
+        "code": "invalid_json",
+        "message": "The body must be a JSON object.",
+    }
 
 
 async def test_individual_room_with_two_participants_refused(live_server: LiveServer) -> None:
-    reply = await live_server.post("/api/rooms",
-                                   {"kind": "individual", "participants": ["A", "B"]})
+    reply = await live_server.post("/api/rooms", {"kind": "individual", "participants": ["A", "B"]})
     assert reply.status == 400
     assert reply.body["error"]["code"] == "too_many_participants"
 
@@ -80,8 +84,9 @@ async def test_group_of_seventeen_refused(live_server: LiveServer) -> None:
 
 
 async def test_individual_room_created(live_server: LiveServer) -> None:
-    reply = await live_server.post("/api/rooms", {"kind": "individual", "therapist": "Dr Lee",
-                                                  "participants": ["Sam"]})
+    reply = await live_server.post(
+        "/api/rooms", {"kind": "individual", "therapist": "Dr Lee", "participants": ["Sam"]}
+    )
     assert reply.status == 201
     body = reply.body
     assert body["room"].startswith("r_") and body["kind"] == "individual"
@@ -96,14 +101,19 @@ async def test_individual_room_created(live_server: LiveServer) -> None:
     # Default names.
     default = await live_server.create_room("individual")
     assert [(x["role"], x["name"]) for x in default["links"]] == [
-        ("therapist", "Therapist"), ("participant", "Patient")]
+        ("therapist", "Therapist"),
+        ("participant", "Patient"),
+    ]
 
 
 async def test_group_room_created(live_server: LiveServer) -> None:
     room = await live_server.create_room("group", ["Alex", "Sam"], admit="auto")
     assert room["kind"] == "group" and room["admit"] == "auto"
     assert [(x["role"], x["name"]) for x in room["links"]] == [
-        ("therapist", "Therapist"), ("participant", "Alex"), ("participant", "Sam")]
+        ("therapist", "Therapist"),
+        ("participant", "Alex"),
+        ("participant", "Sam"),
+    ]
     assert (await live_server.create_room("group"))["admit"] == "manual"
 
 
@@ -120,12 +130,14 @@ async def test_invites(live_server: LiveServer) -> None:
     assert invite["role"] == "participant" and invite["name"] == "Sam"
     assert claims(invite["url"])["room"] == room["room"]
 
-    reply = await live_server.post("/api/rooms/r_unknown/invites",
-                                   {"role": "participant", "name": "Sam"})
+    reply = await live_server.post(
+        "/api/rooms/r_unknown/invites", {"role": "participant", "name": "Sam"}
+    )
     assert reply.status == 404
     assert reply.body["error"]["code"] == "room_not_found"
-    reply = await live_server.post(f"/api/rooms/{room['room']}/invites",
-                                   {"role": "ops", "name": "Sam"})
+    reply = await live_server.post(
+        f"/api/rooms/{room['room']}/invites", {"role": "ops", "name": "Sam"}
+    )
     assert reply.status == 400 and "role" in reply.body["error"]["message"]
 
 

@@ -25,15 +25,25 @@ DEFAULT_DATA = "telehealth-data"
 
 
 def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("TELEHEALTH_DATA_DIR", "TELEHEALTH_REDIS_URL", "TELEHEALTH_TURN_SECRET")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TELEHEALTH_DATA_DIR", "TELEHEALTH_REDIS_URL", "TELEHEALTH_TURN_SECRET")
+    }
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
 def telehealth(cwd: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(TELEHEALTH), *args], cwd=cwd, env=clean_env(),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [str(TELEHEALTH), *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 class Served:
@@ -42,8 +52,13 @@ class Served:
         self.log = cwd / "serve.log"
         self._log_handle = self.log.open("w")
         self.process = subprocess.Popen(
-            [str(TELEHEALTH), "serve", "--port", "0", *args], cwd=cwd, env=clean_env(),
-            stdout=self._log_handle, stderr=subprocess.STDOUT, text=True)
+            [str(TELEHEALTH), "serve", "--port", "0", *args],
+            cwd=cwd,
+            env=clean_env(),
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.runtime = self._wait_for_runtime()
 
     def _wait_for_runtime(self, timeout: float = 20) -> dict[str, object]:
@@ -109,25 +124,42 @@ def test_serve_then_room_create_and_invite_with_no_extra_step(
     roles = [link["role"] for link in room["links"]]
     assert roles == ["therapist", "participant"]
     for link in room["links"]:
-        assert re.fullmatch(rf"http://127\.0\.0\.1:{port}/join#t=[\w-]+\.[\w-]+\.[\w-]+",
-                            link["url"]), link["url"]
+        assert re.fullmatch(
+            rf"http://127\.0\.0\.1:{port}/join#t=[\w-]+\.[\w-]+\.[\w-]+", link["url"]
+        ), link["url"]
 
-    invited = telehealth(tmp_path, "invite", "--room", room["room"], "--role", "participant",
-                         "--name", "Sam")
+    invited = telehealth(
+        tmp_path, "invite", "--room", room["room"], "--role", "participant", "--name", "Sam"
+    )
     assert invited.returncode == 0, invited.stderr
     invite = json.loads(invited.stdout)
     assert invite["room"] == room["room"] and invite["role"] == "participant"
     assert invite["name"] == "Sam" and invite["url"].startswith(f"http://127.0.0.1:{port}/join#t=")
 
-    group = telehealth(tmp_path, "room", "create", "--kind", "group", "--participant", "Alex",
-                       "--participant", "Sam", "--admit", "auto")
+    group = telehealth(
+        tmp_path,
+        "room",
+        "create",
+        "--kind",
+        "group",
+        "--participant",
+        "Alex",
+        "--participant",
+        "Sam",
+        "--admit",
+        "auto",
+    )
     assert group.returncode == 0, group.stderr
     links = json.loads(group.stdout)["links"]
     assert [(x["role"], x["name"]) for x in links] == [
-        ("therapist", "Therapist"), ("participant", "Alex"), ("participant", "Sam")]
+        ("therapist", "Therapist"),
+        ("participant", "Alex"),
+        ("participant", "Sam"),
+    ]
 
-    unknown = telehealth(tmp_path, "invite", "--room", "r_nope", "--role", "participant",
-                         "--name", "Sam")
+    unknown = telehealth(
+        tmp_path, "invite", "--room", "r_nope", "--role", "participant", "--name", "Sam"
+    )
     assert unknown.returncode == 2
     assert "room_not_found" in unknown.stderr
 
@@ -151,9 +183,15 @@ def test_room_create_with_a_stale_server_file(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    (data_dir / "server.json").write_text(json.dumps(
-        {"admin_url": f"http://127.0.0.1:{port}", "public_url": f"http://127.0.0.1:{port}",
-         "pid": 1}))
+    (data_dir / "server.json").write_text(
+        json.dumps(
+            {
+                "admin_url": f"http://127.0.0.1:{port}",
+                "public_url": f"http://127.0.0.1:{port}",
+                "pid": 1,
+            }
+        )
+    )
     result = telehealth(tmp_path, "room", "create", "--kind", "individual")
     assert result.returncode == 2
     assert "Cannot reach the server" in result.stderr
@@ -175,8 +213,7 @@ def test_self_signed_serves_https(tmp_path: Path, serve: type[Served]) -> None:
         assert json.loads(response.read()) == {"status": "ok"}
     # Without trusting the certificate, verification fails.
     with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(base + "/healthz", context=ssl.create_default_context(),
-                               timeout=10)
+        urllib.request.urlopen(base + "/healthz", context=ssl.create_default_context(), timeout=10)
     # The CLI reaches the HTTPS server with no extra step, and links are https.
     created = telehealth(tmp_path, "room", "create", "--kind", "individual")
     assert created.returncode == 0, created.stderr

@@ -91,7 +91,8 @@ async def test_a_job_runs_only_on_its_beats() -> None:
 
 
 async def test_the_app_keeps_housekeeping_when_room_ticks_fail(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app = create_app(Settings(data_dir=tmp_path, host="127.0.0.1", port=0))
     components = app[COMPONENTS]

@@ -29,8 +29,9 @@ async def test_the_csp_lets_pages_connect_to_their_own_origin_only(
     live_server: LiveServer,
 ) -> None:
     page = await live_server.get("/join")
-    directives = dict(d.strip().split(" ", 1) for d in
-                      page.headers["Content-Security-Policy"].split(";"))
+    directives = dict(
+        d.strip().split(" ", 1) for d in page.headers["Content-Security-Policy"].split(";")
+    )
     assert directives["connect-src"] == "'self'"  # no ws:/wss: to any host
 
 
@@ -71,8 +72,10 @@ async def test_a_wrong_method_is_405_json_under_api_and_html_elsewhere(
     api = await live_server.get("/api/rooms")
     assert api.status == 405
     assert_hardened(api)
-    assert api.body["error"] == {"code": "method_not_allowed",
-                                 "message": "GET is not allowed here."}
+    assert api.body["error"] == {
+        "code": "method_not_allowed",
+        "message": "GET is not allowed here.",
+    }
     assert api.headers["Allow"] == "POST"
     page = await live_server.post("/join", {})
     assert page.status == 405
@@ -105,16 +108,26 @@ async def test_metrics_with_a_token_need_it_from_everyone(start_server: StartSer
     assert missing.body["error"]["code"] == "unauthorized"
     wrong = await server.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}x"})
     assert wrong.status == 401
-    right = await server.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}",
-                                                  "X-Forwarded-For": "203.0.113.9"})
+    right = await server.get(
+        "/metrics", headers={"Authorization": f"Bearer {TOKEN}", "X-Forwarded-For": "203.0.113.9"}
+    )
     assert right.status == 200
     assert "telehealth_rooms" in right.body
 
 
-@pytest.mark.parametrize(("remote", "local"), [
-    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True),
-    ("192.0.2.7", False), ("10.0.0.2", False), ("2001:db8::1", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("remote", "local"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("192.0.2.7", False),
+        ("10.0.0.2", False),
+        ("2001:db8::1", False),
+        ("", False),
+    ],
+)
 def test_only_loopback_peers_are_local(remote: str, local: bool) -> None:
     request = make_mocked_request("GET", "/metrics").clone(remote=remote)
     assert is_local(request) is local
@@ -124,11 +137,14 @@ def test_only_loopback_peers_are_local(remote: str, local: bool) -> None:
         assert refusal.status == 403
 
 
-@pytest.mark.parametrize(("token", "complaint"), [
-    ("short", "at least 16 characters"),
-    ("0123456789abcdef 012", "without spaces"),
-    ("0123456789abcdef\n012", "printable ASCII"),
-])
+@pytest.mark.parametrize(
+    ("token", "complaint"),
+    [
+        ("short", "at least 16 characters"),
+        ("0123456789abcdef 012", "without spaces"),
+        ("0123456789abcdef\n012", "printable ASCII"),
+    ],
+)
 def test_an_unusable_metrics_token_is_refused_clearly(
     token: str, complaint: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -142,10 +158,15 @@ def test_the_metrics_token_is_not_in_the_settings_repr() -> None:
     assert TOKEN not in repr(Settings(metrics_token=TOKEN))
 
 
-@pytest.mark.parametrize("raw_path", [
-    "/static/..%2Fserver%2Fapp.py", "/static/%2e%2e/pyproject.toml",
-    "/static/ui/../../server/settings.py", "/static/ui",
-])
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        "/static/..%2Fserver%2Fapp.py",
+        "/static/%2e%2e/pyproject.toml",
+        "/static/ui/../../server/settings.py",
+        "/static/ui",
+    ],
+)
 async def test_static_files_stay_inside_the_static_directory(
     live_server: LiveServer, raw_path: str
 ) -> None:

@@ -13,8 +13,8 @@ from server.auth.keys import ADMIN_KEY_FILE, SIGNING_KEY_FILE, load_or_create
 
 def raw(ring_key: object) -> bytes:
     return ring_key.private_bytes(  # type: ignore[attr-defined]
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-        serialization.NoEncryption())
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
 
 
 def test_made_once_owner_only_and_reused(tmp_path: Path) -> None:
@@ -49,8 +49,8 @@ def test_wrong_key_type_refused(tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     (tmp_path / SIGNING_KEY_FILE).write_bytes(pem)
     with pytest.raises(ValueError, match="Ed25519"):
         load_or_create(tmp_path)

@@ -37,14 +37,21 @@ class OpsClient:
         self.sio.on("connect_error", on_connect_error, namespace=OPS)
         self.sio.on("ops.snapshot", on_snapshot, namespace=OPS)
 
-    async def connect(self, server: LiveServer, token: str,
-                      headers: dict[str, str] | None = None) -> bool:
+    async def connect(
+        self, server: LiveServer, token: str, headers: dict[str, str] | None = None
+    ) -> bool:
         with contextlib.suppress(socketio.exceptions.ConnectionError):
             await asyncio.wait_for(
-                self.sio.connect(server.base_url, namespaces=[OPS], auth={"token": token},
-                                 headers=headers or {}, transports=["websocket"],
-                                 wait_timeout=WAIT_S),
-                WAIT_S + 1)
+                self.sio.connect(
+                    server.base_url,
+                    namespaces=[OPS],
+                    auth={"token": token},
+                    headers=headers or {},
+                    transports=["websocket"],
+                    wait_timeout=WAIT_S,
+                ),
+                WAIT_S + 1,
+            )
         return OPS in self.sio.namespaces
 
     async def watch(self, data: Any) -> Any:

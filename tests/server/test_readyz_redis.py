@@ -54,9 +54,19 @@ class PrivateRedis:
     async def start(self) -> None:
         assert self._process is None and REDIS_SERVER is not None
         self._process = await asyncio.create_subprocess_exec(
-            REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(self._workdir),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            REDIS_SERVER,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self._workdir),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         deadline = time.monotonic() + START_S
         while not await self.answers():
@@ -72,8 +82,7 @@ class PrivateRedis:
         await asyncio.wait_for(process.wait(), START_S)
 
     async def answers(self) -> bool:
-        client = aioredis.Redis.from_url(self.url, socket_timeout=0.5,
-                                         socket_connect_timeout=0.5)
+        client = aioredis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
         try:
             return bool(await client.ping())
         except (RedisError, OSError):
@@ -109,8 +118,9 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
         await server.stop()
 
 
-async def poll(probe: Callable[[], Awaitable[HttpReply]], done: Callable[[HttpReply], bool],
-               within: float) -> HttpReply:
+async def poll(
+    probe: Callable[[], Awaitable[HttpReply]], done: Callable[[HttpReply], bool], within: float
+) -> HttpReply:
     deadline = time.monotonic() + within
     while True:
         reply = await probe()
@@ -119,8 +129,9 @@ async def poll(probe: Callable[[], Awaitable[HttpReply]], done: Callable[[HttpRe
         await asyncio.sleep(0.1)
 
 
-async def test_readyz_follows_redis_down_and_up(start_server: StartServer,
-                                                private_redis: PrivateRedis) -> None:
+async def test_readyz_follows_redis_down_and_up(
+    start_server: StartServer, private_redis: PrivateRedis
+) -> None:
     server = await start_server(redis_url=private_redis.url)
     ready = await server.get("/readyz")
     assert (ready.status, ready.body) == (200, {"ready": True, "store": "redis"})
@@ -129,7 +140,8 @@ async def test_readyz_follows_redis_down_and_up(start_server: StartServer,
     started = time.monotonic()
     down = await poll(lambda: server.get("/readyz"), lambda r: r.status == 503, FOLLOW_S)
     assert (down.status, down.body) == (503, {"ready": False, "store": "redis"}), (
-        f"still {down.status} {time.monotonic() - started:.1f}s after Redis died")
+        f"still {down.status} {time.monotonic() - started:.1f}s after Redis died"
+    )
     # Liveness is not readiness: the process itself is fine.
     assert (await server.get("/healthz")).status == 200
 
@@ -137,15 +149,16 @@ async def test_readyz_follows_redis_down_and_up(start_server: StartServer,
     started = time.monotonic()
     up = await poll(lambda: server.get("/readyz"), lambda r: r.status == 200, FOLLOW_S)
     assert (up.status, up.body) == (200, {"ready": True, "store": "redis"}), (
-        f"still {up.status} {time.monotonic() - started:.1f}s after Redis came back")
+        f"still {up.status} {time.monotonic() - started:.1f}s after Redis came back"
+    )
     # And the store really works again, not just its ping.
     room = await server.create_room("individual")
     assert await private_redis.room(room["room"]) is not None
 
 
-async def test_individual_session_state_lives_in_redis(start_server: StartServer,
-                                                       private_redis: PrivateRedis,
-                                                       connect: Connector) -> None:
+async def test_individual_session_state_lives_in_redis(
+    start_server: StartServer, private_redis: PrivateRedis, connect: Connector
+) -> None:
     server = await start_server(redis_url=private_redis.url)
     room_id, t_token, p_token = await server.individual_tokens()
     stored = await private_redis.room(room_id)
@@ -183,9 +196,9 @@ async def test_individual_session_state_lives_in_redis(start_server: StartServer
     assert left is not None and left.presence is Presence.LEFT
 
 
-async def test_group_session_state_lives_in_redis(start_server: StartServer,
-                                                  private_redis: PrivateRedis,
-                                                  connect: Connector) -> None:
+async def test_group_session_state_lives_in_redis(
+    start_server: StartServer, private_redis: PrivateRedis, connect: Connector
+) -> None:
     """Waiting room, admission, lock and the floor survive the trip through Redis."""
     server = await start_server(redis_url=private_redis.url)
     created = await server.create_room("group", ["Ana", "Ben"], admit="manual")

@@ -53,8 +53,7 @@ async def test_links_and_seats_survive_kill_9(tmp_path: Path, connect: Connector
         individual = first.create_room("individual")
         t_link, p_link = (token_of(link["url"]) for link in individual["links"])
         group = first.create_room("group", "Alex", "Sam", "Kim")  # manual admission
-        gt_link, alex_link, sam_link, kim_link = (token_of(link["url"])
-                                                  for link in group["links"])
+        gt_link, alex_link, sam_link, kim_link = (token_of(link["url"]) for link in group["links"])
 
         therapist, patient = await connect(url, t_link), await connect(url, p_link)
         therapist_ack, patient_ack = await therapist.join(), await patient.join()
@@ -79,8 +78,9 @@ async def test_links_and_seats_survive_kill_9(tmp_path: Path, connect: Connector
             assert (await members[name].call("floor.raise_hand", {}))["ok"] is True
         assert (await moderator.call("floor.grant_next", {}))["ok"] is True
         # One of them holds the turn, the other's hand waits.
-        before = _floor_of(await moderator.wait_for(
-            "floor.state", lambda s: s["floor"]["turn"] is not None))
+        before = _floor_of(
+            await moderator.wait_for("floor.state", lambda s: s["floor"]["turn"] is not None)
+        )
         assert before["mode"] == "hand_queue" and before["turn"] is not None
         assert len(before["hands"]) == 1
         _kill_9(first)
@@ -118,8 +118,9 @@ async def test_links_and_seats_survive_kill_9(tmp_path: Path, connect: Connector
         assert refused["code"] == "token_revoked", refused
 
         # Sam never comes back: the seat is held from the restart, then times out.
-        left = await moderator2.wait_for("peer.left", lambda p: p["id"] == ids["Sam"],
-                                         wait_s=GRACE_S + 5)
+        left = await moderator2.wait_for(
+            "peer.left", lambda p: p["id"] == ids["Sam"], wait_s=GRACE_S + 5
+        )
         assert left["reason"] == "timeout"
         waited = time.monotonic() - killed_at
         assert waited >= GRACE_S, f"Sam timed out {waited:.1f}s after the kill, within grace"

@@ -45,12 +45,15 @@ async def test_seats_are_held_from_the_restart_then_resume_or_time_out(tmp_path:
         room = await rooms.get(room_id)
         assert room is not None
         assert {(m.id, m.presence, m.disconnected_at) for m in room.members} == {
-            ("m_t", Presence.DISCONNECTED, now[0]), ("m_p", Presence.DISCONNECTED, now[0])}
+            ("m_t", Presence.DISCONNECTED, now[0]),
+            ("m_p", Presence.DISCONNECTED, now[0]),
+        }
 
         now[0] += GRACE_S - 1
         await rooms.tick([room_id])
         _, events = await rooms.execute(
-            room_id, Join("m_t", Role.THERAPIST, "Dr T", now[0], resume=True))
+            room_id, Join("m_t", Role.THERAPIST, "Dr T", now[0], resume=True)
+        )
         assert [e.name for e in events] == ["member_reconnected"]
 
         now[0] += 2
@@ -58,7 +61,9 @@ async def test_seats_are_held_from_the_restart_then_resume_or_time_out(tmp_path:
         room = await rooms.get(room_id)
         assert room is not None
         assert {m.id: m.presence for m in room.members} == {
-            "m_t": Presence.CONNECTED, "m_p": Presence.LEFT}
+            "m_t": Presence.CONNECTED,
+            "m_p": Presence.LEFT,
+        }
         # A second startup finds nobody to hold but the one still connected.
         await hold_seats_after_restart(rooms)
     finally:
@@ -79,14 +84,21 @@ async def test_a_shared_redis_store_is_left_alone() -> None:
     assert stored is not None and stored.connected()
 
 
-@pytest.mark.parametrize(("settings", "kind", "banner"), [
-    (Settings(), SqliteRoomStore, "SQLite, "),
-    (Settings(embedded_store="memory"), MemoryRoomStore, "in memory"),
-    (Settings(redis_url="redis://127.0.0.1:1/0", embedded_store="memory"), RedisRoomStore,
-     "Redis"),
-])
+@pytest.mark.parametrize(
+    ("settings", "kind", "banner"),
+    [
+        (Settings(), SqliteRoomStore, "SQLite, "),
+        (Settings(embedded_store="memory"), MemoryRoomStore, "in memory"),
+        (
+            Settings(redis_url="redis://127.0.0.1:1/0", embedded_store="memory"),
+            RedisRoomStore,
+            "Redis",
+        ),
+    ],
+)
 async def test_the_factory_picks_redis_with_a_url_else_the_embedded_store(
-        settings: Settings, kind: type, banner: str, tmp_path: Path) -> None:
+    settings: Settings, kind: type, banner: str, tmp_path: Path
+) -> None:
     settings = replace(settings, data_dir=tmp_path)
     store = make_store(settings)
     try:

@@ -44,8 +44,11 @@ class Served:
     def create_room(self, body: dict[str, object]) -> dict[str, object]:
         key = (self.data_dir / ADMIN_KEY_FILE).read_text().strip()
         request = urllib.request.Request(
-            f"{self.base_url}/api/rooms", data=json.dumps(body).encode(), method="POST",
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+            f"{self.base_url}/api/rooms",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             room: dict[str, object] = json.load(response)
             return room
@@ -65,7 +68,10 @@ def served(tmp_path: Path) -> Iterator[Served]:
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir)],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -97,8 +103,10 @@ async def test_sigterm_tells_pages_to_reconnect_drains_the_relay_and_exits_promp
     room = served.create_room({"kind": "group", "participants": ["Alex"], "admit": "auto"})
     links = room["links"]
     assert isinstance(links, list)
-    clients = [await connect(served.base_url, token_of(link["url"]),
-                             headers={"Origin": served.base_url}) for link in links]
+    clients = [
+        await connect(served.base_url, token_of(link["url"]), headers={"Origin": served.base_url})
+        for link in links
+    ]
     for client in clients:
         await client.join()
     member = WireMember(clients[0])
@@ -113,7 +121,8 @@ async def test_sigterm_tells_pages_to_reconnect_drains_the_relay_and_exits_promp
     assert elapsed < EXIT_WITHIN_S, f"SIGTERM took {elapsed:.2f}s:\n{log[-2000:]}"
     for client in clients:
         notice = client.peek("server.restarting")
-        assert notice == [{"reason": "restart",
-                           "message": "The server is restarting, reconnecting…"}]
+        assert notice == [
+            {"reason": "restart", "message": "The server is restarting, reconnecting…"}
+        ]
         assert client.disconnects == [socketio.AsyncClient.reason.SERVER_DISCONNECT]
     assert "2 connections told to reconnect, 1 relays closed" in log, log[-2000:]

@@ -27,8 +27,9 @@ async def test_test_mode_marks_the_join_page_and_keeps_its_headers(
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     head = page.body.split("</head>", 1)[0]
     assert TEST_HOOKS_META in head
-    assert page.body.replace(f"  {TEST_HOOKS_META}\n", "") == (
-        STATIC_DIR / "join.html").read_text(encoding="utf-8")
+    assert page.body.replace(f"  {TEST_HOOKS_META}\n", "") == (STATIC_DIR / "join.html").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_the_flag_is_off_unless_asked_for() -> None:

@@ -34,8 +34,13 @@ def key() -> Ed25519PrivateKey:
 
 
 def issue(key: Ed25519PrivateKey, at: float = NOW, **overrides: object) -> str:
-    args: dict[str, object] = {"room": "r_1", "kind": RoomKind.INDIVIDUAL,
-                               "role": Role.PARTICIPANT, "name": "Pat", "ttl_s": 600.0}
+    args: dict[str, object] = {
+        "room": "r_1",
+        "kind": RoomKind.INDIVIDUAL,
+        "role": Role.PARTICIPANT,
+        "name": "Pat",
+        "ttl_s": 600.0,
+    }
     args.update(overrides)
     return TokenIssuer(key, clock=lambda: at).issue(**args)  # type: ignore[arg-type]
 
@@ -65,8 +70,9 @@ def sign(key: Ed25519PrivateKey, claims: dict[str, object]) -> str:
 
 
 def test_round_trip(key: Ed25519PrivateKey) -> None:
-    token = issue(key, at=time.time(), role=Role.THERAPIST, name="  Dr\u0007 Lee ",
-                  subject="p_fixed")
+    token = issue(
+        key, at=time.time(), role=Role.THERAPIST, name="  Dr\u0007 Lee ", subject="p_fixed"
+    )
     grant = verifier(key).verify(token, JOIN)
     assert grant.room == "r_1"
     assert grant.kind is RoomKind.INDIVIDUAL
@@ -144,14 +150,17 @@ def test_alg_none(key: Ed25519PrivateKey) -> None:
 def test_hs256_forged_with_public_key(key: Ed25519PrivateKey) -> None:
     claims = good_claims(key)
     public_forms = [
-        key.public_key().public_bytes(serialization.Encoding.PEM,
-                                      serialization.PublicFormat.SubjectPublicKeyInfo),
-        key.public_key().public_bytes(serialization.Encoding.Raw,
-                                      serialization.PublicFormat.Raw),
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+        key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw),
     ]
     for secret in public_forms:
-        signing_input = (b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "."
-                         + b64(json.dumps(claims).encode()))
+        signing_input = (
+            b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+            + "."
+            + b64(json.dumps(claims).encode())
+        )
         mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
         assert refusal(key, f"{signing_input}.{b64(mac)}") == "token_bad_algorithm"
 
@@ -168,7 +177,7 @@ def test_tampered_signature(key: Ed25519PrivateKey) -> None:
     header, payload, signature = issue(key, at=time.time()).split(".")
     middle = len(signature) // 2
     flipped = "A" if signature[middle] != "A" else "B"
-    bad = signature[:middle] + flipped + signature[middle + 1:]
+    bad = signature[:middle] + flipped + signature[middle + 1 :]
     assert refusal(key, f"{header}.{payload}.{bad}") == "token_bad_signature"
 
 

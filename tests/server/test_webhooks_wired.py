@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 SECRET = "hook-secret-for-tests"
 
 
-async def test_room_and_participant_events_arrive_signed(start_server: StartServer,
-                                                         connect: Connector) -> None:
+async def test_room_and_participant_events_arrive_signed(
+    start_server: StartServer, connect: Connector
+) -> None:
     received: list[tuple[dict[str, str], bytes]] = []
     arrived = asyncio.Event()
 
@@ -34,8 +35,9 @@ async def test_room_and_participant_events_arrive_signed(start_server: StartServ
     await site.start()
     port = next(a[1] for a in runner.addresses if isinstance(a, tuple))
     try:
-        server = await start_server(webhook_urls=(f"http://127.0.0.1:{port}/hook",),
-                                    webhook_secret=SECRET)
+        server = await start_server(
+            webhook_urls=(f"http://127.0.0.1:{port}/hook",), webhook_secret=SECRET
+        )
         room_id, t_token, _ = await server.individual_tokens()
         therapist = await connect(server, t_token)
         ack = await therapist.join()
@@ -50,10 +52,12 @@ async def test_room_and_participant_events_arrive_signed(start_server: StartServ
         names = [headers["X-Telehealth-Event"] for headers, _ in received]
         assert names[:2] == ["room.started", "participant.joined"]
         for headers, body in received:
-            assert verify_signature(SECRET, headers["X-Telehealth-Timestamp"], body,
-                                    headers["X-Telehealth-Signature"])
-            assert not verify_signature("wrong", headers["X-Telehealth-Timestamp"], body,
-                                        headers["X-Telehealth-Signature"])
+            assert verify_signature(
+                SECRET, headers["X-Telehealth-Timestamp"], body, headers["X-Telehealth-Signature"]
+            )
+            assert not verify_signature(
+                "wrong", headers["X-Telehealth-Timestamp"], body, headers["X-Telehealth-Signature"]
+            )
             assert b"Therapist" not in body, "no display names in webhooks"
         joined = json.loads(received[1][1])["data"]
         assert joined["room"] == room_id and joined["participant"] == ack["self"]["id"]

@@ -86,8 +86,9 @@ class InMemoryRooms:
     def subscribe(self, listener: RoomListener) -> None:
         self._listeners.append(listener)
 
-    def create(self, room_id: str, kind: RoomKind, *, now: float = T0,
-               policy: RoomPolicy | None = None) -> Room:
+    def create(
+        self, room_id: str, kind: RoomKind, *, now: float = T0, policy: RoomPolicy | None = None
+    ) -> Room:
         room = new_room(room_id, kind, now, policy)
         self.rooms[room_id] = room
         return room
@@ -131,8 +132,9 @@ class StaticIce:
 class EchoGroupMedia:
     """A relay that answers every offer with a fixed answer and remembers who sent what."""
 
-    def __init__(self, answer_sdp: str = "v=0\r\nanswer\r\n",
-                 refusal: Refusal | None = None) -> None:
+    def __init__(
+        self, answer_sdp: str = "v=0\r\nanswer\r\n", refusal: Refusal | None = None
+    ) -> None:
         self.answer_sdp = answer_sdp
         self.refusal = refusal
         self.offers: list[tuple[Identity, str]] = []
@@ -197,8 +199,14 @@ class FakeSignalingServer:
         self.calls.append(("close_room", room))
         self.channels.pop(room, None)
 
-    async def emit(self, event: str, data: Any = None, to: str | None = None,
-                   skip_sid: str | None = None, **_: Any) -> None:
+    async def emit(
+        self,
+        event: str,
+        data: Any = None,
+        to: str | None = None,
+        skip_sid: str | None = None,
+        **_: Any,
+    ) -> None:
         self.calls.append(("emit", event, data, to, skip_sid))
         targets = self.channels.get(to, {to} if to in self.connected else set())
         for sid in sorted(targets):
@@ -260,7 +268,14 @@ class FakeSignalingServer:
         self.inbox.clear()
 
 
-def identity(room: str, member_id: str, *, role: Role = Role.PARTICIPANT,
-             kind: RoomKind = RoomKind.GROUP, name: str | None = None) -> Identity:
-    return Identity(room=room, kind=kind, role=role, name=name or member_id.title(),
-                    member_id=member_id)
+def identity(
+    room: str,
+    member_id: str,
+    *,
+    role: Role = Role.PARTICIPANT,
+    kind: RoomKind = RoomKind.GROUP,
+    name: str | None = None,
+) -> Identity:
+    return Identity(
+        room=room, kind=kind, role=role, name=name or member_id.title(), member_id=member_id
+    )

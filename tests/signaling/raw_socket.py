@@ -21,8 +21,9 @@ class RawSocket:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def open(cls, http: aiohttp.ClientSession, base_url: str,
-                   headers: dict[str, str] | None = None) -> RawSocket:
+    async def open(
+        cls, http: aiohttp.ClientSession, base_url: str, headers: dict[str, str] | None = None
+    ) -> RawSocket:
         """An Engine.IO connection (the OPEN packet read), not yet any Socket.IO namespace."""
         url = base_url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
         ws = await http.ws_connect(url, autoping=False, max_msg_size=0, headers=headers or {})
@@ -34,8 +35,9 @@ class RawSocket:
         """Socket.IO CONNECT; returns the reply frame (40... or 44...)."""
         prefix = "" if namespace == "/" else namespace + ","
         await self.send("40" + prefix + json.dumps(auth))
-        return await self.next(lambda f: f.startswith("4" + "0" + prefix)
-                               or f.startswith("44" + prefix))
+        return await self.next(
+            lambda f: f.startswith("4" + "0" + prefix) or f.startswith("44" + prefix)
+        )
 
     async def _read(self) -> None:
         async for message in self.ws:
@@ -71,15 +73,14 @@ class RawSocket:
 
     async def ack(self, ack_id: int, namespace: str = "/", wait_s: float = WAIT_S) -> Any:
         prefix = ("43" if namespace == "/" else f"43{namespace},") + str(ack_id)
-        frame = await self.next(lambda f: f.startswith(prefix) and f[len(prefix)] == "[",
-                                wait_s)
-        return json.loads(frame[len(prefix):])[0]
+        frame = await self.next(lambda f: f.startswith(prefix) and f[len(prefix)] == "[", wait_s)
+        return json.loads(frame[len(prefix) :])[0]
 
     async def event(self, name: str, namespace: str = "/", wait_s: float = WAIT_S) -> Any:
         prefix = "42" if namespace == "/" else f"42{namespace},"
         head = prefix + json.dumps([name])[:-1]
         frame = await self.next(lambda f: f.startswith(head), wait_s)
-        return json.loads(frame[len(prefix):])[1]
+        return json.loads(frame[len(prefix) :])[1]
 
     async def closed(self, wait_s: float = WAIT_S) -> list[str]:
         """Wait for the server to close (Engine.IO CLOSE, "1", or the WebSocket closing);

@@ -84,9 +84,14 @@ PAYLOADS: dict[E, dict[str, Any]] = {
     E.ROOM_LOCK: {"locked": True},
     E.ROOM_END: {},
     E.FLOOR_MODE: {"mode": "hand_queue"},
-    E.FLOOR_SETTINGS: {"queue_policy": "first_come", "auto_advance": False, "turn_limit_s": 90.0,
-                       "go_around_turn_s": 60.0, "warn_at_fraction": 0.75,
-                       "on_turn_limit": "advance"},
+    E.FLOOR_SETTINGS: {
+        "queue_policy": "first_come",
+        "auto_advance": False,
+        "turn_limit_s": 90.0,
+        "go_around_turn_s": 60.0,
+        "warn_at_fraction": 0.75,
+        "on_turn_limit": "advance",
+    },
     E.FLOOR_RAISE_HAND: {},
     E.FLOOR_LOWER_HAND: {},
     E.FLOOR_GRANT_NEXT: {},
@@ -132,56 +137,56 @@ MATRIX: dict[tuple[E, str], Cells] = {
     # (event, setup):                 therapist     participant   waiting       unjoined,
     #                                                                           removed, ops
     # session and media: every member may do these for itself, waiting or not
-    (E.SESSION_JOIN, "open"):          (OK,          OK,           OK,           OK, RV, AUD),
-    (E.SESSION_LEAVE, "open"):         (OK,          OK,           OK,           NJ, RV, AUD),
-    (E.MEDIA_STATE, "open"):           (OK,          OK,           OK,           NJ, RV, AUD),
-    (E.MEDIA_CONNECTED, "open"):       (OK,          OK,           OK,           NJ, RV, AUD),
-    (E.STATS_REPORT, "open"):          (OK,          OK,           OK,           NJ, RV, AUD),
+    (E.SESSION_JOIN, "open"): (OK, OK, OK, OK, RV, AUD),
+    (E.SESSION_LEAVE, "open"): (OK, OK, OK, NJ, RV, AUD),
+    (E.MEDIA_STATE, "open"): (OK, OK, OK, NJ, RV, AUD),
+    (E.MEDIA_CONNECTED, "open"): (OK, OK, OK, NJ, RV, AUD),
+    (E.STATS_REPORT, "open"): (OK, OK, OK, NJ, RV, AUD),
     # P2P signaling is for individual rooms; a group room uses the relay instead
-    (E.SIGNAL_DESCRIPTION, "open"):    (NA,          NA,           NA,           NJ, RV, AUD),
-    (E.SIGNAL_CANDIDATE, "open"):      (NA,          NA,           NA,           NJ, RV, AUD),
+    (E.SIGNAL_DESCRIPTION, "open"): (NA, NA, NA, NJ, RV, AUD),
+    (E.SIGNAL_CANDIDATE, "open"): (NA, NA, NA, NJ, RV, AUD),
     # the relay leg: admitted members only (answering when the relay asked nothing is a
     # relay-state refusal, `invalid_sdp`)
-    (E.RELAY_OFFER, "open"):           (OK,          OK,           WT,           NJ, RV, AUD),
-    (E.RELAY_ANSWER, "open"):          (NJ,          NJ,           WT,           NJ, RV, AUD),
-    (E.RELAY_ANSWER, "relay_legs"):    ("invalid_sdp", "invalid_sdp", WT,        NJ, RV, AUD),
+    (E.RELAY_OFFER, "open"): (OK, OK, WT, NJ, RV, AUD),
+    (E.RELAY_ANSWER, "open"): (NJ, NJ, WT, NJ, RV, AUD),
+    (E.RELAY_ANSWER, "relay_legs"): ("invalid_sdp", "invalid_sdp", WT, NJ, RV, AUD),
     # waiting room and moderation: therapists only
-    (E.LOBBY_ADMIT, "open"):           (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.LOBBY_DENY, "open"):            (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.LOBBY_SEND_BACK, "open"):       (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.MODERATION_MUTE, "open"):       (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.MODERATION_MUTE_ALL, "open"):   (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.MODERATION_STOP_VIDEO, "open"): (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.MODERATION_REMOVE, "open"):     (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.ROOM_LOCK, "open"):             (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.ROOM_END, "open"):              (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.TALK_REPORT, "open"):           (OK,          NA,           NA,           NJ, RV, AUD),
+    (E.LOBBY_ADMIT, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.LOBBY_DENY, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.LOBBY_SEND_BACK, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.MODERATION_MUTE, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.MODERATION_MUTE_ALL, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.MODERATION_STOP_VIDEO, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.MODERATION_REMOVE, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.ROOM_LOCK, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.ROOM_END, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.TALK_REPORT, "open"): (OK, NA, NA, NJ, RV, AUD),
     # floor control: therapists only
-    (E.FLOOR_MODE, "open"):            (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.FLOOR_SETTINGS, "open"):        (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.FLOOR_GRANT_NEXT, "hand_raised"): (OK,        NA,           WT,           NJ, RV, AUD),
-    (E.FLOOR_GIVE, "directed"):        (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.FLOOR_END_TURN, "p_has_floor"): (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.FLOOR_EXTEND, "p_has_floor"):   (OK,          NA,           WT,           NJ, RV, AUD),
-    (E.FLOOR_SKIP, "go_around"):       (OK,          NA,           WT,           NJ, RV, AUD),
+    (E.FLOOR_MODE, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.FLOOR_SETTINGS, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.FLOOR_GRANT_NEXT, "hand_raised"): (OK, NA, WT, NJ, RV, AUD),
+    (E.FLOOR_GIVE, "directed"): (OK, NA, WT, NJ, RV, AUD),
+    (E.FLOOR_END_TURN, "p_has_floor"): (OK, NA, WT, NJ, RV, AUD),
+    (E.FLOOR_EXTEND, "p_has_floor"): (OK, NA, WT, NJ, RV, AUD),
+    (E.FLOOR_SKIP, "go_around"): (OK, NA, WT, NJ, RV, AUD),
     # ... the same commands where the floor state refuses: the capability check came first
-    (E.FLOOR_GRANT_NEXT, "open"):      ("no_floor_in_open_mode", NA, WT,         NJ, RV, AUD),
-    (E.FLOOR_GRANT_NEXT, "hand_queue"): ("queue_empty", NA,        WT,           NJ, RV, AUD),
-    (E.FLOOR_GIVE, "open"):            ("no_floor_in_open_mode", NA, WT,         NJ, RV, AUD),
-    (E.FLOOR_END_TURN, "directed"):    ("no_floor_holder", NA,     WT,           NJ, RV, AUD),
-    (E.FLOOR_EXTEND, "open"):          ("no_floor_in_open_mode", NA, WT,         NJ, RV, AUD),
-    (E.FLOOR_SKIP, "open"):            ("not_in_go_around_mode", NA, WT,         NJ, RV, AUD),
+    (E.FLOOR_GRANT_NEXT, "open"): ("no_floor_in_open_mode", NA, WT, NJ, RV, AUD),
+    (E.FLOOR_GRANT_NEXT, "hand_queue"): ("queue_empty", NA, WT, NJ, RV, AUD),
+    (E.FLOOR_GIVE, "open"): ("no_floor_in_open_mode", NA, WT, NJ, RV, AUD),
+    (E.FLOOR_END_TURN, "directed"): ("no_floor_holder", NA, WT, NJ, RV, AUD),
+    (E.FLOOR_EXTEND, "open"): ("no_floor_in_open_mode", NA, WT, NJ, RV, AUD),
+    (E.FLOOR_SKIP, "open"): ("not_in_go_around_mode", NA, WT, NJ, RV, AUD),
     # hands and turns: participants only (therapists' audio is never gated)
-    (E.FLOOR_RAISE_HAND, "hand_queue"): (NA,         OK,           WT,           NJ, RV, AUD),
-    (E.FLOOR_LOWER_HAND, "hand_raised"): (NA,        OK,           WT,           NJ, RV, AUD),
-    (E.FLOOR_YIELD, "p_has_floor"):    (NA,          OK,           WT,           NJ, RV, AUD),
-    (E.FLOOR_PASS, "go_around"):       (NA,          OK,           WT,           NJ, RV, AUD),
+    (E.FLOOR_RAISE_HAND, "hand_queue"): (NA, OK, WT, NJ, RV, AUD),
+    (E.FLOOR_LOWER_HAND, "hand_raised"): (NA, OK, WT, NJ, RV, AUD),
+    (E.FLOOR_YIELD, "p_has_floor"): (NA, OK, WT, NJ, RV, AUD),
+    (E.FLOOR_PASS, "go_around"): (NA, OK, WT, NJ, RV, AUD),
     # ... where the floor state refuses
-    (E.FLOOR_RAISE_HAND, "p_has_floor"): (NA,        "holds_floor", WT,          NJ, RV, AUD),
-    (E.FLOOR_RAISE_HAND, "hand_raised"): (NA,        "hand_already_raised", WT,  NJ, RV, AUD),
-    (E.FLOOR_LOWER_HAND, "open"):      (NA,          "not_in_queue", WT,         NJ, RV, AUD),
-    (E.FLOOR_YIELD, "hand_queue"):     (NA,          "not_floor_holder", WT,     NJ, RV, AUD),
-    (E.FLOOR_PASS, "p_has_floor"):     (NA,          "not_in_go_around_mode", WT, NJ, RV, AUD),
+    (E.FLOOR_RAISE_HAND, "p_has_floor"): (NA, "holds_floor", WT, NJ, RV, AUD),
+    (E.FLOOR_RAISE_HAND, "hand_raised"): (NA, "hand_already_raised", WT, NJ, RV, AUD),
+    (E.FLOOR_LOWER_HAND, "open"): (NA, "not_in_queue", WT, NJ, RV, AUD),
+    (E.FLOOR_YIELD, "hand_queue"): (NA, "not_floor_holder", WT, NJ, RV, AUD),
+    (E.FLOOR_PASS, "p_has_floor"): (NA, "not_in_go_around_mode", WT, NJ, RV, AUD),
 }
 
 # Where the server does not follow the policy yet: (event, setup, role) -> what it does.
@@ -194,10 +199,14 @@ def _case(event: E, setup: str, role: str, expected: str) -> Any:
     marks = []
     actual = KNOWN_GAPS.get((event, setup, role))
     if actual is not None:
-        marks.append(pytest.mark.xfail(
-            strict=True, reason=f"known gap: the server answers {actual!r}, policy {expected!r}"))
-    return pytest.param(event, setup, role, expected, marks=marks,
-                        id=f"{event.value}[{setup}]-{role}")
+        marks.append(
+            pytest.mark.xfail(
+                strict=True, reason=f"known gap: the server answers {actual!r}, policy {expected!r}"
+            )
+        )
+    return pytest.param(
+        event, setup, role, expected, marks=marks, id=f"{event.value}[{setup}]-{role}"
+    )
 
 
 CASES = [
@@ -240,12 +249,29 @@ class GroupRoom:
         """What a command could change: seats, admission, moderation, lock, floor."""
         room = await self.server.app[COMPONENTS].store.get(self.room_id)
         assert room is not None
-        members = tuple((m.id, m.presence, m.admission, m.media, m.muted_by_moderator,
-                         m.video_stopped_by_moderator) for m in room.members)
+        members = tuple(
+            (
+                m.id,
+                m.presence,
+                m.admission,
+                m.media,
+                m.muted_by_moderator,
+                m.video_stopped_by_moderator,
+            )
+            for m in room.members
+        )
         floor = room.floor
         assert floor is not None
-        return (room.state, room.locked, room.revoked, members, floor.mode, floor.holder,
-                tuple(h.member for h in floor.hands), floor.settings)
+        return (
+            room.state,
+            room.locked,
+            room.revoked,
+            members,
+            floor.mode,
+            floor.holder,
+            tuple(h.member for h in floor.hands),
+            floor.settings,
+        )
 
 
 async def group_room(server: LiveServer, connect: Connector, *, unjoined: bool) -> GroupRoom:
@@ -267,8 +293,11 @@ async def group_room(server: LiveServer, connect: Connector, *, unjoined: bool) 
     clients = {"therapist": therapist, "participant": participant, "waiting": waiting}
     if unjoined:
         clients["unjoined"] = await connect(server, links["Una"])
-    ids = {"therapist": t_ack["self"]["id"], "participant": p_ack["self"]["id"],
-           "waiting": w_ack["self"]["id"]}
+    ids = {
+        "therapist": t_ack["self"]["id"],
+        "participant": p_ack["self"]["id"],
+        "waiting": w_ack["self"]["id"],
+    }
     return GroupRoom(server, created["room"], clients, ids)
 
 
@@ -306,11 +335,13 @@ def outcome(ack: Any) -> str:
 
 
 @pytest.mark.parametrize(("event", "setup", "role", "expected"), CASES)
-async def test_authorization(live_server: LiveServer, connect: Connector, event: E,
-                             setup: str, role: str, expected: str) -> None:
+async def test_authorization(
+    live_server: LiveServer, connect: Connector, event: E, setup: str, role: str, expected: str
+) -> None:
     if expected.startswith("connect:"):
-        token = (ops_token(live_server) if role == "ops"
-                 else await removed_link(live_server, connect))
+        token = (
+            ops_token(live_server) if role == "ops" else await removed_link(live_server, connect)
+        )
         refusal = await connect.refused(live_server, token)
         assert f"connect:{refusal['code']}" == expected, refusal
         return
@@ -341,8 +372,9 @@ SPOOFS: tuple[tuple[str, Callable[[GroupRoom], str]], ...] = (
 
 
 @pytest.mark.parametrize("sender", ["participant", "waiting", "therapist"])
-async def test_payload_identity_cannot_be_spoofed(start_server: StartServer, connect: Connector,
-                                                  sender: str) -> None:
+async def test_payload_identity_cannot_be_spoofed(
+    start_server: StartServer, connect: Connector, sender: str
+) -> None:
     # Every event times every spoofed field is more than the default burst allows.
     server = await start_server(rate_per_s=1000.0, rate_burst=1000.0)
     room = await group_room(server, connect, unjoined=False)
@@ -361,7 +393,8 @@ async def test_payload_identity_cannot_be_spoofed(start_server: StartServer, con
 
 
 async def test_removed_member_is_refused_with_its_resume_token_too(
-        live_server: LiveServer, connect: Connector) -> None:
+    live_server: LiveServer, connect: Connector
+) -> None:
     created = await live_server.create_room("group", ["Rem"], admit="auto")
     links = {link["role"]: live_server.token_of(link["url"]) for link in created["links"]}
     therapist = await connect(live_server, links["therapist"])
@@ -376,8 +409,9 @@ async def test_removed_member_is_refused_with_its_resume_token_too(
         assert (await connect.refused(live_server, token))["code"] == "token_revoked"
 
 
-async def test_ops_token_opens_the_ops_namespace_only(live_server: LiveServer,
-                                                      connect: Connector) -> None:
+async def test_ops_token_opens_the_ops_namespace_only(
+    live_server: LiveServer, connect: Connector
+) -> None:
     """The ops refusal on "/" is about the audience: the same token works on /ops."""
     token = ops_token(live_server)
     refusal = await connect.refused(live_server, token)
@@ -385,8 +419,15 @@ async def test_ops_token_opens_the_ops_namespace_only(live_server: LiveServer,
     ops = socketio.AsyncClient(reconnection=False)
     try:
         await asyncio.wait_for(
-            ops.connect(live_server.base_url, namespaces=["/ops"], auth={"token": token},
-                        transports=["websocket"], wait_timeout=5), 6)
+            ops.connect(
+                live_server.base_url,
+                namespaces=["/ops"],
+                auth={"token": token},
+                transports=["websocket"],
+                wait_timeout=5,
+            ),
+            6,
+        )
         assert ops.connected
     finally:
         await ops.disconnect()

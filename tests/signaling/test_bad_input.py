@@ -10,8 +10,11 @@ import pytest
 if TYPE_CHECKING:
     from tests.conftest import Client, Connector, LiveServer, StartServer
 
-CANDIDATE = {"candidate": "candidate:1 1 UDP 2122252543 192.0.2.1 50000 typ host",
-             "sdpMid": "0", "sdpMLineIndex": 0}
+CANDIDATE = {
+    "candidate": "candidate:1 1 UDP 2122252543 192.0.2.1 50000 typ host",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+}
 
 
 async def joined_pair(server: LiveServer, connect: Connector) -> tuple[Client, Client, str, str]:
@@ -36,24 +39,34 @@ BAD_PAYLOADS: list[tuple[str, Any, str]] = [
     ("session.join", [1, 2], "payload"),
     ("media.state", {"audio": True}, "video"),
     ("media.state", {"audio": 1, "video": 0}, "audio"),
-    ("signal.description", {"to": "x", "description": {"type": "bogus", "sdp": ""}},
-     "description.type"),
+    (
+        "signal.description",
+        {"to": "x", "description": {"type": "bogus", "sdp": ""}},
+        "description.type",
+    ),
     ("signal.description", {"description": {"type": "offer", "sdp": ""}}, "to"),
     ("signal.description", {"to": "", "description": {"type": "offer", "sdp": ""}}, "to"),
     ("signal.candidate", {"to": "x"}, "candidate"),
     ("signal.candidate", {"to": "x", "candidate": {"candidate": 5}}, "candidate"),
-    ("signal.candidate", {"to": "x", "candidate": {"candidate": "a", "sdpMLineIndex": -1}},
-     "sdpMLineIndex"),
+    (
+        "signal.candidate",
+        {"to": "x", "candidate": {"candidate": "a", "sdpMLineIndex": -1}},
+        "sdpMLineIndex",
+    ),
     ("signal.candidate", {"to": "x" * 65, "candidate": None}, "to"),
     ("session.leave", {"now": True}, "now"),
     ("signal.candidate", "a string", "payload"),
 ]
 
 
-@pytest.mark.parametrize(("event", "payload", "field"), BAD_PAYLOADS,
-                         ids=[f"{e}-{i}" for i, (e, _, _) in enumerate(BAD_PAYLOADS)])
-async def test_schema_violation(live_server: LiveServer, connect: Connector, event: str,
-                                payload: Any, field: str) -> None:
+@pytest.mark.parametrize(
+    ("event", "payload", "field"),
+    BAD_PAYLOADS,
+    ids=[f"{e}-{i}" for i, (e, _, _) in enumerate(BAD_PAYLOADS)],
+)
+async def test_schema_violation(
+    live_server: LiveServer, connect: Connector, event: str, payload: Any, field: str
+) -> None:
     therapist, patient, t_id, p_id = await joined_pair(live_server, connect)
     ack = await patient.call(event, payload)
     assert ack["ok"] is False
@@ -89,8 +102,7 @@ async def test_error_event_without_ack(live_server: LiveServer, connect: Connect
     assert error["message"]
     await patient.emit("no.such.event", {})
     error = await patient.wait_for("error")
-    assert error == {"code": "unknown_event", "event": "no.such.event",
-                     "message": error["message"]}
+    assert error == {"code": "unknown_event", "event": "no.such.event", "message": error["message"]}
     await patient.emit("signal.candidate", {"to": "p_nobody", "candidate": None})
     assert (await patient.wait_for("error"))["code"] == "unknown_peer"
     # Success without an ack sends nothing back.
@@ -106,8 +118,7 @@ async def test_rate_limit_then_recovery(live_server: LiveServer, connect: Connec
     message = {"to": t_id, "candidate": CANDIDATE}
     loop = asyncio.get_running_loop()
     started = loop.time()
-    acks = await asyncio.gather(*(patient.call("signal.candidate", message)
-                                  for _ in range(100)))
+    acks = await asyncio.gather(*(patient.call("signal.candidate", message) for _ in range(100)))
     elapsed = loop.time() - started
     codes = [a["error"]["code"] if not a["ok"] else "ok" for a in acks]
     # The bucket held 59 after the join (burst 60) and refills at 20/s during the burst.
@@ -132,7 +143,8 @@ async def test_rate_limit_per_settings(start_server: StartServer, connect: Conne
     _, t_token, _ = await server.individual_tokens()
     therapist = await connect(server, t_token)
     await therapist.join()  # one token of three
-    acks = [await therapist.call("media.state", {"audio": True, "video": bool(i % 2)})
-            for i in range(4)]
+    acks = [
+        await therapist.call("media.state", {"audio": True, "video": bool(i % 2)}) for i in range(4)
+    ]
     assert [a["ok"] for a in acks[:2]] == [True, True]
     assert [a["error"]["code"] for a in acks[2:]] == ["rate_limited", "rate_limited"]

@@ -30,16 +30,22 @@ def run(room: Room, *commands: c.AnyCommand) -> tuple[Room, tuple[DomainEvent, .
     return room, events
 
 
-def join(member: str, role: Role = PARTICIPANT, *, resume: bool = False,
-         at: float = T0) -> c.Join:
+def join(member: str, role: Role = PARTICIPANT, *, resume: bool = False, at: float = T0) -> c.Join:
     return c.Join(member, role, member.title(), at, resume=resume)
 
 
 def group(admit: AdmitPolicy = AdmitPolicy.MANUAL) -> Room:
     """A group room: therapist t, participants a and b admitted, c waiting."""
     room = new_room("r1", RoomKind.GROUP, T0, RoomPolicy(admit=admit))
-    room, _ = run(room, join("t", THERAPIST), join("a"), join("b"), join("c"),
-                  c.Admit("t", "a", T0), c.Admit("t", "b", T0))
+    room, _ = run(
+        room,
+        join("t", THERAPIST),
+        join("a"),
+        join("b"),
+        join("c"),
+        c.Admit("t", "a", T0),
+        c.Admit("t", "b", T0),
+    )
     return room
 
 
@@ -76,10 +82,19 @@ def test_an_admitted_join_is_peer_joined_to_the_others() -> None:
     assert message.audience is Audience.ROOM
     assert message.except_member == "p"
     peer = message.payload["peer"]
-    assert peer == {"id": "p", "role": "participant", "name": "P", "connected": True,
-                    "epoch": 1, "media": {"audio": True, "video": True,
-                                          "muted_by_moderator": False,
-                                          "video_stopped_by_moderator": False}}
+    assert peer == {
+        "id": "p",
+        "role": "participant",
+        "name": "P",
+        "connected": True,
+        "epoch": 1,
+        "media": {
+            "audio": True,
+            "video": True,
+            "muted_by_moderator": False,
+            "video_stopped_by_moderator": False,
+        },
+    }
 
 
 def test_the_first_join_activates_the_room_without_a_wire_message_for_it() -> None:
@@ -145,8 +160,7 @@ def test_send_back_tells_the_member_and_the_room() -> None:
     room, events = run(group(), c.SendBack("t", "a", T0 + 1))
     messages = wire(room, events)
     [sent_back] = messages["lobby.sent_back"]
-    assert (sent_back.audience, sent_back.member, sent_back.payload) == (
-        Audience.MEMBER, "a", {})
+    assert (sent_back.audience, sent_back.member, sent_back.payload) == (Audience.MEMBER, "a", {})
     [left] = messages["peer.left"]
     assert left.payload == {"id": "a", "reason": "sent_back"}
     assert left.audience is Audience.ROOM and left.except_member == "a"
@@ -159,7 +173,10 @@ def test_deny_removes_the_waiting_member_without_telling_the_room() -> None:
     messages = wire(room, events)
     [removed] = messages["session.removed"]
     assert (removed.audience, removed.member, removed.payload) == (
-        Audience.MEMBER, "c", {"reason": "denied"})
+        Audience.MEMBER,
+        "c",
+        {"reason": "denied"},
+    )
     assert "peer.left" not in messages
     assert messages["lobby.state"][0].payload == {"waiting": []}
 
@@ -189,7 +206,10 @@ def test_leave_is_peer_left_with_reason_left() -> None:
     room, events = run(individual(), c.Leave("p", T0 + 1))
     [left] = to_wire(room, events, T0)
     assert (str(left.event), left.payload, left.except_member) == (
-        "peer.left", {"id": "p", "reason": "left"}, "p")
+        "peer.left",
+        {"id": "p", "reason": "left"},
+        "p",
+    )
 
 
 def test_grace_expiry_is_peer_left_with_reason_timeout() -> None:
@@ -242,7 +262,10 @@ def test_expiry_is_session_ended_with_reason_expired() -> None:
     room, events = run(room, c.Tick(T0 + room.policy.unused_expiry_s))
     [ended] = to_wire(room, events, T0)
     assert (str(ended.event), ended.audience, ended.payload) == (
-        "session.ended", Audience.ROOM, {"reason": "expired"})
+        "session.ended",
+        Audience.ROOM,
+        {"reason": "expired"},
+    )
 
 
 # --- presence, media, moderation, floor -------------------------------------------------
@@ -252,11 +275,17 @@ def test_disconnect_and_resume_of_an_admitted_member() -> None:
     room, events = run(individual(), c.Disconnect("p", T0 + 1))
     [dropped] = to_wire(room, events, T0)
     assert (str(dropped.event), dropped.payload, dropped.except_member) == (
-        "peer.disconnected", {"id": "p"}, "p")
+        "peer.disconnected",
+        {"id": "p"},
+        "p",
+    )
     room, events = run(room, join("p", resume=True, at=T0 + 2))
     [back] = to_wire(room, events, T0)
     assert (str(back.event), back.payload, back.except_member) == (
-        "peer.reconnected", {"id": "p"}, "p")
+        "peer.reconnected",
+        {"id": "p"},
+        "p",
+    )
 
 
 def test_presence_of_a_waiting_member_is_not_broadcast() -> None:
@@ -280,8 +309,13 @@ def test_media_changes_go_to_the_whole_room() -> None:
     [media] = to_wire(room, events, T0)
     assert str(media.event) == "peer.media"
     assert media.audience is Audience.ROOM and media.except_member is None
-    assert media.payload == {"id": "p", "audio": False, "video": True,
-                             "muted_by_moderator": False, "video_stopped_by_moderator": False}
+    assert media.payload == {
+        "id": "p",
+        "audio": False,
+        "video": True,
+        "muted_by_moderator": False,
+        "video_stopped_by_moderator": False,
+    }
 
 
 def test_moderation_is_peer_media_with_the_moderator_flags() -> None:
@@ -297,7 +331,10 @@ def test_lock_goes_to_the_room() -> None:
     room, events = run(group(), c.LockRoom("t", True, T0 + 1))
     [locked] = to_wire(room, events, T0)
     assert (str(locked.event), locked.audience, locked.payload) == (
-        "room.locked", Audience.ROOM, {"locked": True})
+        "room.locked",
+        Audience.ROOM,
+        {"locked": True},
+    )
 
 
 def test_floor_changes_carry_the_floor_and_its_events() -> None:

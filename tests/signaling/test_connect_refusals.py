@@ -53,8 +53,8 @@ async def test_token_malformed(live_server: LiveServer, connect: Connector) -> N
 async def test_token_expired(live_server: LiveServer, connect: Connector) -> None:
     room = await live_server.create_room("individual")
     token = issuer_for(live_server, clock=time.time() - 7200).issue(
-        room=room["room"], kind=RoomKind.INDIVIDUAL, role=Role.PARTICIPANT, name="Pat",
-        ttl_s=600)
+        room=room["room"], kind=RoomKind.INDIVIDUAL, role=Role.PARTICIPANT, name="Pat", ttl_s=600
+    )
     data = await connect.refused(live_server, token)
     assert data["code"] == "token_expired"
     assert "expired" in data["message"]
@@ -63,8 +63,8 @@ async def test_token_expired(live_server: LiveServer, connect: Connector) -> Non
 async def test_token_not_yet_valid(live_server: LiveServer, connect: Connector) -> None:
     room = await live_server.create_room("individual")
     token = issuer_for(live_server, clock=time.time() + 3600).issue(
-        room=room["room"], kind=RoomKind.INDIVIDUAL, role=Role.PARTICIPANT, name="Pat",
-        ttl_s=600)
+        room=room["room"], kind=RoomKind.INDIVIDUAL, role=Role.PARTICIPANT, name="Pat", ttl_s=600
+    )
     data = await connect.refused(live_server, token)
     assert data["code"] == "token_not_yet_valid"
 
@@ -79,8 +79,9 @@ async def test_token_tampered(live_server: LiveServer, connect: Connector) -> No
     assert data["code"] == "token_bad_signature"
 
     other_key = Ed25519PrivateKey.generate()
-    foreign = TokenIssuer(other_key).issue(room=room_id, kind=RoomKind.INDIVIDUAL,
-                                           role=Role.THERAPIST, name="Mallory", ttl_s=600)
+    foreign = TokenIssuer(other_key).issue(
+        room=room_id, kind=RoomKind.INDIVIDUAL, role=Role.THERAPIST, name="Mallory", ttl_s=600
+    )
     data = await connect.refused(live_server, foreign)
     assert data["code"] == "token_bad_signature"
 
@@ -94,9 +95,13 @@ async def test_token_bad_algorithm(live_server: LiveServer, connect: Connector) 
 
     # The classic key-confusion forgery: HS256 keyed with the (public) verify key.
     public = load_or_create(live_server.settings.data_dir).verify_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    signing_input = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(
-        json.dumps(claims).encode())
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    signing_input = (
+        b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        + "."
+        + b64(json.dumps(claims).encode())
+    )
     mac = hmac.new(public, signing_input.encode(), hashlib.sha256).digest()
     data = await connect.refused(live_server, f"{signing_input}.{b64(mac)}")
     assert data["code"] == "token_bad_algorithm"
@@ -104,34 +109,42 @@ async def test_token_bad_algorithm(live_server: LiveServer, connect: Connector) 
 
 async def test_token_bad_audience(live_server: LiveServer, connect: Connector) -> None:
     room = await live_server.create_room("individual")
-    token = issuer_for(live_server).issue(room=room["room"], kind=RoomKind.INDIVIDUAL,
-                                          role=Role.THERAPIST, name="Dr Ops", ttl_s=600,
-                                          audience=Audience.OPS)
+    token = issuer_for(live_server).issue(
+        room=room["room"],
+        kind=RoomKind.INDIVIDUAL,
+        role=Role.THERAPIST,
+        name="Dr Ops",
+        ttl_s=600,
+        audience=Audience.OPS,
+    )
     data = await connect.refused(live_server, token)
     assert data["code"] == "token_bad_audience"
 
 
 async def test_room_not_found(live_server: LiveServer, connect: Connector) -> None:
-    token = issuer_for(live_server).issue(room="r_doesnotexist", kind=RoomKind.INDIVIDUAL,
-                                          role=Role.THERAPIST, name="Dr A", ttl_s=600)
+    token = issuer_for(live_server).issue(
+        room="r_doesnotexist", kind=RoomKind.INDIVIDUAL, role=Role.THERAPIST, name="Dr A", ttl_s=600
+    )
     data = await connect.refused(live_server, token)
     assert data["code"] == "room_not_found"
 
 
-async def test_origin_from_another_site_refused(live_server: LiveServer,
-                                                connect: Connector) -> None:
+async def test_origin_from_another_site_refused(
+    live_server: LiveServer, connect: Connector
+) -> None:
     _, therapist, _ = await live_server.individual_tokens()
-    data = await connect.refused(live_server, therapist,
-                                 headers={"Origin": "https://evil.example"})
+    data = await connect.refused(live_server, therapist, headers={"Origin": "https://evil.example"})
     assert data["code"] == "origin_not_allowed"
     # Same host, other port or scheme: another origin too.
-    data = await connect.refused(live_server, therapist,
-                                 headers={"Origin": f"https://127.0.0.1:{live_server.port}"})
+    data = await connect.refused(
+        live_server, therapist, headers={"Origin": f"https://127.0.0.1:{live_server.port}"}
+    )
     assert data["code"] == "origin_not_allowed"
 
 
-async def test_same_origin_and_no_origin_allowed(live_server: LiveServer,
-                                                 connect: Connector) -> None:
+async def test_same_origin_and_no_origin_allowed(
+    live_server: LiveServer, connect: Connector
+) -> None:
     _, therapist, patient = await live_server.individual_tokens()
     same = await connect(live_server, therapist, headers={"Origin": live_server.base_url})
     assert same.connected
@@ -142,6 +155,5 @@ async def test_same_origin_and_no_origin_allowed(live_server: LiveServer,
 async def test_extra_allowed_origin(start_server: StartServer, connect: Connector) -> None:
     server = await start_server(allowed_origins=("https://portal.clinic.example",))
     _, therapist, _ = await server.individual_tokens()
-    client = await connect(server, therapist,
-                           headers={"Origin": "https://portal.clinic.example"})
+    client = await connect(server, therapist, headers={"Origin": "https://portal.clinic.example"})
     assert client.connected

@@ -34,13 +34,14 @@ class Harness:
         self.sio = FakeSignalingServer()
         self.connections = ConnectionRegistry()
         self.observer = CountingObserver()
-        self.fanout = Fanout(self.sio, self.connections, self.observer,
-                             FakeClock())
+        self.fanout = Fanout(self.sio, self.connections, self.observer, FakeClock())
 
-    def connect(self, sid: str, member: str, role: Role = Role.PARTICIPANT,
-                room: str = "r1") -> Connection:
-        connection = Connection(sid=sid, identity=identity(room, member, role=role),
-                                bucket=TokenBucket(20.0, 60.0))
+    def connect(
+        self, sid: str, member: str, role: Role = Role.PARTICIPANT, room: str = "r1"
+    ) -> Connection:
+        connection = Connection(
+            sid=sid, identity=identity(room, member, role=role), bucket=TokenBucket(20.0, 60.0)
+        )
         self.connections.add(connection)
         self.sio.connected.add(sid)
         return connection
@@ -58,9 +59,13 @@ def play(room: Room, *commands: c.AnyCommand) -> tuple[Room, tuple[DomainEvent, 
 
 def group_room() -> Room:
     room = new_room("r1", RoomKind.GROUP, T0)
-    room, _ = play(room, c.Join("t", Role.THERAPIST, "T", T0),
-                   c.Join("a", Role.PARTICIPANT, "A", T0), c.Join("w", Role.PARTICIPANT, "W", T0),
-                   c.Admit("t", "a", T0))
+    room, _ = play(
+        room,
+        c.Join("t", Role.THERAPIST, "T", T0),
+        c.Join("a", Role.PARTICIPANT, "A", T0),
+        c.Join("w", Role.PARTICIPANT, "W", T0),
+        c.Admit("t", "a", T0),
+    )
     return room
 
 
@@ -94,8 +99,11 @@ async def test_a_waiting_member_enters_only_its_own_channel() -> None:
 async def test_a_therapist_also_enters_the_moderators_channel() -> None:
     h = Harness()
     await h.fanout.seat(h.connect("sid-t", "t", Role.THERAPIST), admitted=True)
-    assert h.channels_of("sid-t") == {member_channel("r1", "t"), room_channel("r1"),
-                                      moderators_channel("r1")}
+    assert h.channels_of("sid-t") == {
+        member_channel("r1", "t"),
+        room_channel("r1"),
+        moderators_channel("r1"),
+    }
 
 
 async def test_a_second_seat_drops_the_stale_connection() -> None:
@@ -172,8 +180,7 @@ async def test_every_message_sent_is_counted() -> None:
     h, room = await seated_group()
     room, events = play(room, c.Admit("t", "w", T0 + 1))
     await h.fanout.publish(room, events)
-    assert sorted(h.observer.out) == sorted(
-        str(call[0]) for call in h.sio.calls_named("emit"))
+    assert sorted(h.observer.out) == sorted(str(call[0]) for call in h.sio.calls_named("emit"))
 
 
 # --- disconnects ------------------------------------------------------------------------
@@ -214,8 +221,7 @@ async def test_an_ended_room_tells_everyone_and_closes_its_channels() -> None:
     await h.fanout.publish(room, events)
     for sid in ("sid-t", "sid-a", "sid-w"):
         assert h.sio.received(sid, "session.ended") == [{"reason": "ended"}], sid
-    assert h.sio.calls_named("close_room") == [(room_channel("r1"),),
-                                               (moderators_channel("r1"),)]
+    assert h.sio.calls_named("close_room") == [(room_channel("r1"),), (moderators_channel("r1"),)]
     # Ending is not a removal: pages stay connected to show the end.
     assert h.sio.calls_named("disconnect") == []
 

@@ -58,8 +58,11 @@ class Target:
 
     async def _start(self) -> None:
         # A generous rate: the fuzzer should reach the handlers, not only the limiter.
-        settings_ = replace(Settings(data_dir=self.data_dir, host="127.0.0.1", port=0),
-                            rate_per_s=1000.0, rate_burst=1000.0)
+        settings_ = replace(
+            Settings(data_dir=self.data_dir, host="127.0.0.1", port=0),
+            rate_per_s=1000.0,
+            rate_burst=1000.0,
+        )
         self.app = create_app(settings_)
         self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self.runner.setup()
@@ -69,15 +72,21 @@ class Target:
         self.base_url = f"http://127.0.0.1:{port}"
         self.http = aiohttp.ClientSession()
         admin = (self.data_dir / ADMIN_KEY_FILE).read_text().strip()
-        async with self.http.post(self.base_url + "/api/rooms",
-                                  json={"kind": "individual", "participants": []},
-                                  headers={"Authorization": f"Bearer {admin}"}) as response:
+        async with self.http.post(
+            self.base_url + "/api/rooms",
+            json={"kind": "individual", "participants": []},
+            headers={"Authorization": f"Bearer {admin}"},
+        ) as response:
             room = await response.json()
         links = {link["role"]: link["url"] for link in room["links"]}
         self.patient_token = token_of(links["participant"])
         self.therapist = new_client()
-        await self.therapist.sio.connect(self.base_url, auth={"token": token_of(
-            links["therapist"])}, transports=["websocket"], wait_timeout=WAIT_S)
+        await self.therapist.sio.connect(
+            self.base_url,
+            auth={"token": token_of(links["therapist"])},
+            transports=["websocket"],
+            wait_timeout=WAIT_S,
+        )
         joined = await self.therapist.join()
         self.therapist_id = joined["self"]["id"]
         self.patient: RawSocket = await self._open_patient()
@@ -103,8 +112,9 @@ class Target:
         await self.patient.ack(0)
         closed_itself = False  # an Engine.IO CLOSE, or a DISCONNECT of "/", was sent
         for frame, expects_ack in frames:
-            closed_itself = closed_itself or (isinstance(frame, str)
-                                              and frame.startswith(("1", "41")))
+            closed_itself = closed_itself or (
+                isinstance(frame, str) and frame.startswith(("1", "41"))
+            )
             if expects_ack and isinstance(frame, str):
                 self.ack_id += 1
                 frame = frame.replace("{ID}", str(self.ack_id), 1)
@@ -112,8 +122,9 @@ class Target:
                 await self.patient.send(frame)
                 if expects_ack:
                     # The ack, or a connect_error when the frame named another namespace.
-                    await self.patient.next(lambda f: f.startswith(f"43{self.ack_id}[")
-                                            or f.startswith("44"))
+                    await self.patient.next(
+                        lambda f: f.startswith(f"43{self.ack_id}[") or f.startswith("44")
+                    )
             except ConnectionError:
                 seen = await self.patient.closed(wait_s=1.0)
                 if not closed_itself:  # the server closed it: it must have said why
@@ -124,7 +135,8 @@ class Target:
 
     async def check_other_member(self) -> dict[str, Any]:
         ack: dict[str, Any] = await self.therapist.call(
-            "media.state", {"audio": True, "video": False})
+            "media.state", {"audio": True, "video": False}
+        )
         return ack
 
     async def healthz(self) -> int:
@@ -154,20 +166,43 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 
 # --- strategies --------------------------------------------------------------------------
 
-EVENT_NAMES = sorted({e.value for e in ClientEvent} | RESERVED_EVENTS
-                     | {"ops.watch", "message", "*", "", "error"})
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
-                    st.floats(allow_nan=False), st.text(max_size=40))
+EVENT_NAMES = sorted(
+    {e.value for e in ClientEvent} | RESERVED_EVENTS | {"ops.watch", "message", "*", "", "error"}
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=40),
+)
 json_values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 # Field names the schemas use, so that payloads get past "extra fields forbidden" sometimes.
-FIELDS = ["to", "description", "candidate", "type", "sdp", "sdpMid", "sdpMLineIndex",
-          "audio", "video", "resume", "member", "mode", "seconds", "room", "stats",
-          "speaking", "locked"]
+FIELDS = [
+    "to",
+    "description",
+    "candidate",
+    "type",
+    "sdp",
+    "sdpMid",
+    "sdpMLineIndex",
+    "audio",
+    "video",
+    "resume",
+    "member",
+    "mode",
+    "seconds",
+    "room",
+    "stats",
+    "speaking",
+    "locked",
+]
 payloads = st.one_of(
     json_values,
     st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=4),
@@ -187,18 +222,27 @@ def acked_event(draw: st.DrawFn) -> tuple[str, bool]:
 def mutate(frame: str, edits: list[tuple[int, str]]) -> str:
     for position, text in edits:
         at = position % (len(frame) + 1)
-        frame = frame[:at] + text + frame[at + (1 if text == "" else 0):]
+        frame = frame[:at] + text + frame[at + (1 if text == "" else 0) :]
     return frame
 
 
 @st.composite
 def mutated_frame(draw: st.DrawFn) -> tuple[str, bool]:
-    base = "4" + draw(st.sampled_from(["0", "1", "2", "3", "4", "5", "6", "9", ""])) \
-        + draw(st.sampled_from(NAMESPACES)) + json.dumps([draw(names), draw(payloads)])
-    edits = draw(st.lists(st.tuples(st.integers(0, 400),
-                                    st.sampled_from(["", "[", "]", "{", "}", '"', ",", "-",
-                                                     "1", "\\", "\x00", "5-"])),
-                          max_size=4))
+    base = (
+        "4"
+        + draw(st.sampled_from(["0", "1", "2", "3", "4", "5", "6", "9", ""]))
+        + draw(st.sampled_from(NAMESPACES))
+        + json.dumps([draw(names), draw(payloads)])
+    )
+    edits = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, 400),
+                st.sampled_from(["", "[", "]", "{", "}", '"', ",", "-", "1", "\\", "\x00", "5-"]),
+            ),
+            max_size=4,
+        )
+    )
     return mutate(base, edits), False
 
 
@@ -206,25 +250,44 @@ raw_frames = st.one_of(
     st.text(max_size=60).map(lambda t: (t, False)),
     st.binary(max_size=64).map(lambda b: (b, False)),
     st.integers(1, 300).map(lambda depth: ("42" + "[" * depth + "]" * depth, False)),
-    st.sampled_from(["451-[\"stats.report\",{\"_placeholder\":true,\"num\":0}]",
-                     "4", "42", "43", "44{}", "40/nowhere,{}", "2", "3", "5", "6"]).map(
-        lambda f: (f, False)),
+    st.sampled_from(
+        [
+            '451-["stats.report",{"_placeholder":true,"num":0}]',
+            "4",
+            "42",
+            "43",
+            "44{}",
+            "40/nowhere,{}",
+            "2",
+            "3",
+            "5",
+            "6",
+        ]
+    ).map(lambda f: (f, False)),
 )
-frames = st.lists(st.one_of(acked_event(), mutated_frame(), raw_frames), min_size=1,
-                  max_size=6)
+frames = st.lists(st.one_of(acked_event(), mutated_frame(), raw_frames), min_size=1, max_size=6)
 
 
 # --- the fuzz test -----------------------------------------------------------------------
 
+
 # Derandomized, without the example database: the suite runs the same 300 examples on
 # every machine (a CI failure reproduces locally); benchmarks/fuzz.py explores by seed.
-@settings(max_examples=300, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(batch=frames)
 def test_fuzzed_frames_leave_the_server_and_the_room_intact(
-        target: Target, batch: list[tuple[str | bytes, bool]]) -> None:
-    resolved = [(f.replace('"%s"', json.dumps(target.therapist_id))
-                 if isinstance(f, str) else f, ack) for f, ack in batch]
+    target: Target, batch: list[tuple[str | bytes, bool]]
+) -> None:
+    resolved = [
+        (f.replace('"%s"', json.dumps(target.therapist_id)) if isinstance(f, str) else f, ack)
+        for f, ack in batch
+    ]
     target.run(target.send(resolved))
     assert not target.unanswered, target.unanswered
     for seen in target.closes:

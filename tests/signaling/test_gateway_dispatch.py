@@ -52,14 +52,24 @@ class World:
         self.media = media or EchoGroupMedia()
         self.stats = CollectingStats()
         self.clock = FakeClock()
-        self.fanout = Fanout(self.sio, ConnectionRegistry(),  # type: ignore[arg-type]
-                             SignalingObserver(), self.clock)
+        self.fanout = Fanout(
+            self.sio,
+            ConnectionRegistry(),  # type: ignore[arg-type]
+            SignalingObserver(),
+            self.clock,
+        )
         self.signaling = Signaling(
             self.sio,  # type: ignore[arg-type]
-            fanout=self.fanout, auth=self.auth, rooms=self.rooms, ice=self.ice,
+            fanout=self.fanout,
+            auth=self.auth,
+            rooms=self.rooms,
+            ice=self.ice,
             origin_policy=OriginPolicy(),
-            limits=limits or Limits(), group_media=self.media, stats_sink=self.stats,
-            clock=self.clock, monotonic=self.clock,
+            limits=limits or Limits(),
+            group_media=self.media,
+            stats_sink=self.stats,
+            clock=self.clock,
+            monotonic=self.clock,
         )
         register_group_routes(self.signaling)
         self.rooms.subscribe(self.signaling.publish)
@@ -67,8 +77,9 @@ class World:
         self.rooms.create("rg", RoomKind.GROUP)
 
     async def connect(self, sid: str, who: Identity, environ: dict[str, Any] | None = None) -> str:
-        await self.sio.connect(sid, {"token": self.auth.issue(who)},
-                               SAME_ORIGIN if environ is None else environ)
+        await self.sio.connect(
+            sid, {"token": self.auth.issue(who)}, SAME_ORIGIN if environ is None else environ
+        )
         return sid
 
     async def joined(self, sid: str, who: Identity) -> dict[str, Any]:
@@ -121,8 +132,12 @@ async def test_a_good_token_connects() -> None:
 
 @pytest.mark.parametrize(
     ("auth", "expected"),
-    [(None, "token_missing"), ({}, "token_missing"), ({"token": 42}, "token_missing"),
-     ({"token": "forged"}, "token_bad_signature")],
+    [
+        (None, "token_missing"),
+        ({}, "token_missing"),
+        ({"token": 42}, "token_missing"),
+        ({"token": "forged"}, "token_bad_signature"),
+    ],
 )
 async def test_bad_tokens_are_refused_with_their_code(auth: Any, expected: str) -> None:
     world = World()
@@ -135,8 +150,9 @@ async def test_bad_tokens_are_refused_with_their_code(auth: Any, expected: str) 
 async def test_another_origin_is_refused_before_the_token_is_read() -> None:
     world = World()
     with pytest.raises(SocketRefused) as refused:
-        await world.connect("s1", PATIENT_I, {"HTTP_HOST": "sessions.test",
-                                              "HTTP_ORIGIN": "http://evil.test"})
+        await world.connect(
+            "s1", PATIENT_I, {"HTTP_HOST": "sessions.test", "HTTP_ORIGIN": "http://evil.test"}
+        )
     assert refusal_code(refused) == "origin_not_allowed"
 
 
@@ -183,8 +199,8 @@ async def test_an_error_without_an_ack_also_comes_as_an_error_event() -> None:
     await world.connect("s1", PATIENT_I)
     await world.send("s1", "nope", {})
     assert world.sio.received("s1", "error") == [
-        {"code": "unknown_event", "message": "There is no event called 'nope'.",
-         "event": "nope"}]
+        {"code": "unknown_event", "message": "There is no event called 'nope'.", "event": "nope"}
+    ]
 
 
 async def test_an_error_with_an_ack_is_only_in_the_ack() -> None:
@@ -233,9 +249,14 @@ async def test_a_message_over_the_size_limit_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("event", "data"),
-    [("session.leave", {}), ("media.state", {"audio": False, "video": True}),
-     ("signal.candidate", {"to": "t", "candidate": None}), ("relay.offer", {"sdp": "v=0"}),
-     ("stats.report", {"rtt_ms": 10}), ("lobby.admit", {"member": "a"})],
+    [
+        ("session.leave", {}),
+        ("media.state", {"audio": False, "video": True}),
+        ("signal.candidate", {"to": "t", "candidate": None}),
+        ("relay.offer", {"sdp": "v=0"}),
+        ("stats.report", {"rtt_ms": 10}),
+        ("lobby.admit", {"member": "a"}),
+    ],
 )
 async def test_events_before_join_are_not_joined(event: str, data: Any) -> None:
     world = World()
@@ -417,7 +438,8 @@ async def test_leave_releases_the_seat_and_the_channels() -> None:
     assert world.sio.received("st", "peer.left") == [{"id": "p", "reason": "left"}]
     assert not any("sp" in sids for sids in world.sio.channels.values())
     assert code(await world.send("sp", "media.state", {"audio": True, "video": True})) == (
-        "not_joined")
+        "not_joined"
+    )
 
 
 async def test_a_resume_on_a_new_connection_drops_the_old_one() -> None:
@@ -475,7 +497,8 @@ async def test_restart_tells_every_page_and_closes_it() -> None:
     assert await world.signaling.close_for_restart("back soon") == 2
     for sid in ("st", "sp"):
         assert world.sio.received(sid, "server.restarting") == [
-            {"reason": "restart", "message": "back soon"}]
+            {"reason": "restart", "message": "back soon"}
+        ]
     assert world.sio.connected == set()
 
 

@@ -37,7 +37,8 @@ async def test_waiting_members_keep_waiting_while_the_therapist_is_away(
     admitted = await alex.wait_for("lobby.admitted")
     assert admitted["floor"]["mode"] == "open"
     joined = await therapist_again.wait_for(
-        "peer.joined", lambda d: d["peer"]["id"] == alex_ack["self"]["id"])
+        "peer.joined", lambda d: d["peer"]["id"] == alex_ack["self"]["id"]
+    )
     assert joined["peer"]["name"] == "Alex"
 
 
@@ -64,7 +65,8 @@ async def test_an_admitted_member_is_told_who_is_already_in_the_room(
     assert (await therapist.call("lobby.admit", {"member": sam_ack["self"]["id"]}))["ok"]
     admitted = await sam.wait_for("lobby.admitted")
     assert sorted(p["id"] for p in admitted["peers"]) == sorted(
-        [therapist_ack["self"]["id"], alex_ack["self"]["id"]])
+        [therapist_ack["self"]["id"], alex_ack["self"]["id"]]
+    )
 
 
 async def test_the_waiting_room_is_told_when_the_session_ends(

@@ -20,8 +20,11 @@ from tests.signaling.raw_socket import RawSocket
 if TYPE_CHECKING:
     from tests.conftest import Client, Connector, LiveServer, StartServer
 
-CANDIDATE = {"candidate": "candidate:1 1 UDP 2122252543 192.0.2.1 50000 typ host",
-             "sdpMid": "0", "sdpMLineIndex": 0}
+CANDIDATE = {
+    "candidate": "candidate:1 1 UDP 2122252543 192.0.2.1 50000 typ host",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+}
 
 
 class LogBytes(logging.Handler):
@@ -60,8 +63,10 @@ def log_bytes() -> Iterator[LogBytes]:
 async def raw(live_server: LiveServer) -> AsyncIterator[Any]:
     sockets: list[RawSocket] = []
 
-    async def open_socket(server: LiveServer | None = None, headers: dict[str, str] | None = None,
-                          ) -> RawSocket:
+    async def open_socket(
+        server: LiveServer | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> RawSocket:
         target = server or live_server
         socket = await RawSocket.open(target.http, target.base_url, headers)
         sockets.append(socket)
@@ -72,8 +77,11 @@ async def raw(live_server: LiveServer) -> AsyncIterator[Any]:
         await socket.close()
 
 
-async def joined_raw(raw: Any, server: LiveServer, connect: Connector,
-                     ) -> tuple[RawSocket, Client, str, str, str]:
+async def joined_raw(
+    raw: Any,
+    server: LiveServer,
+    connect: Connector,
+) -> tuple[RawSocket, Client, str, str, str]:
     """A raw patient socket and a well-behaved therapist, both joined."""
     _, t_token, p_token = await server.individual_tokens()
     therapist = await connect(server, t_token)
@@ -86,10 +94,12 @@ async def joined_raw(raw: Any, server: LiveServer, connect: Connector,
     return patient, therapist, t_id, joined["self"]["id"], t_token
 
 
-async def assert_still_relays(patient: RawSocket, therapist: Client, t_id: str, ack_id: int
-                              ) -> None:
-    await patient.send(f"42{ack_id}" + json.dumps(
-        ["signal.candidate", {"to": t_id, "candidate": CANDIDATE}]))
+async def assert_still_relays(
+    patient: RawSocket, therapist: Client, t_id: str, ack_id: int
+) -> None:
+    await patient.send(
+        f"42{ack_id}" + json.dumps(["signal.candidate", {"to": t_id, "candidate": CANDIDATE}])
+    )
     assert await patient.ack(ack_id) == {"ok": True}
     await therapist.wait_for("signal.candidate")
     assert therapist.connected
@@ -105,10 +115,10 @@ def metric(text: str, name: str, label: str) -> float:
 # --- 1. reserved event names ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["disconnect", "connect", "connect_error", "disconnecting",
-                                  "*"])
+@pytest.mark.parametrize("name", ["disconnect", "connect", "connect_error", "disconnecting", "*"])
 async def test_reserved_event_names_are_unknown_events(
-        live_server: LiveServer, connect: Connector, raw: Any, name: str) -> None:
+    live_server: LiveServer, connect: Connector, raw: Any, name: str
+) -> None:
     patient, therapist, t_id, _, _ = await joined_raw(raw, live_server, connect)
     await patient.send("422" + json.dumps([name, {}]))
     ack = await patient.ack(2)
@@ -123,7 +133,8 @@ async def test_reserved_event_names_are_unknown_events(
 
 
 async def test_connect_event_cannot_switch_identity(
-        live_server: LiveServer, connect: Connector, raw: Any) -> None:
+    live_server: LiveServer, connect: Connector, raw: Any
+) -> None:
     patient, therapist, t_id, p_id, t_token = await joined_raw(raw, live_server, connect)
     fake_environ = {"HTTP_ORIGIN": live_server.base_url, "REMOTE_ADDR": "10.0.0.1"}
     await patient.send("427" + json.dumps(["connect", fake_environ, {"token": t_token}]))
@@ -136,7 +147,8 @@ async def test_connect_event_cannot_switch_identity(
 
 
 async def test_ops_namespace_refuses_reserved_and_unknown_names(
-        live_server: LiveServer, raw: Any) -> None:
+    live_server: LiveServer, raw: Any
+) -> None:
     token = live_server.app[COMPONENTS].issuer.issue_ops(ttl_s=60)
     ops: RawSocket = await raw()
     assert (await ops.connect({"token": token}, "/ops")).startswith("40/ops,")
@@ -153,14 +165,34 @@ async def test_ops_namespace_refuses_reserved_and_unknown_names(
 
 # --- 2 and 3. malformed frames and deep JSON ---------------------------------------------
 
-BAD_FRAMES = ["4x", "42[]", "42[123,{}]", '42{"a":1}', '42"str"', "42", "49",
-              "4" + "[" * 1000, "42[" + "[" * 1000, "x", "", "b!!!", "44{}", "42[\"a\"",
-              "42" + json.dumps(["signal.candidate", {"a": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[
-                  []]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}])]
+BAD_FRAMES = [
+    "4x",
+    "42[]",
+    "42[123,{}]",
+    '42{"a":1}',
+    '42"str"',
+    "42",
+    "49",
+    "4" + "[" * 1000,
+    "42[" + "[" * 1000,
+    "x",
+    "",
+    "b!!!",
+    "44{}",
+    '42["a"',
+    "42"
+    + json.dumps(
+        [
+            "signal.candidate",
+            {"a": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]},
+        ]
+    ),
+]
 
 
 async def test_malformed_frames_are_counted_and_logged_once(
-        live_server: LiveServer, connect: Connector, raw: Any, log_bytes: LogBytes) -> None:
+    live_server: LiveServer, connect: Connector, raw: Any, log_bytes: LogBytes
+) -> None:
     patient, therapist, t_id, _, _ = await joined_raw(raw, live_server, connect)
     before = (await live_server.get("/metrics")).body
     sent = 0
@@ -170,9 +202,11 @@ async def test_malformed_frames_are_counted_and_logged_once(
             sent += 1
     await assert_still_relays(patient, therapist, t_id, 5)
     after = (await live_server.get("/metrics")).body
-    counted = sum(metric(after, "telehealth_malformed_frames_total", kind)
-                  - metric(before, "telehealth_malformed_frames_total", kind)
-                  for kind in ("engineio", "packet", "nesting", "event_shape"))
+    counted = sum(
+        metric(after, "telehealth_malformed_frames_total", kind)
+        - metric(before, "telehealth_malformed_frames_total", kind)
+        for kind in ("engineio", "packet", "nesting", "event_shape")
+    )
     assert counted == sent, (counted, sent)
     assert log_bytes.tracebacks == 0, [r.getMessage() for r in log_bytes.records][:3]
     assert log_bytes.size < 1024 * sent / 1000, (log_bytes.size, sent)
@@ -187,12 +221,20 @@ async def test_a_websocket_closes_as_soon_as_its_client_sends_engineio_close(raw
     assert await asyncio.wait_for(socket.frames.get(), 2.0) is None
 
 
-POLLING_BODIES = ["x", "4x\x1e42[]", "\x1e".join(["6"] * 40), "d=4", "\xff\xfe", "9",
-                  "42[\"a\"\x1ezz"]
+POLLING_BODIES = [
+    "x",
+    "4x\x1e42[]",
+    "\x1e".join(["6"] * 40),
+    "d=4",
+    "\xff\xfe",
+    "9",
+    '42["a"\x1ezz',
+]
 
 
 async def test_bad_long_polling_bodies_are_counted_not_tracebacks(
-        live_server: LiveServer, log_bytes: LogBytes) -> None:
+    live_server: LiveServer, log_bytes: LogBytes
+) -> None:
     url = live_server.base_url + "/socket.io/?EIO=4&transport=polling"
     async with live_server.http.get(url) as opened:
         sid = json.loads((await opened.text())[1:])["sid"]
@@ -201,8 +243,9 @@ async def test_bad_long_polling_bodies_are_counted_not_tracebacks(
         async with live_server.http.post(f"{url}&sid={sid}", data=body.encode()) as reply:
             assert reply.status in (200, 400), (body, reply.status)
     after = (await live_server.get("/metrics")).body
-    counted = (metric(after, "telehealth_malformed_frames_total", "engineio")
-               - metric(before, "telehealth_malformed_frames_total", "engineio"))
+    counted = metric(after, "telehealth_malformed_frames_total", "engineio") - metric(
+        before, "telehealth_malformed_frames_total", "engineio"
+    )
     assert counted >= len(POLLING_BODIES) - 2, counted
     assert log_bytes.tracebacks == 0, [r.getMessage() for r in log_bytes.records][:3]
     assert (await live_server.get("/healthz")).status == 200
@@ -210,7 +253,8 @@ async def test_bad_long_polling_bodies_are_counted_not_tracebacks(
 
 @pytest.mark.parametrize("frame", ["4x", "42[]", "42[123,{}]", '42"str"', "49"])
 async def test_malformed_frame_gets_an_error_event(
-        live_server: LiveServer, connect: Connector, raw: Any, frame: str) -> None:
+    live_server: LiveServer, connect: Connector, raw: Any, frame: str
+) -> None:
     patient, therapist, t_id, _, _ = await joined_raw(raw, live_server, connect)
     await patient.send(frame)
     assert (await patient.event("error"))["code"] == "malformed_frame"
@@ -218,7 +262,8 @@ async def test_malformed_frame_gets_an_error_event(
 
 
 async def test_deep_json_gets_nesting_too_deep(
-        live_server: LiveServer, connect: Connector, raw: Any, log_bytes: LogBytes) -> None:
+    live_server: LiveServer, connect: Connector, raw: Any, log_bytes: LogBytes
+) -> None:
     patient, therapist, t_id, _, _ = await joined_raw(raw, live_server, connect)
     deep = "[" * 1000 + "]" * 1000  # 2 KB; the probe's 6 KB variant raised RecursionError
     await patient.send('423["stats.report",' + deep + "]")
@@ -245,7 +290,8 @@ async def test_deep_json_before_authenticating_is_a_connect_error(raw: Any) -> N
 
 
 async def test_sustained_flood_is_disconnected_with_a_reason(
-        live_server: LiveServer, connect: Connector, raw: Any) -> None:
+    live_server: LiveServer, connect: Connector, raw: Any
+) -> None:
     sio = live_server.app[COMPONENTS].signaling.sio
     eio_sids = set(sio.eio.sockets)
     patient, therapist, _, _, _ = await joined_raw(raw, live_server, connect)
@@ -274,7 +320,8 @@ async def test_sustained_flood_is_disconnected_with_a_reason(
 
 
 async def test_binary_packets_are_refused_and_attachments_not_buffered(
-        live_server: LiveServer, connect: Connector, raw: Any) -> None:
+    live_server: LiveServer, connect: Connector, raw: Any
+) -> None:
     patient, therapist, t_id, _, _ = await joined_raw(raw, live_server, connect)
     sio = live_server.app[COMPONENTS].signaling.sio
     header = '4539-7["stats.report",{"_placeholder":true,"num":0}]'
@@ -295,8 +342,7 @@ async def test_binary_packets_are_refused_and_attachments_not_buffered(
 # --- 6. idle sockets and the per-address cap -----------------------------------------------
 
 
-async def test_unauthenticated_socket_is_closed_at_the_deadline(
-        start_server: StartServer) -> None:
+async def test_unauthenticated_socket_is_closed_at_the_deadline(start_server: StartServer) -> None:
     server = await start_server(auth_timeout_s=0.5)
     socket = await RawSocket.open(server.http, server.base_url)
     try:
@@ -308,7 +354,8 @@ async def test_unauthenticated_socket_is_closed_at_the_deadline(
 
 
 async def test_authenticated_socket_that_never_joins_is_closed(
-        start_server: StartServer, connect: Connector) -> None:
+    start_server: StartServer, connect: Connector
+) -> None:
     server = await start_server(join_timeout_s=0.6)
     _, t_token, p_token = await server.individual_tokens()
     idle, member = await connect(server, p_token), await connect(server, t_token)
@@ -321,8 +368,7 @@ async def test_authenticated_socket_that_never_joins_is_closed(
     assert (await member.call("media.state", {"audio": True, "video": True}))["ok"] is True
 
 
-async def handshake(server: LiveServer, headers: dict[str, str] | None = None
-                    ) -> tuple[int, Any]:
+async def handshake(server: LiveServer, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     url = server.base_url + "/socket.io/?EIO=4&transport=polling"
     async with server.http.get(url, headers=headers or {}) as response:
         body = await response.text()
@@ -362,7 +408,8 @@ async def test_cap_uses_forwarded_for_behind_a_trusted_proxy(start_server: Start
 
 
 async def test_open_sockets_do_not_leak_cap_or_guard_state(
-        live_server: LiveServer, connect: Connector, raw: Any) -> None:
+    live_server: LiveServer, connect: Connector, raw: Any
+) -> None:
     sio = live_server.app[COMPONENTS].signaling.sio
     patient, _, _, _, _ = await joined_raw(raw, live_server, connect)
     await patient.send("4x")

@@ -10,8 +10,9 @@ import pytest
 from signaling.origin import OriginPolicy
 
 
-def environ(origin: str | None, host: str = "sessions.example:8080", scheme: str = "http",
-            **headers: str) -> dict[str, Any]:
+def environ(
+    origin: str | None, host: str = "sessions.example:8080", scheme: str = "http", **headers: str
+) -> dict[str, Any]:
     env: dict[str, Any] = {"HTTP_HOST": host, "aiohttp.request": SimpleNamespace(scheme=scheme)}
     if origin is not None:
         env["HTTP_ORIGIN"] = origin
@@ -23,7 +24,9 @@ def test_same_origin_is_allowed() -> None:
     assert OriginPolicy().allows(environ("http://sessions.example:8080"))
 
 
-@pytest.mark.parametrize("origin", ["HTTP://Sessions.Example:8080", "http://sessions.example:8080/"])
+@pytest.mark.parametrize(
+    "origin", ["HTTP://Sessions.Example:8080", "http://sessions.example:8080/"]
+)
 def test_case_and_a_trailing_slash_do_not_matter(origin: str) -> None:
     assert OriginPolicy().allows(environ(origin))
 
@@ -44,8 +47,9 @@ def test_other_origins_are_refused(origin: str) -> None:
 
 
 def test_https_is_taken_from_the_request() -> None:
-    assert OriginPolicy().allows(environ("https://sessions.example", host="sessions.example",
-                                         scheme="https"))
+    assert OriginPolicy().allows(
+        environ("https://sessions.example", host="sessions.example", scheme="https")
+    )
 
 
 def test_no_origin_is_not_a_browser_and_is_allowed() -> None:
@@ -61,16 +65,23 @@ def test_the_allow_list_adds_origins() -> None:
 
 
 def test_forwarded_headers_are_ignored_unless_the_proxy_is_trusted() -> None:
-    behind = environ("https://public.example", host="127.0.0.1:8080",
-                     HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_HOST="public.example")
+    behind = environ(
+        "https://public.example",
+        host="127.0.0.1:8080",
+        HTTP_X_FORWARDED_PROTO="https",
+        HTTP_X_FORWARDED_HOST="public.example",
+    )
     assert not OriginPolicy().allows(behind)
     assert OriginPolicy(trust_proxy=True).allows(behind)
 
 
 def test_a_trusted_proxy_chain_uses_the_first_value() -> None:
-    behind = environ("https://public.example", host="127.0.0.1:8080",
-                     HTTP_X_FORWARDED_PROTO="https, http",
-                     HTTP_X_FORWARDED_HOST="public.example, internal.lan")
+    behind = environ(
+        "https://public.example",
+        host="127.0.0.1:8080",
+        HTTP_X_FORWARDED_PROTO="https, http",
+        HTTP_X_FORWARDED_HOST="public.example, internal.lan",
+    )
     assert OriginPolicy(trust_proxy=True).allows(behind)
 
 

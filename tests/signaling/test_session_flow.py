@@ -10,12 +10,17 @@ if TYPE_CHECKING:
     from tests.conftest import Client, Connector, LiveServer, StartServer
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}
-CANDIDATE = {"candidate": "candidate:1 1 UDP 2122252543 192.0.2.1 50000 typ host",
-             "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "abcd"}
+CANDIDATE = {
+    "candidate": "candidate:1 1 UDP 2122252543 192.0.2.1 50000 typ host",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+    "usernameFragment": "abcd",
+}
 
 
-async def pair(server: LiveServer, connect: Connector) -> tuple[Client, Client, dict[str, Any],
-                                                                 dict[str, Any], str]:
+async def pair(
+    server: LiveServer, connect: Connector
+) -> tuple[Client, Client, dict[str, Any], dict[str, Any], str]:
     """Therapist and patient joined in a fresh individual room."""
     _, t_token, p_token = await server.individual_tokens()
     therapist = await connect(server, t_token)
@@ -29,8 +34,16 @@ async def test_join_ack_shape(live_server: LiveServer, connect: Connector) -> No
     room_id, t_token, p_token = await live_server.individual_tokens()
     therapist = await connect(live_server, t_token)
     ack = await therapist.join()
-    assert set(ack) >= {"ok", "self", "room", "peers", "polite", "ice_servers",
-                        "resume_token", "resumed"}
+    assert set(ack) >= {
+        "ok",
+        "self",
+        "room",
+        "peers",
+        "polite",
+        "ice_servers",
+        "resume_token",
+        "resumed",
+    }
     assert ack["self"]["role"] == "therapist"
     assert ack["self"]["name"] == "Therapist"
     assert ack["self"]["id"].startswith("p_")
@@ -47,14 +60,22 @@ async def test_join_ack_shape(live_server: LiveServer, connect: Connector) -> No
     assert p_ack["self"]["role"] == "participant"
     [peer] = p_ack["peers"]
     media = peer.pop("media")
-    assert peer == {"id": ack["self"]["id"], "role": "therapist", "name": "Therapist",
-                    "connected": True, "epoch": 1}
+    assert peer == {
+        "id": ack["self"]["id"],
+        "role": "therapist",
+        "name": "Therapist",
+        "connected": True,
+        "epoch": 1,
+    }
     assert (media["audio"], media["video"]) == (True, True)
 
 
 async def test_ice_servers_from_settings(start_server: StartServer, connect: Connector) -> None:
-    server = await start_server(stun_urls=("stun:stun.example:3478",),
-                                turn_urls=("turn:turn.example:3478",), turn_secret="s3cret")
+    server = await start_server(
+        stun_urls=("stun:stun.example:3478",),
+        turn_urls=("turn:turn.example:3478",),
+        turn_secret="s3cret",
+    )
     _, t_token, _ = await server.individual_tokens()
     ack = await (await connect(server, t_token)).join()
     stun, turn = ack["ice_servers"]
@@ -77,15 +98,15 @@ async def test_peer_joined_and_relay(live_server: LiveServer, connect: Connector
     assert got == {"from": t_id, "description": OFFER}
 
     answer = {"type": "answer", "sdp": "v=0\r\n"}
-    assert (await patient.call("signal.description",
-                               {"to": t_id, "description": answer}))["ok"] is True
-    assert await therapist.wait_for("signal.description") == {"from": p_id,
-                                                              "description": answer}
+    assert (await patient.call("signal.description", {"to": t_id, "description": answer}))[
+        "ok"
+    ] is True
+    assert await therapist.wait_for("signal.description") == {"from": p_id, "description": answer}
 
-    assert (await patient.call("signal.candidate",
-                               {"to": t_id, "candidate": CANDIDATE}))["ok"] is True
-    assert await therapist.wait_for("signal.candidate") == {"from": p_id,
-                                                            "candidate": CANDIDATE}
+    assert (await patient.call("signal.candidate", {"to": t_id, "candidate": CANDIDATE}))[
+        "ok"
+    ] is True
+    assert await therapist.wait_for("signal.candidate") == {"from": p_id, "candidate": CANDIDATE}
     # End of candidates.
     assert (await patient.call("signal.candidate", {"to": t_id, "candidate": None}))["ok"]
     assert await therapist.wait_for("signal.candidate") == {"from": p_id, "candidate": None}
@@ -96,8 +117,7 @@ async def test_peer_joined_and_relay(live_server: LiveServer, connect: Connector
 async def test_forged_from_is_refused(live_server: LiveServer, connect: Connector) -> None:
     therapist, patient, t_ack, p_ack, _ = await pair(live_server, connect)
     t_id, p_id = t_ack["self"]["id"], p_ack["self"]["id"]
-    ack = await patient.call("signal.description",
-                             {"to": t_id, "from": t_id, "description": OFFER})
+    ack = await patient.call("signal.description", {"to": t_id, "from": t_id, "description": OFFER})
     assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload"
     assert "from" in ack["error"]["message"]
     await therapist.assert_none("signal.description", within=0.2)
@@ -108,12 +128,12 @@ async def test_forged_from_is_refused(live_server: LiveServer, connect: Connecto
 
 async def test_unknown_peer(live_server: LiveServer, connect: Connector) -> None:
     therapist, _, t_ack, _, _ = await pair(live_server, connect)
-    ack = await therapist.call("signal.description",
-                               {"to": "p_nobody", "description": OFFER})
+    ack = await therapist.call("signal.description", {"to": "p_nobody", "description": OFFER})
     assert ack["ok"] is False and ack["error"]["code"] == "unknown_peer"
     # Yourself is not a peer either.
-    ack = await therapist.call("signal.candidate",
-                               {"to": t_ack["self"]["id"], "candidate": CANDIDATE})
+    ack = await therapist.call(
+        "signal.candidate", {"to": t_ack["self"]["id"], "candidate": CANDIDATE}
+    )
     assert ack["error"]["code"] == "unknown_peer"
 
 
@@ -124,8 +144,7 @@ async def test_signal_before_join(live_server: LiveServer, connect: Connector) -
     assert ack["error"]["code"] == "not_joined"
 
 
-async def test_second_patient_link_seat_taken(live_server: LiveServer,
-                                              connect: Connector) -> None:
+async def test_second_patient_link_seat_taken(live_server: LiveServer, connect: Connector) -> None:
     therapist, patient, *_ = await pair(live_server, connect)
     room_id = (await therapist.call("session.join", {"resume": True}))["room"]["id"]
     invite = await live_server.invite(room_id, "participant", "Second")
@@ -153,8 +172,7 @@ async def test_same_link_takes_over(live_server: LiveServer, connect: Connector)
     assert joined["peer"]["id"] == p_ack["self"]["id"] and joined["peer"]["epoch"] == 2
     await therapist.assert_none("peer.disconnected", within=0.3)
     # Relaying reaches the new tab only.
-    await therapist.call("signal.description",
-                         {"to": p_ack["self"]["id"], "description": OFFER})
+    await therapist.call("signal.description", {"to": p_ack["self"]["id"], "description": OFFER})
     assert (await second_tab.wait_for("signal.description"))["from"] == t_ack["self"]["id"]
 
 
@@ -176,8 +194,9 @@ async def test_resume_within_grace(live_server: LiveServer, connect: Connector) 
     assert (await back.wait_for("signal.candidate"))["from"] == t_ack["self"]["id"]
 
 
-async def test_resume_token_works_without_resume_flag(live_server: LiveServer,
-                                                      connect: Connector) -> None:
+async def test_resume_token_works_without_resume_flag(
+    live_server: LiveServer, connect: Connector
+) -> None:
     """A fresh page with the resume token keeps the seat (a new epoch)."""
     therapist, patient, _, p_ack, _ = await pair(live_server, connect)
     await patient.disconnect()
@@ -185,9 +204,10 @@ async def test_resume_token_works_without_resume_flag(live_server: LiveServer,
     back = await connect(live_server, p_ack["resume_token"])
     ack = await back.join(resume=False)
     assert ack["self"]["id"] == p_ack["self"]["id"] and ack["resumed"] is False
-    joined = await therapist.wait_for("peer.joined",
-                                      where=lambda d: d["peer"]["id"] == p_ack["self"]["id"]
-                                      and d["peer"]["epoch"] == 2)
+    joined = await therapist.wait_for(
+        "peer.joined",
+        where=lambda d: d["peer"]["id"] == p_ack["self"]["id"] and d["peer"]["epoch"] == 2,
+    )
     assert joined["peer"]["connected"] is True
 
 
@@ -209,8 +229,7 @@ async def test_leave_frees_the_seat(live_server: LiveServer, connect: Connector)
     therapist, patient, _, p_ack, _ = await pair(live_server, connect)
     room_id = p_ack["room"]["id"]
     assert await patient.call("session.leave", {}) == {"ok": True}
-    assert await therapist.wait_for("peer.left") == {"id": p_ack["self"]["id"],
-                                                    "reason": "left"}
+    assert await therapist.wait_for("peer.left") == {"id": p_ack["self"]["id"], "reason": "left"}
     invite = await live_server.invite(room_id, "participant", "Next")
     newcomer = await connect(live_server, live_server.token_of(invite["url"]))
     ack = await newcomer.join()
@@ -232,8 +251,9 @@ async def test_media_state(live_server: LiveServer, connect: Connector) -> None:
 
 
 @pytest.mark.parametrize("role", ["therapist", "participant"])
-async def test_peer_media_seen_in_join_ack(live_server: LiveServer, connect: Connector,
-                                           role: str) -> None:
+async def test_peer_media_seen_in_join_ack(
+    live_server: LiveServer, connect: Connector, role: str
+) -> None:
     _, t_token, p_token = await live_server.individual_tokens()
     first_token, second_token = (t_token, p_token) if role == "therapist" else (p_token, t_token)
     first = await connect(live_server, first_token)
@@ -245,8 +265,9 @@ async def test_peer_media_seen_in_join_ack(live_server: LiveServer, connect: Con
     assert (media["audio"], media["video"]) == (True, False)
 
 
-async def test_resume_token_is_refreshed_before_it_expires(start_server: StartServer,
-                                                           connect: Connector) -> None:
+async def test_resume_token_is_refreshed_before_it_expires(
+    start_server: StartServer, connect: Connector
+) -> None:
     server = await start_server(resume_ttl_s=4.0)
     _, t_token, _ = await server.individual_tokens()
     therapist = await connect(server, t_token)

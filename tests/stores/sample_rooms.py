@@ -30,17 +30,42 @@ def individual_room(room_id: str = "r_individual") -> Room:
         id=room_id,
         kind=RoomKind.INDIVIDUAL,
         created_at=T0,
-        policy=RoomPolicy(grace_s=12.5, max_members=2, idle_expiry_s=600.0,
-                          unused_expiry_s=3600.0, admit=AdmitPolicy.AUTO),
+        policy=RoomPolicy(
+            grace_s=12.5,
+            max_members=2,
+            idle_expiry_s=600.0,
+            unused_expiry_s=3600.0,
+            admit=AdmitPolicy.AUTO,
+        ),
         state=RoomState.ACTIVE,
         members=(
-            Member(id="p_ther", role=Role.THERAPIST, name="Dr. Ada Ö", presence=Presence.CONNECTED,
-                   epoch=3, joined_at=T0 + 5, media=MediaState(audio=False, video=True)),
-            Member(id="p_pat", role=Role.PARTICIPANT, name="Pat", epoch=1,
-                   presence=Presence.DISCONNECTED, disconnected_at=T0 + 40.25,
-                   joined_at=T0 + 9, media=MediaState(audio=True, video=False)),
-            Member(id="p_old", role=Role.PARTICIPANT, name="Old tab", presence=Presence.LEFT,
-                   epoch=2, joined_at=T0 + 1),
+            Member(
+                id="p_ther",
+                role=Role.THERAPIST,
+                name="Dr. Ada Ö",
+                presence=Presence.CONNECTED,
+                epoch=3,
+                joined_at=T0 + 5,
+                media=MediaState(audio=False, video=True),
+            ),
+            Member(
+                id="p_pat",
+                role=Role.PARTICIPANT,
+                name="Pat",
+                epoch=1,
+                presence=Presence.DISCONNECTED,
+                disconnected_at=T0 + 40.25,
+                joined_at=T0 + 9,
+                media=MediaState(audio=True, video=False),
+            ),
+            Member(
+                id="p_old",
+                role=Role.PARTICIPANT,
+                name="Old tab",
+                presence=Presence.LEFT,
+                epoch=2,
+                joined_at=T0 + 1,
+            ),
         ),
         last_activity_at=T0 + 40.25,
     )
@@ -66,19 +91,26 @@ def go_around_floor() -> FloorState:
     return FloorState(
         settings=group_settings(),
         # Not in sorted order: the report lists members in first-seen order.
-        talk=TalkTimeLedger(started_at=T0 + 10, members={
-            "p_d": MemberTalk(),
-            "p_a": MemberTalk(spoken_s=42.5, speaking_since=None, turns=2, longest_wait_s=7.25),
-            "p_b": MemberTalk(spoken_s=3.0, speaking_since=T0 + 105.5, turns=1),
-        }),
+        talk=TalkTimeLedger(
+            started_at=T0 + 10,
+            members={
+                "p_d": MemberTalk(),
+                "p_a": MemberTalk(spoken_s=42.5, speaking_since=None, turns=2, longest_wait_s=7.25),
+                "p_b": MemberTalk(spoken_s=3.0, speaking_since=T0 + 105.5, turns=1),
+            },
+        ),
         clock=T0 + 106.0,
         mode=FloorMode.GO_AROUND,
         participants=("p_a", "p_b", "p_d"),
         hands=(HandRaise(member="p_d", raised_at=T0 + 103.5, seq=4),),
-        turn=Turn(member="p_b", started_at=T0 + 105.0, limit_s=60.0, warned=True,
-                  limit_reported=True),
-        go_around=GoAround(order=("p_a", "p_b", "p_d"), taken=frozenset({"p_a", "p_b"}),
-                           return_mode=FloorMode.HAND_QUEUE),
+        turn=Turn(
+            member="p_b", started_at=T0 + 105.0, limit_s=60.0, warned=True, limit_reported=True
+        ),
+        go_around=GoAround(
+            order=("p_a", "p_b", "p_d"),
+            taken=frozenset({"p_a", "p_b"}),
+            return_mode=FloorMode.HAND_QUEUE,
+        ),
         voice_active=frozenset({"p_b", "p_a"}),
         next_seq=5,
     )
@@ -108,16 +140,44 @@ def group_room(floor: FloorState | None = None, room_id: str = "r_group") -> Roo
         state=RoomState.ACTIVE,
         members=(
             Member(id="p_ther", role=Role.THERAPIST, name="Therapist", joined_at=T0 + 1),
-            Member(id="p_a", role=Role.PARTICIPANT, name="Ana", joined_at=T0 + 2,
-                   media=MediaState(audio=False, video=True), muted_by_moderator=True),
-            Member(id="p_b", role=Role.PARTICIPANT, name="Ben", joined_at=T0 + 3,
-                   media=MediaState(audio=True, video=False), video_stopped_by_moderator=True),
-            Member(id="p_w", role=Role.PARTICIPANT, name="Wes", joined_at=T0 + 4,
-                   admission=Admission.WAITING),
-            Member(id="p_d", role=Role.PARTICIPANT, name="Dee", joined_at=T0 + 5,
-                   presence=Presence.DISCONNECTED, disconnected_at=T0 + 99),
-            Member(id="p_gone", role=Role.PARTICIPANT, name="Gone", joined_at=T0 + 6,
-                   presence=Presence.LEFT),
+            Member(
+                id="p_a",
+                role=Role.PARTICIPANT,
+                name="Ana",
+                joined_at=T0 + 2,
+                media=MediaState(audio=False, video=True),
+                muted_by_moderator=True,
+            ),
+            Member(
+                id="p_b",
+                role=Role.PARTICIPANT,
+                name="Ben",
+                joined_at=T0 + 3,
+                media=MediaState(audio=True, video=False),
+                video_stopped_by_moderator=True,
+            ),
+            Member(
+                id="p_w",
+                role=Role.PARTICIPANT,
+                name="Wes",
+                joined_at=T0 + 4,
+                admission=Admission.WAITING,
+            ),
+            Member(
+                id="p_d",
+                role=Role.PARTICIPANT,
+                name="Dee",
+                joined_at=T0 + 5,
+                presence=Presence.DISCONNECTED,
+                disconnected_at=T0 + 99,
+            ),
+            Member(
+                id="p_gone",
+                role=Role.PARTICIPANT,
+                name="Gone",
+                joined_at=T0 + 6,
+                presence=Presence.LEFT,
+            ),
         ),
         revoked=frozenset({"p_gone", "p_denied"}),
         last_activity_at=T0 + 106,
@@ -128,8 +188,9 @@ def group_room(floor: FloorState | None = None, room_id: str = "r_group") -> Roo
 
 def played_group_session() -> Iterator[Room]:
     """Every state of a scripted group session, played through the real engine."""
-    room = new_room("r_played", RoomKind.GROUP, T0,
-                    RoomPolicy(grace_s=20.0, admit=AdmitPolicy.MANUAL))
+    room = new_room(
+        "r_played", RoomKind.GROUP, T0, RoomPolicy(grace_s=20.0, admit=AdmitPolicy.MANUAL)
+    )
     yield room
     t = T0
     ther = "p_ther"

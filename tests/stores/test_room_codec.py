@@ -56,14 +56,32 @@ def test_encoding_is_deterministic_plain_json() -> None:
 def test_reads_a_version_1_document() -> None:
     """Version 1 stored individual rooms without admission, moderator flags or lock."""
     v1 = {
-        "id": "r_v1", "kind": "individual", "created_at": T0,
-        "policy": {"grace_s": 30.0, "max_members": 16, "idle_expiry_s": 1800.0,
-                   "unused_expiry_s": 86400.0, "admit": "manual"},
+        "id": "r_v1",
+        "kind": "individual",
+        "created_at": T0,
+        "policy": {
+            "grace_s": 30.0,
+            "max_members": 16,
+            "idle_expiry_s": 1800.0,
+            "unused_expiry_s": 86400.0,
+            "admit": "manual",
+        },
         "state": "active",
-        "members": [{"id": "p_t", "role": "therapist", "name": "T", "presence": "connected",
-                     "epoch": 1, "disconnected_at": None, "joined_at": T0,
-                     "media": {"audio": True, "video": False}}],
-        "revoked": [], "last_activity_at": T0, "v": 1,
+        "members": [
+            {
+                "id": "p_t",
+                "role": "therapist",
+                "name": "T",
+                "presence": "connected",
+                "epoch": 1,
+                "disconnected_at": None,
+                "joined_at": T0,
+                "media": {"audio": True, "video": False},
+            }
+        ],
+        "revoked": [],
+        "last_activity_at": T0,
+        "v": 1,
     }
     room = room_from_json(json.dumps(v1))
     assert room.id == "r_v1"
@@ -81,14 +99,17 @@ def test_unknown_versions_are_refused(version: Any) -> None:
         room_from_json(json.dumps(data))
 
 
-@pytest.mark.parametrize(("path", "bad"), [
-    (("members", 0, "epoch"), "3"),
-    (("members", 0, "admission"), "maybe"),
-    (("locked",), 1),
-    (("floor", "next_seq"), 1.5),
-    (("floor", "turn", "warned"), "yes"),
-    (("floor", "settings", "turn_limit_s"), "180"),
-])
+@pytest.mark.parametrize(
+    ("path", "bad"),
+    [
+        (("members", 0, "epoch"), "3"),
+        (("members", 0, "admission"), "maybe"),
+        (("locked",), 1),
+        (("floor", "next_seq"), 1.5),
+        (("floor", "turn", "warned"), "yes"),
+        (("floor", "settings", "turn_limit_s"), "180"),
+    ],
+)
 def test_a_document_of_the_wrong_shape_fails_loudly(path: tuple[Any, ...], bad: Any) -> None:
     data = room_to_data(group_room())
     target = data

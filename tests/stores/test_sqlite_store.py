@@ -55,8 +55,9 @@ async def main():
 
 asyncio.run(main())
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=30,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=30, check=False
+    )
     assert result.returncode == -9, result.stderr.decode()
 
     async def read() -> None:

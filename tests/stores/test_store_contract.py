@@ -48,8 +48,9 @@ async def test_create_refuses_a_taken_id(store: RoomStore) -> None:
 async def test_save_replaces_the_state(store: RoomStore) -> None:
     room = group_room()
     await store.create(room)
-    changed = replace(room, locked=False, floor=hand_queue_floor(),
-                      last_activity_at=room.last_activity_at + 1)
+    changed = replace(
+        room, locked=False, floor=hand_queue_floor(), last_activity_at=room.last_activity_at + 1
+    )
     await store.save(changed)
     assert await store.get(room.id) == changed
 
@@ -78,7 +79,8 @@ async def test_list_ids_lists_live_rooms_sorted(store: RoomStore) -> None:
 
 @pytest.mark.parametrize("final", [RoomState.ENDED, RoomState.EXPIRED])
 async def test_a_room_that_is_over_leaves_the_list_but_stays_readable(
-        store: RoomStore, final: RoomState) -> None:
+    store: RoomStore, final: RoomState
+) -> None:
     """Late links must hear "ended", not "not found"; housekeeping need not tick it."""
     live, over = individual_room("r_live"), individual_room("r_over")
     await store.create(live)
@@ -106,12 +108,15 @@ async def test_backend_name(store: RoomStore) -> None:
 # --- full round trips -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("build", [
-    pytest.param(individual_room, id="individual-every-presence"),
-    pytest.param(group_room, id="group-go-around"),
-    pytest.param(lambda: group_room(hand_queue_floor()), id="group-hand-queue"),
-    pytest.param(lambda: replace(group_room(), floor=None), id="group-without-floor"),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(individual_room, id="individual-every-presence"),
+        pytest.param(group_room, id="group-go-around"),
+        pytest.param(lambda: group_room(hand_queue_floor()), id="group-hand-queue"),
+        pytest.param(lambda: replace(group_room(), floor=None), id="group-without-floor"),
+    ],
+)
 async def test_round_trip_keeps_every_field(store: RoomStore, build: Callable[[], Room]) -> None:
     room = build()
     await store.create(room)
@@ -120,9 +125,9 @@ async def test_round_trip_keeps_every_field(store: RoomStore, build: Callable[[]
     assert stored is not None
     # Equality of the parts that matter most, spelled out for a readable failure.
     assert [m.admission for m in stored.members] == [m.admission for m in room.members]
-    assert [(m.muted_by_moderator, m.video_stopped_by_moderator, m.media)
-            for m in stored.members] == [
-        (m.muted_by_moderator, m.video_stopped_by_moderator, m.media) for m in room.members]
+    assert [
+        (m.muted_by_moderator, m.video_stopped_by_moderator, m.media) for m in stored.members
+    ] == [(m.muted_by_moderator, m.video_stopped_by_moderator, m.media) for m in room.members]
     assert stored.locked == room.locked
     assert stored.floor == room.floor
     if room.floor is not None:
@@ -158,7 +163,8 @@ async def test_concurrent_creates_of_one_id_admit_exactly_one(store: RoomStore) 
 
 @pytest.mark.redis
 async def test_redis_ended_rooms_expire_and_live_rooms_do_not(
-        redis_url: str, raw_redis: redis.Redis) -> None:
+    redis_url: str, raw_redis: redis.Redis
+) -> None:
     store = RedisRoomStore(redis_url)
     try:
         live, over = individual_room("r_live"), individual_room("r_over")
@@ -180,7 +186,8 @@ async def test_redis_ended_rooms_expire_and_live_rooms_do_not(
 
 @pytest.mark.redis
 async def test_redis_keys_live_under_the_prefix(
-        redis_url: str, raw_redis: redis.Redis, key_prefix: str) -> None:
+    redis_url: str, raw_redis: redis.Redis, key_prefix: str
+) -> None:
     store = RedisRoomStore(redis_url)
     try:
         await store.create(group_room())
