@@ -4,6 +4,8 @@ aiohttp's own 404/405 become JSON under /api/ and a small HTML page elsewhere;
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from aiohttp.test_utils import make_mocked_request
 from yarl import URL
@@ -150,7 +152,15 @@ def test_an_unusable_metrics_token_is_refused_clearly(
 ) -> None:
     with pytest.raises(ValueError, match=complaint):
         Settings(metrics_token=token)
-    assert main(["serve", "--port", "0", "--metrics-token", token]) == 2
+    # `serve` configures the root logger on this test's captured stderr: put it back, or
+    # later tests log into a closed stream ("I/O operation on closed file").
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    try:
+        assert main(["serve", "--port", "0", "--metrics-token", token]) == 2
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
     assert complaint in capsys.readouterr().err
 
 
