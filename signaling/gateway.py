@@ -214,6 +214,11 @@ class Signaling:
         await self.fanout.seat(connection, admitted=member.admitted)
         self._join_deadlines.cancel(connection.sid)
         connection.joined_at = self._monotonic()
+        relay: dict[str, Any] = {}
+        if self._group_media is not None and identity.kind is RoomKind.GROUP and member.admitted:
+            # After a restart the page's leg points at a relay that no longer exists: it
+            # opens a fresh one at once instead of waiting for ICE to call the old one dead.
+            relay["relay_leg"] = self._group_media.has_leg(identity)
         return {
             "ok": True,
             "self": {"id": identity.member_id, "role": identity.role.value, "name": identity.name},
@@ -224,6 +229,7 @@ class Signaling:
             "ice_servers": self._ice.ice_servers(identity.member_id),
             "resume_token": self._auth.resume_token(identity),
             "resumed": any(e.name == "member_reconnected" for e in events),
+            **relay,
         }
 
     async def _leave(self, connection: Connection, payload: EmptyPayload) -> Reply:

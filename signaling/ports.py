@@ -60,6 +60,9 @@ class GroupMedia(Protocol):
 
     async def answer(self, identity: Identity, sdp: str) -> None: ...
 
+    def has_leg(self, identity: Identity) -> bool:
+        """Whether this process's relay holds a leg for the member (none after a restart)."""
+
 
 class StatsSink(Protocol):
     """Where browsers' connection statistics go (quality levels, ops dashboard)."""

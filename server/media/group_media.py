@@ -105,6 +105,10 @@ class RelayRegistry:
         self._apply_gates(room, relay)
         return {"sdp": answer, "tracks": relay.track_map(identity.member_id)}
 
+    def has_leg(self, identity: Identity) -> bool:
+        relay = self._relays.get(identity.room)
+        return relay is not None and identity.member_id in relay.member_ids()
+
     async def answer(self, identity: Identity, sdp: str) -> None:
         room = await self._rooms.get(identity.room)
         member = None if room is None else room.member(identity.member_id)

@@ -273,7 +273,7 @@ export class SessionClient extends Emitter {
     this.emit("joined", { self: this.self, room: this.room, peers: this.peers, resumed, ack });
     this.emit("roster", this.peers);
     this.emit("admission", { admission: this.admission });
-    this.#media?.sync(ack.peers, resumed);
+    this.#media?.sync(ack.peers, resumed, ack);
     this.#send("media.state", this.#mediaState);
     this.#startStats();
   }

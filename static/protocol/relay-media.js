@@ -19,10 +19,14 @@ export class RelayMedia {
     this.#ctx = ctx;
   }
 
-  /** Session joined: keep a healthy leg across a resumed socket, else open a fresh one. */
-  sync(peers, resumed) {
+  /**
+   * Session joined: keep a healthy leg across a resumed socket, else open a fresh one.
+   * `ack.relay_leg === false`: the server's relay has no leg for us (it restarted), so
+   * ours is dead whatever ICE says yet.
+   */
+  sync(peers, resumed, ack = {}) {
     const healthy = this.#link && ["connecting", "connected", "reconnecting"].includes(this.#link.state);
-    if (!resumed || !healthy || this.#stale) this.#open();
+    if (!resumed || !healthy || this.#stale || ack.relay_leg === false) this.#open();
   }
 
   peerJoined() {}

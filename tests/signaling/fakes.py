@@ -139,12 +139,17 @@ class EchoGroupMedia:
         self.refusal = refusal
         self.offers: list[tuple[Identity, str]] = []
         self.answers: list[tuple[Identity, str]] = []
+        self.legs: set[tuple[str, str]] = set()
 
     async def offer(self, identity: Identity, sdp: str) -> dict[str, Any]:
         if self.refusal is not None:
             raise self.refusal
         self.offers.append((identity, sdp))
+        self.legs.add((identity.room, identity.member_id))
         return {"sdp": self.answer_sdp, "tracks": []}
+
+    def has_leg(self, identity: Identity) -> bool:
+        return (identity.room, identity.member_id) in self.legs
 
     async def answer(self, identity: Identity, sdp: str) -> None:
         if self.refusal is not None:
