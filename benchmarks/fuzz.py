@@ -13,7 +13,7 @@ How it is measured
   fields the schemas use), mutated frames (random edits of valid ones), junk text, deep
   nesting and binary frames. The patient rejoins whenever the server closes it.
 * Reported: payloads tried; crashes (ERROR lines or tracebacks in the server's log);
-  events sent with an ack and never answered (2 s) while the connection stayed open;
+  events sent with an ack and never answered (ACK_WAIT_S) while the connection stayed open;
   connections the server closed, and with which reason; peak RSS of the server
   (VmHWM) and its RSS and log growth per 10k payloads.
 """
@@ -39,7 +39,10 @@ import aiohttp
 from tests.signaling.raw_socket import RawSocket
 
 BATCH = 50
-ACK_WAIT_S = 2.0
+# An answer later than this counts as unanswered. 2 s was exceeded about once in 50k
+# acked events while other work shared this 2-core machine (late, not lost: with 6 s,
+# none); 5 s keeps "unanswered" meaning lost, not slow.
+ACK_WAIT_S = 5.0
 EVENTS = [
     "session.join",
     "session.leave",
