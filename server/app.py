@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -109,7 +110,10 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     issuer = TokenIssuer(keys.signing_key)
     verifier = TokenVerifier(keys.verify_key)
     metrics = Metrics()
-    audit = AuditLog(settings.data_dir / AUDIT_DIR)
+    # With Redis, several processes share the data directory: each writes its own
+    # chain, named by its pid. Embedded, the one process writes audit.jsonl, and
+    # that chain's lock refuses a second process on the directory (and its SQLite).
+    audit = AuditLog(settings.data_dir / AUDIT_DIR, pid=os.getpid() if settings.redis_url else None)
     alerts = AlertLog()
     sio = SignalingServer(
         async_mode="aiohttp",

@@ -21,11 +21,21 @@ from server.audit.log import (
     AuditEvent,
     AuditLog,
     AuditLogError,
+    audit_chains,
     canonical_json,
+    current_file_name,
     encode_line,
+    lock_file_name,
     rotated_file_name,
 )
-from server.audit.verify import Breakage, VerifyReport, run_verify, verify_chain
+from server.audit.verify import (
+    Breakage,
+    VerifyReport,
+    run_verify,
+    verify_chain,
+    verify_directory,
+)
+from server.cli.main import main as cli_main
 
 FAKE_JWT = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJwXzEyMyJ9.c2lnbmF0dXJlLWJ5dGVz"
 
@@ -39,7 +49,12 @@ def ticking_clock() -> Callable[[], datetime]:
 
 def write_entries(directory: Path, count: int, **options: int) -> AuditLog:
     log = AuditLog(directory, clock=ticking_clock(), **options)  # type: ignore[arg-type]
-    for n in range(count):
+    append_entries(log, count)
+    return log
+
+
+def append_entries(log: AuditLog, count: int, start: int = 0) -> None:
+    for n in range(start, start + count):
         log.append(
             AuditEvent.JOIN if n % 2 == 0 else AuditEvent.LEAVE,
             room="r_7f3a",
@@ -47,7 +62,6 @@ def write_entries(directory: Path, count: int, **options: int) -> AuditLog:
             role="participant",
             details={"kind": "group", "n": n},
         )
-    return log
 
 
 def lines_of(path: Path) -> list[bytes]:
@@ -431,3 +445,126 @@ def test_run_verify_exit_codes(log_dir: Path, tmp_path_factory: pytest.TempPathF
     out = io.StringIO()
     assert run_verify(str(log_dir), out=out) == 1
     assert "BROKEN" in out.getvalue() and "line 10" in out.getvalue()
+
+
+# -- several processes on one directory (a Redis deployment) -----------------------
+
+
+def two_processes(directory: Path, **options: int) -> tuple[AuditLog, AuditLog]:
+    """Two writers at once on one directory, as processes 101 and 202 would be."""
+    first = AuditLog(directory, clock=ticking_clock(), pid=101, **options)  # type: ignore[arg-type]
+    second = AuditLog(directory, clock=ticking_clock(), pid=202, **options)  # type: ignore[arg-type]
+    for n in range(0, 30, 3):  # interleaved, and unevenly
+        append_entries(first, 2, start=n)
+        append_entries(second, 1, start=n)
+    return first, second
+
+
+def test_each_process_writes_its_own_chain(tmp_path: Path) -> None:
+    first, second = two_processes(tmp_path)
+    assert (first.last_seq, second.last_seq) == (20, 10)
+    first.close()
+    second.close()
+    names = {path.name for path in tmp_path.iterdir()}
+    assert names == {
+        current_file_name(101), lock_file_name(101), current_file_name(202), lock_file_name(202)
+    }  # fmt: skip
+    assert current_file_name(101) == "audit-pid101.jsonl"
+    assert [entry.seq for entry in AuditLog(tmp_path, pid=202).entries()] == list(range(1, 11))
+    reports = verify_directory(tmp_path)
+    assert [(chain.pid, chain.report.intact, chain.report.entries) for chain in reports] == [
+        (101, True, 20),
+        (202, True, 10),
+    ]
+    assert verify_chain(tmp_path, 101).entries == 20
+    with pytest.raises(FileNotFoundError):
+        verify_chain(tmp_path)  # no original (audit.jsonl) chain here
+
+
+def test_each_process_chain_rotates_on_its_own(tmp_path: Path) -> None:
+    first, second = two_processes(tmp_path, max_bytes=2048)
+    append_entries(first, 20)
+    first.close()
+    second.close()
+    chains = audit_chains(tmp_path)
+    assert set(chains) == {101, 202}
+    assert len(chains[101]) > len(chains[202]) > 1
+    assert chains[101][0].name == rotated_file_name(1, 101) == "audit-pid101-000000000001.jsonl"
+    assert all(path.name.startswith("audit-pid202") for path in chains[202])
+    assert all(chain.report.intact for chain in verify_directory(tmp_path))
+    assert verify_chain(tmp_path, 101).entries == 40
+
+
+def test_a_process_lock_guards_only_its_own_chain(tmp_path: Path) -> None:
+    refused = pytest.raises(AuditLogError, match=r"pid 101 .* in use by another process")
+    with AuditLog(tmp_path), AuditLog(tmp_path, pid=101), AuditLog(tmp_path, pid=202), refused:
+        AuditLog(tmp_path, pid=101)
+
+
+def test_restart_with_the_same_pid_resumes_its_chain_a_new_pid_starts_one(tmp_path: Path) -> None:
+    with AuditLog(tmp_path, pid=101) as log:
+        append_entries(log, 3)
+    with AuditLog(tmp_path, pid=101) as log:  # pid reused, e.g. pid 1 in a container
+        append_entries(log, 1)
+        assert log.last_seq == 4
+    with AuditLog(tmp_path, pid=303) as log:  # the usual restart: a new pid
+        append_entries(log, 1)
+        assert log.last_seq == 1
+    reports = verify_directory(tmp_path)
+    assert [(chain.pid, chain.report.entries) for chain in reports] == [(101, 4), (303, 1)]
+    assert all(chain.report.intact for chain in reports)
+
+
+def test_tampering_one_chain_is_reported_for_that_chain_only(tmp_path: Path) -> None:
+    for log in two_processes(tmp_path):
+        log.close()
+    path = tmp_path / current_file_name(202)
+    lines = lines_of(path)
+    lines[3] = lines[3].replace(b'"p_0009"', b'"p_0099"')
+    path.write_bytes(b"".join(lines))
+    first, second = verify_directory(tmp_path)
+    assert first.pid == 101 and first.report.intact and first.report.entries == 20
+    assert second.pid == 202 and broken(second.report) == (4, Breakage.BAD_HASH)
+    assert second.report.entries == 3 and second.report.broken is not None
+    assert second.report.broken.file == path
+
+
+def test_existing_audit_jsonl_still_verifies_beside_process_chains(tmp_path: Path) -> None:
+    write_entries(tmp_path, 10, max_bytes=1024).close()  # from before per-process chains
+    legacy = audit_chains(tmp_path)[None]
+    assert len(legacy) > 1 and legacy[-1].name == CURRENT_FILE
+    for log in two_processes(tmp_path):
+        log.close()
+    reports = verify_directory(tmp_path)
+    assert [(chain.pid, chain.report.entries) for chain in reports] == [
+        (None, 10),
+        (101, 20),
+        (202, 10),
+    ]
+    assert all(chain.report.intact for chain in reports)
+    assert verify_chain(tmp_path).entries == 10  # the original chain, as before
+
+
+def test_cli_verify_reports_every_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for log in two_processes(tmp_path):
+        log.close()
+    assert cli_main(["audit", "verify", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("pid 101: intact, 20 entries (1 file), last seq 20")
+    assert out[1].startswith("pid 202: intact, 10 entries (1 file), last seq 10")
+    assert out[2] == "2 chains, all intact"
+
+    path = tmp_path / current_file_name(101)
+    lines = lines_of(path)
+    del lines[4]
+    path.write_bytes(b"".join(lines))
+    assert cli_main(["audit", "verify", str(tmp_path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"pid 101: BROKEN at {path} line 5 (seq 6): wrong prev")
+    assert out[1] == "4 entries verified intact before it"
+    assert out[2].startswith("pid 202: intact, 10 entries")
+    assert out[3] == "2 chains, 1 broken"
+
+    # One file of a chain is still verified on its own.
+    assert cli_main(["audit", "verify", str(tmp_path / current_file_name(202))]) == 0
+    assert capsys.readouterr().out.startswith("intact, 10 entries")

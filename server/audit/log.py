@@ -5,6 +5,12 @@ and its own (`hash`), so editing, deleting, inserting or reordering a line break
 the chain at that point; `server.audit.verify` finds the first broken link.
 The format is written down in docs/audit.md.
 
+A directory holds one chain per writer. A process of the embedded (SQLite)
+deployment writes the directory's original chain, `audit.jsonl`; each process of
+a Redis deployment, where several share one data directory, writes its own chain
+named by its process id, `audit-pid<pid>.jsonl` (`AuditLog(pid=...)`). Each chain
+has its own rotation, hash chain and lock.
+
 Nothing clinical and nothing secret is ever recorded: `details` keys are checked
 against a deny-list, values that look like tokens are refused, and IP addresses
 are refused unless the deployment opts in with `record_ip=True`.
@@ -52,6 +58,12 @@ MAX_DETAILS: Final = 16
 MAX_TEXT_LEN: Final = 200
 _EVENT_NAME = re.compile(r"[a-z][a-z0-9_.]{0,63}")
 _ROTATED_NAME = re.compile(r"audit-(\d+)\.jsonl")
+_PID_CURRENT_NAME = re.compile(r"audit-pid(\d+)\.jsonl")
+_PID_ROTATED_NAME = re.compile(r"audit-pid(\d+)-(\d+)\.jsonl")
+
+# A chain's writer: None for the directory's original chain (`audit.jsonl`), else
+# the process id in its file names.
+ChainId = int | None
 
 
 class AuditEvent(StrEnum):
@@ -129,23 +141,62 @@ def encode_line(fields: Mapping[str, object]) -> tuple[str, bytes]:
     return digest, body[:-1] + HASH_FIELD_PREFIX + digest.encode("ascii") + b'"}\n'
 
 
-def rotated_file_name(first_seq: int) -> str:
+def current_file_name(pid: ChainId = None) -> str:
+    return CURRENT_FILE if pid is None else f"audit-pid{pid}.jsonl"
+
+
+def lock_file_name(pid: ChainId = None) -> str:
+    return LOCK_FILE if pid is None else f"audit-pid{pid}.lock"
+
+
+def rotated_file_name(first_seq: int, pid: ChainId = None) -> str:
     """Zero-padded so that names sort in chain order."""
-    return f"audit-{first_seq:012d}.jsonl"
+    if pid is None:
+        return f"audit-{first_seq:012d}.jsonl"
+    return f"audit-pid{pid}-{first_seq:012d}.jsonl"
 
 
-def audit_files(directory: Path) -> list[Path]:
-    """The directory's audit files in chain order: rotated ones by first seq, then current."""
-    rotated: list[tuple[int, Path]] = []
+def _chain_of(name: str) -> tuple[ChainId, int | None] | None:
+    """(chain, first seq of a rotated file or None for a current file) for an audit name."""
+    if name == CURRENT_FILE:
+        return None, None
+    if match := _ROTATED_NAME.fullmatch(name):
+        return None, int(match.group(1))
+    if match := _PID_CURRENT_NAME.fullmatch(name):
+        return int(match.group(1)), None
+    if match := _PID_ROTATED_NAME.fullmatch(name):
+        return int(match.group(1)), int(match.group(2))
+    return None
+
+
+def audit_chains(directory: Path) -> dict[ChainId, list[Path]]:
+    """Every chain in the directory, each as its files in chain order (see audit_files).
+
+    The original chain (None) comes first, then the per-process chains by pid.
+    """
+    rotated: dict[ChainId, list[tuple[int, Path]]] = {}
+    current: dict[ChainId, Path] = {}
     for path in directory.iterdir():
-        match = _ROTATED_NAME.fullmatch(path.name)
-        if match and path.is_file():
-            rotated.append((int(match.group(1)), path))
-    files = [path for _, path in sorted(rotated)]
-    current = directory / CURRENT_FILE
-    if current.is_file():
-        files.append(current)
-    return files
+        found = _chain_of(path.name)
+        if found is None or not path.is_file():
+            continue
+        chain, first_seq = found
+        if first_seq is None:
+            current[chain] = path
+        else:
+            rotated.setdefault(chain, []).append((first_seq, path))
+    chains: dict[ChainId, list[Path]] = {}
+    for chain in sorted(rotated.keys() | current.keys(), key=lambda c: -1 if c is None else c):
+        files = [path for _, path in sorted(rotated.get(chain, []))]
+        if chain in current:
+            files.append(current[chain])
+        chains[chain] = files
+    return chains
+
+
+def audit_files(directory: Path, pid: ChainId = None) -> list[Path]:
+    """One chain's files in chain order: rotated ones by first seq, then the current one."""
+    return audit_chains(directory).get(pid, [])
 
 
 def _key_words(key: str) -> list[str]:
@@ -264,7 +315,11 @@ def _head_of_line(line: bytes, path: Path) -> _ChainHead:
 
 
 class AuditLog:
-    """The one writer of an audit directory.
+    """The one writer of one chain of an audit directory.
+
+    With `pid=None` that is the directory's original chain (`audit.jsonl`), as the
+    single embedded process writes it; with a pid, that process's own chain
+    (`audit-pid<pid>.jsonl`), so that several processes can share one directory.
 
     `append` is a short synchronous write (one `write` syscall, plus `fsync` when
     asked), fine to call from the event loop; a lock makes it thread-safe.
@@ -278,10 +333,15 @@ class AuditLog:
         fsync: bool = False,
         record_ip: bool = False,
         clock: Callable[[], datetime] = _utc_now,
+        pid: ChainId = None,
     ) -> None:
         if max_bytes < 1024:
             raise ValueError("max_bytes must be at least 1024")
+        if pid is not None and pid < 0:
+            raise ValueError("pid must not be negative")
         self.directory = directory
+        self.pid = pid
+        self._current_name = current_file_name(pid)
         self._max_bytes = max_bytes
         self._fsync = fsync
         self._record_ip = record_ip
@@ -302,7 +362,7 @@ class AuditLog:
             logger.warning(
                 "audit log: discarded a half-written last line (%d bytes) of %s",
                 discarded,
-                CURRENT_FILE,
+                self._current_name,
             )
             self.append(
                 AuditEvent.LOG_RECOVERED,
@@ -388,7 +448,7 @@ class AuditLog:
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry on disk, oldest first (for tools and tests; not verified)."""
-        for path in audit_files(self.directory):
+        for path in audit_files(self.directory, self.pid):
             with path.open("rb") as file:
                 for line in file:
                     if line.endswith(b"\n"):
@@ -412,20 +472,28 @@ class AuditLog:
         check_details(details, record_ip=self._record_ip)
 
     def _take_directory_lock(self) -> int:
-        fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        """Lock this chain only: other processes' chains have locks of their own."""
+        fd = os.open(self.directory / lock_file_name(self.pid), os.O_RDWR | os.O_CREAT, 0o600)
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as error:
                 os.close(fd)
-                raise AuditLogError(
-                    f"{self.directory} is in use by another process: one writer per directory"
-                ) from error
+                if self.pid is None:
+                    message = (
+                        f"{self.directory} is in use by another process: one writer per directory"
+                    )
+                else:
+                    message = (
+                        f"the audit chain of pid {self.pid} in {self.directory} is in use by"
+                        " another process (one with the same pid in another container?)"
+                    )
+                raise AuditLogError(message) from error
         return fd
 
     def _open_current(self) -> int:
-        """Open audit.jsonl for appending; return how many half-written bytes were cut."""
-        path = self.directory / CURRENT_FILE
+        """Open the current file for appending; return how many half-written bytes were cut."""
+        path = self.directory / self._current_name
         self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         self._size = os.fstat(self._fd).st_size
         discarded = 0
@@ -443,8 +511,10 @@ class AuditLog:
     def _resume_head(self) -> _ChainHead:
         if self._size:
             line = _last_complete_line(self._fd, self._size)
-            return _head_of_line(line, self.directory / CURRENT_FILE)
-        rotated = audit_files(self.directory)[:-1]  # everything but the empty current file
+            return _head_of_line(line, self.directory / self._current_name)
+        rotated = audit_files(self.directory, self.pid)[
+            :-1
+        ]  # everything but the empty current file
         if not rotated:
             return _ChainHead(0, GENESIS_HASH)
         last_file = rotated[-1]
@@ -470,8 +540,8 @@ class AuditLog:
 
     def _rotate(self) -> None:
         assert self._first_seq is not None  # the current file is not empty
-        current = self.directory / CURRENT_FILE
-        target = self.directory / rotated_file_name(self._first_seq)
+        current = self.directory / self._current_name
+        target = self.directory / rotated_file_name(self._first_seq, self.pid)
         if target.exists():
             raise AuditLogError(f"cannot rotate: {target} already exists")
         os.close(self._fd)

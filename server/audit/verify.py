@@ -4,6 +4,10 @@ Reads each file whole and checks every line with one regular-expression match
 (the exact grammar the writer produces, which is a strict subset of JSON) and
 one SHA-256: 100,000 entries take about half a second. Parsing each line with
 `json.loads` instead would take several times longer.
+
+A directory may hold several chains (the original `audit.jsonl` one and one per
+process of a Redis deployment, `audit-pid<pid>.jsonl`): `verify_directory` and
+the CLI check every one of them, each on its own.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final, TextIO
 
-from server.audit.log import GENESIS_HASH, HASH_FIELD_PREFIX, HASH_HEX_LEN, audit_files
+from server.audit.log import (
+    CURRENT_FILE,
+    GENESIS_HASH,
+    HASH_FIELD_PREFIX,
+    HASH_HEX_LEN,
+    ChainId,
+    audit_chains,
+    audit_files,
+)
 
 # From the start of the hash field to the end of the line (newline excluded).
 _HASH_TAIL_LEN: Final = len(HASH_FIELD_PREFIX) + HASH_HEX_LEN + len(b'"}')
@@ -94,22 +106,51 @@ class _Chain:
         self.entries = 0
 
 
-def verify_chain(path: Path) -> VerifyReport:
-    """Verify an audit directory (all its files as one chain) or a single file.
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """One chain of a directory: which writer, and its report."""
 
+    pid: ChainId  # None for the original chain, audit.jsonl
+    report: VerifyReport
+
+    @property
+    def name(self) -> str:
+        return CURRENT_FILE if self.pid is None else f"pid {self.pid}"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.report}"
+
+
+def verify_chain(path: Path, pid: ChainId = None) -> VerifyReport:
+    """Verify one chain of an audit directory (all its files) or a single file.
+
+    For a directory, `pid` picks the chain: None for the original one
+    (`audit.jsonl` and its rotations), else that process's (`audit-pid<pid>…`).
     A directory's chain must start at seq 1 from the genesis hash. A single file
     may be a rotated one that continues an earlier file: its first line is then
     taken as the anchor (its own hash is still checked).
     Raises OSError (FileNotFoundError included) when nothing can be read.
     """
     if path.is_dir():
-        files = audit_files(path)
-        if not files:
-            raise FileNotFoundError(f"no audit files in {path}")
-        chain = _Chain(1, GENESIS_HASH)
-    else:
-        files = [path]
-        chain = _Chain(None, None)
+        return _verify_files(audit_files(path, pid), path)
+    return _verify_files([path], path, anchored=False)
+
+
+def verify_directory(path: Path) -> tuple[ChainReport, ...]:
+    """Verify every chain of an audit directory, each on its own.
+
+    Raises OSError (FileNotFoundError included) when it holds no audit files.
+    """
+    chains = audit_chains(path)
+    if not chains:
+        raise FileNotFoundError(f"no audit files in {path}")
+    return tuple(ChainReport(pid, _verify_files(files, path)) for pid, files in chains.items())
+
+
+def _verify_files(files: list[Path], where: Path, *, anchored: bool = True) -> VerifyReport:
+    if not files:
+        raise FileNotFoundError(f"no audit files in {where}")
+    chain = _Chain(1, GENESIS_HASH) if anchored else _Chain(None, None)
     for file in files:
         broken = _verify_file(file, file.read_bytes(), chain)
         if broken is not None:
@@ -179,12 +220,29 @@ def _why_unparsable(line: bytes) -> str:
 
 
 def run_verify(path: str, *, out: TextIO | None = None) -> int:
-    """Print the report for `path`; exit code 0 intact, 1 broken, 2 unreadable."""
+    """Print the report for `path`; exit code 0 intact, 1 broken, 2 unreadable.
+
+    For a directory, one report per chain (`audit.jsonl: …`, `pid 4242: …`), and
+    exit code 1 if any chain is broken.
+    """
     stream = out if out is not None else sys.stdout
+    target = Path(path)
     try:
-        report = verify_chain(Path(path))
+        reports = (
+            verify_directory(target)
+            if target.is_dir()
+            else (ChainReport(None, verify_chain(target)),)
+        )
     except OSError as error:
         print(f"cannot read audit log: {error}", file=stream)
         return 2
-    print(report, file=stream)
-    return 0 if report.intact else 1
+    if not target.is_dir():
+        print(reports[0].report, file=stream)
+    else:
+        for chain in reports:
+            print(chain, file=stream)
+        if len(reports) > 1:
+            broken = sum(not chain.report.intact for chain in reports)
+            verdict = "all intact" if not broken else f"{broken} broken"
+            print(f"{len(reports)} chains, {verdict}", file=stream)
+    return 0 if all(chain.report.intact for chain in reports) else 1

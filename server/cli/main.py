@@ -133,8 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
         dest="audit_command", required=True
     )
-    verify = audit.add_parser("verify", help="check the hash chain of an audit log")
-    verify.add_argument("path", help="an audit file, or the audit directory (all rotations)")
+    verify = audit.add_parser("verify", help="check the hash chains of an audit log")
+    verify.add_argument(
+        "path", help="an audit file, or the audit directory (every chain, all rotations)"
+    )
     return parser
 
 
