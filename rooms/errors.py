@@ -79,6 +79,11 @@ class ErrorCode(StrEnum):
     NOT_ADMITTED = "not_admitted", "That person is already in the waiting room."
     UNKNOWN_PEER = "unknown_peer", "That person is not in this session."
     INVALID_SDP = "invalid_sdp", "The relay could not use this session description."
+    # The room store (Redis) does not answer; nothing was changed, the command may be resent.
+    UNAVAILABLE = (
+        "unavailable",
+        "The session service is briefly unavailable; try again in a moment.",
+    )
     # A server bug if ever seen: the room's lifecycle forbids the change.
     ILLEGAL_TRANSITION = "illegal_transition", "A room cannot make that state change."
 

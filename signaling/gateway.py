@@ -134,7 +134,7 @@ class Signaling:
         try:
             identity = self._auth.authenticate(token)
             await self._check_room_open(identity)
-        except Refusal as refusal:
+        except (Refusal, DomainError) as refusal:  # DomainError: `unavailable` (store down)
             self._observer.refused(refusal.code)
             raise connect_refusal(refusal.code, refusal.message) from None
         bucket = TokenBucket(

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from rooms.errors import ErrorCode
 from server.http.admin_api import json_error
-from server.stores.base import RoomStore
+from server.stores.base import RoomStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _PAGE_HINTS = {
     404: "There is nothing at this address. Open the join link your clinic sent you.",
     405: "This address does not accept that kind of request.",
+    503: ErrorCode.UNAVAILABLE.message,
 }
 _DEFAULT_HINT = "The server could not answer this request."
 
@@ -159,6 +160,11 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         if "Allow" in error.headers:
             response.headers["Allow"] = error.headers["Allow"]
         return response
+    except StoreUnavailable:
+        # The store is down (logged there): a retryable 503, not a bug's traceback.
+        if request.path.startswith("/api/"):
+            return json_error(503, ErrorCode.UNAVAILABLE)
+        return error_response(request, 503)
     except Exception:
         log.exception("unhandled error answering an HTTP request")
         return error_response(request, 500)

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from rooms.errors import DomainError, ErrorCode
 from rooms.room import Room
 
 
 class RoomExists(Exception):
     pass
+
+
+class StoreUnavailable(DomainError):
+    """The store did not answer (down, unreachable, timed out): nothing was changed.
+
+    A DomainError, so a command that meets it is refused with `unavailable` like any
+    other refusal, and the connection and the room stay as they were last saved.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.UNAVAILABLE)
 
 
 class RoomStore(Protocol):

@@ -87,6 +87,7 @@ const FLOOR_REFUSALS = {
   invalid_payload: UNUSABLE_MESSAGE,
   message_too_large: UNUSABLE_MESSAGE,
   rate_limited: "Too many actions at once. Try again in a moment.",
+  unavailable: "The session service is briefly unavailable. Try again in a moment.",
   offline: "Not connected right now. Try again in a moment.",
   timeout: "The server did not answer. Try again.",
 };

@@ -30,6 +30,10 @@ const MESSAGES = {
     text: "This session could not be found. It may have expired. Ask your clinic for a new link.",
   },
   room_ended: { title: "This session has ended", text: "This session has ended. You can close this page." },
+  unavailable: {
+    title: "Briefly unavailable",
+    text: "The session service is briefly unavailable. Wait a moment, then reload this page to try again.",
+  },
   ended: { title: "This session has ended", text: "This session has ended. You can close this page." },
   seat_taken: {
     title: "Someone is already in this seat",
