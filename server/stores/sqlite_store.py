@@ -21,6 +21,7 @@ from typing import TypeVar
 from rooms.room import Room
 from server.stores.base import RoomExists
 from server.stores.room_codec import room_from_json, room_to_json
+from server.stores.sealed import Sealer
 
 DB_FILE = "rooms.sqlite3"
 # As in Redis and memory: an ended room is kept a day so late links hear "ended", then
@@ -33,7 +34,7 @@ BUSY_TIMEOUT_MS = 5000
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rooms (
     id TEXT PRIMARY KEY,
-    doc TEXT NOT NULL,
+    doc BLOB NOT NULL,
     ended_at REAL
 );
 CREATE INDEX IF NOT EXISTS rooms_ended_at ON rooms (ended_at);
@@ -48,12 +49,15 @@ class SqliteRoomStore:
     def __init__(
         self,
         path: Path,
+        sealer: Sealer,
         *,
         clock: Callable[[], float] = time.time,
         retention_s: float = ENDED_RETENTION_S,
     ) -> None:
         # Wall-clock time: an ended room's retention must count across restarts.
         self.path = Path(path)
+        # Documents hold display names: sealed at rest (server/stores/sealed.py).
+        self._sealer = sealer
         self._clock = clock
         self._retention_s = retention_s
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
@@ -63,7 +67,7 @@ class SqliteRoomStore:
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> SqliteRoomStore:
-        return cls(Path(data_dir) / DB_FILE)
+        return cls(Path(data_dir) / DB_FILE, Sealer.in_data_dir(Path(data_dir)))
 
     # --- the worker thread ----------------------------------------------------------
 
@@ -85,7 +89,7 @@ class SqliteRoomStore:
     # --- RoomStore ------------------------------------------------------------------
 
     async def create(self, room: Room) -> None:
-        doc = room_to_json(room)
+        doc = self._sealer.seal(room.id, room_to_json(room))
         ended_at = self._clock() if room.is_over else None
 
         def insert(db: sqlite3.Connection) -> bool:
@@ -105,18 +109,18 @@ class SqliteRoomStore:
             raise RoomExists(room.id)
 
     async def get(self, room_id: str) -> Room | None:
-        def select(db: sqlite3.Connection) -> str | None:
+        def select(db: sqlite3.Connection) -> bytes | None:
             row = db.execute(
                 "SELECT doc FROM rooms WHERE id = ? AND (ended_at IS NULL OR ended_at > ?)",
                 (room_id, self._cutoff()),
             ).fetchone()
-            return None if row is None else str(row[0])
+            return None if row is None else bytes(row[0])
 
         doc = await self._run(select)
-        return None if doc is None else room_from_json(doc)
+        return None if doc is None else room_from_json(self._sealer.open(room_id, doc))
 
     async def save(self, room: Room) -> None:
-        doc = room_to_json(room)
+        doc = self._sealer.seal(room.id, room_to_json(room))
         ended_at = self._clock() if room.is_over else None
 
         def upsert(db: sqlite3.Connection) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from rooms.room import RoomState
+from server.stores.sealed import STORAGE_KEY_FILE, Sealer, SealError
 from server.stores.sqlite_store import DB_FILE, SqliteRoomStore
 from tests.stores.sample_rooms import group_room, hand_queue_floor, individual_room
 
@@ -92,7 +93,9 @@ async def test_the_file_is_wal_with_full_sync_and_owner_only(tmp_path: Path) -> 
 async def test_ended_rooms_are_forgotten_after_the_retention(tmp_path: Path) -> None:
     now = [1_000_000.0]
     store = SqliteRoomStore.in_data_dir(tmp_path)
-    store = SqliteRoomStore(store.path, clock=lambda: now[0], retention_s=60.0)
+    store = SqliteRoomStore(
+        store.path, Sealer.in_data_dir(tmp_path), clock=lambda: now[0], retention_s=60.0
+    )
     try:
         await store.create(individual_room("r_ended"))
         await store.create(individual_room("r_live"))
@@ -133,3 +136,38 @@ async def test_after_close_ping_is_false_and_calls_refuse(tmp_path: Path) -> Non
     assert await store.ping() is False
     with pytest.raises(RuntimeError):
         await store.get("r_any")
+
+
+async def test_documents_are_sealed_at_rest_and_bound_to_their_room(tmp_path: Path) -> None:
+    """Display names never reach the file (or its WAL, or a backup) in the clear; a sealed
+    document copied onto another room's row does not open; a wrong key is refused."""
+    store = SqliteRoomStore.in_data_dir(tmp_path)
+    room = group_room(room_id="r_sealed")
+    name = room.members[1].name
+    await store.create(room)
+    await store.save(room)
+    await store.close()
+    files = await asyncio.to_thread(lambda: sorted(tmp_path.glob("rooms.sqlite3*")))
+    on_disk = b"".join([await asyncio.to_thread(p.read_bytes) for p in files])
+    assert name.encode() not in on_disk and b"Therapist" not in on_disk
+    key_mode = (await asyncio.to_thread((tmp_path / STORAGE_KEY_FILE).stat)).st_mode
+    assert key_mode & 0o777 == 0o600
+
+    reopened = SqliteRoomStore.in_data_dir(tmp_path)
+    loaded = await reopened.get("r_sealed")
+    assert loaded == room
+    await reopened.close()
+
+    db = sqlite3.connect(tmp_path / "rooms.sqlite3")
+    blob = db.execute("SELECT doc FROM rooms WHERE id = 'r_sealed'").fetchone()[0]
+    db.execute("INSERT INTO rooms (id, doc, ended_at) VALUES ('r_other', ?, NULL)", (blob,))
+    db.commit()
+    db.close()
+    moved = SqliteRoomStore.in_data_dir(tmp_path)
+    with pytest.raises(SealError):
+        await moved.get("r_other")
+    await moved.close()
+    wrong_key = SqliteRoomStore(tmp_path / "rooms.sqlite3", Sealer(bytes(32)))
+    with pytest.raises(SealError):
+        await wrong_key.get("r_sealed")
+    await wrong_key.close()
