@@ -7,115 +7,34 @@ be killed and restarted without touching the shared test Redis.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from rooms.member import Admission, Presence
 from rooms.room import RoomKind, RoomState
-from server.stores.redis_store import ROOM_INDEX_KEY, ROOM_KEY
-from server.stores.room_codec import room_from_json
+from tests.private_redis import PrivateRedis
 
 if TYPE_CHECKING:
-    from rooms.room import Room
     from tests.conftest import Connector, HttpReply, StartServer
 
 pytestmark = pytest.mark.redis
 
-REDIS_SERVER = shutil.which("redis-server")
-START_S = 5.0
 # How long /readyz may take to follow Redis down or up.
 FOLLOW_S = 10.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-class PrivateRedis:
-    """One redis-server process of our own; `stop()` and `start()` keep the port."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._workdir = workdir
-        self._process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        assert self._process is None and REDIS_SERVER is not None
-        self._process = await asyncio.create_subprocess_exec(
-            REDIS_SERVER,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(self._workdir),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + START_S
-        while not await self.answers():
-            assert self._process.returncode is None, "redis-server exited at start"
-            assert time.monotonic() < deadline, f"redis-server not up within {START_S}s"
-            await asyncio.sleep(0.05)
-
-    async def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        process.kill()  # our own child, by its pid
-        await asyncio.wait_for(process.wait(), START_S)
-
-    async def answers(self) -> bool:
-        client = aioredis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        try:
-            return bool(await client.ping())
-        except (RedisError, OSError):
-            return False
-        finally:
-            await client.aclose()
-
-    async def room(self, room_id: str) -> Room | None:
-        client = aioredis.Redis.from_url(self.url, socket_timeout=2)
-        try:
-            raw = await client.get(ROOM_KEY.format(room_id=room_id))
-            return None if raw is None else room_from_json(raw)
-        finally:
-            await client.aclose()
-
-    async def index(self) -> set[str]:
-        client = aioredis.Redis.from_url(self.url, socket_timeout=2, decode_responses=True)
-        try:
-            return {str(member) for member in await client.smembers(ROOM_INDEX_KEY)}
-        finally:
-            await client.aclose()
-
-
 @pytest.fixture
 async def private_redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
-    # A missing redis-server is a failure, never a skip: scripts/test installs it.
-    assert REDIS_SERVER is not None, "redis-server is not installed (scripts/test installs it)"
     server = PrivateRedis(tmp_path)
     await server.start()
     try:
         yield server
     finally:
-        await server.stop()
+        await server.kill()
 
 
 async def poll(
@@ -136,7 +55,7 @@ async def test_readyz_follows_redis_down_and_up(
     ready = await server.get("/readyz")
     assert (ready.status, ready.body) == (200, {"ready": True, "store": "redis"})
 
-    await private_redis.stop()
+    await private_redis.kill()
     started = time.monotonic()
     down = await poll(lambda: server.get("/readyz"), lambda r: r.status == 503, FOLLOW_S)
     assert (down.status, down.body) == (503, {"ready": False, "store": "redis"}), (

@@ -8,114 +8,31 @@ same port and data directory, so the room it held must come back as last saved.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import signal
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from rooms.errors import ErrorCode
 from rooms.member import Presence
-from server.stores.redis_store import ROOM_KEY
-from server.stores.room_codec import room_from_json
+from tests.private_redis import PrivateRedis
 
 if TYPE_CHECKING:
-    from rooms.room import Room
     from tests.conftest import Connector, StartServer
 
 pytestmark = pytest.mark.redis
 
-REDIS_SERVER = shutil.which("redis-server")
-START_S = 5.0
 # A command with Redis down must be refused within this: the store's timeouts are 1 s,
 # with one retry, so a Redis that never answers costs about 2 s; a refused port fails at once.
 REFUSE_WITHIN_S = 3.0
 FOLLOW_S = 10.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-class DurableRedis:
-    """A redis-server of our own with AOF on; `kill()` and `start()` keep port and data."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._workdir = workdir
-        self._process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        assert self._process is None and REDIS_SERVER is not None
-        self._process = await asyncio.create_subprocess_exec(
-            REDIS_SERVER,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-            "--dir",
-            str(self._workdir),
-            "--daemonize",
-            "no",
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + START_S
-        while not await self.answers():
-            assert self._process.returncode is None, "redis-server exited at start"
-            assert time.monotonic() < deadline, f"redis-server not up within {START_S}s"
-            await asyncio.sleep(0.05)
-
-    async def kill(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        process.kill()  # our own child, by its pid: a crash, no clean shutdown
-        await asyncio.wait_for(process.wait(), START_S)
-
-    def freeze(self, frozen: bool) -> None:
-        """SIGSTOP / SIGCONT our own child: a Redis that accepts but never answers."""
-        assert self._process is not None
-        self._process.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
-
-    async def answers(self) -> bool:
-        client = aioredis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        try:
-            return bool(await client.ping())
-        except (RedisError, OSError):
-            return False
-        finally:
-            await client.aclose()
-
-    async def room(self, room_id: str) -> Room | None:
-        client = aioredis.Redis.from_url(self.url, socket_timeout=2)
-        try:
-            raw = await client.get(ROOM_KEY.format(room_id=room_id))
-            return None if raw is None else room_from_json(raw)
-        finally:
-            await client.aclose()
-
-
 @pytest.fixture
-async def durable_redis(tmp_path: Path) -> AsyncIterator[DurableRedis]:
-    assert REDIS_SERVER is not None, "redis-server is not installed (scripts/test installs it)"
-    server = DurableRedis(tmp_path)
+async def durable_redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path, durable=True)
     await server.start()
     try:
         yield server
@@ -124,7 +41,7 @@ async def durable_redis(tmp_path: Path) -> AsyncIterator[DurableRedis]:
 
 
 async def test_commands_are_refused_while_redis_is_down_and_work_after(
-    start_server: StartServer, durable_redis: DurableRedis, connect: Connector
+    start_server: StartServer, durable_redis: PrivateRedis, connect: Connector
 ) -> None:
     server = await start_server(redis_url=durable_redis.url)
     room_id, t_token, p_token = await server.individual_tokens()
@@ -183,7 +100,7 @@ async def test_commands_are_refused_while_redis_is_down_and_work_after(
 
 
 async def test_a_redis_that_never_answers_fails_a_command_in_bounded_time(
-    start_server: StartServer, durable_redis: DurableRedis, connect: Connector
+    start_server: StartServer, durable_redis: PrivateRedis, connect: Connector
 ) -> None:
     server = await start_server(redis_url=durable_redis.url)
     _room_id, t_token, _p_token = await server.individual_tokens()
