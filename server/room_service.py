@@ -80,7 +80,7 @@ class RoomService:
             if room is None:
                 raise DomainError(ErrorCode.ROOM_NOT_FOUND, "This session does not exist.")
             updated, events = apply(room, command)
-            if updated is not room:
+            if updated is not room and not _quiet_tick(command, events):
                 await self.store.save(updated)
             await self._notify(updated, events)
         return updated, events
@@ -102,3 +102,14 @@ class RoomService:
                 await self.execute(room_id, Tick(now))
             except DomainError:
                 continue
+
+
+def _quiet_tick(command: AnyCommand, events: Sequence[DomainEvent]) -> bool:
+    """A tick that changed nothing but the floor's clock: not worth a durable write.
+
+    Every second each group room's floor clock moves; saving that would be one fsync
+    per group room per second. The next tick recomputes from the time it is given, so
+    the stored clock may lag: anything that happens (a turn times out, the queue order
+    changes) comes with events, and those ticks are saved.
+    """
+    return isinstance(command, Tick) and not events
