@@ -11,6 +11,27 @@ from typing import Any
 import aiohttp
 
 WAIT_S = 5.0
+# Field names the schemas use, so fuzzed payloads get past "extra fields forbidden"
+# sometimes (tests/signaling/test_fuzz_frames.py and benchmarks/fuzz.py).
+SCHEMA_FIELDS = (
+    "to",
+    "description",
+    "candidate",
+    "type",
+    "sdp",
+    "sdpMid",
+    "sdpMLineIndex",
+    "audio",
+    "video",
+    "resume",
+    "member",
+    "mode",
+    "seconds",
+    "room",
+    "stats",
+    "speaking",
+    "locked",
+)
 
 
 class RawSocket:

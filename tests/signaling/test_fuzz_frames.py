@@ -32,7 +32,7 @@ from server.settings import Settings
 from signaling.events import ClientEvent
 from signaling.socket_server import RESERVED_EVENTS
 from tests.conftest import new_client, token_of
-from tests.signaling.raw_socket import RawSocket
+from tests.signaling.raw_socket import SCHEMA_FIELDS, RawSocket
 
 WAIT_S = 5.0
 # Reasons a connection may be closed with (all in docs/protocol.md).
@@ -183,29 +183,9 @@ json_values = st.recursive(
     ),
     max_leaves=20,
 )
-# Field names the schemas use, so that payloads get past "extra fields forbidden" sometimes.
-FIELDS = [
-    "to",
-    "description",
-    "candidate",
-    "type",
-    "sdp",
-    "sdpMid",
-    "sdpMLineIndex",
-    "audio",
-    "video",
-    "resume",
-    "member",
-    "mode",
-    "seconds",
-    "room",
-    "stats",
-    "speaking",
-    "locked",
-]
 payloads = st.one_of(
     json_values,
-    st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=4),
+    st.dictionaries(st.sampled_from(SCHEMA_FIELDS), json_values, max_size=4),
     st.fixed_dictionaries({"to": st.just("THERAPIST"), "candidate": json_values}),
 )
 names = st.one_of(st.sampled_from(EVENT_NAMES), st.text(max_size=20))
