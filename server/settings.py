@@ -64,6 +64,9 @@ class Settings:
     # Bearer token GET /metrics requires; without one only this machine may scrape
     # (server/ops/metrics_access.py).
     metrics_token: str | None = field(default=None, repr=False)
+    # Programs (docs/programs.md): attendance older than this many days is deleted by
+    # `telehealth program purge`.
+    program_retention_days: int = 365
     # Test only: join pages also get fault injectors (drop the connection, fail media)
     # on window.__telehealth, for the browser tests. Never on in a deployment.
     test_hooks: bool = False
@@ -81,6 +84,8 @@ class Settings:
             raise ValueError("TURN servers need --turn-secret (TURN REST shared secret)")
         if self.metrics_token is not None:
             check_metrics_token(self.metrics_token)
+        if not 1 <= self.program_retention_days <= 3650:
+            raise ValueError("--program-retention-days must be between 1 and 3650")
 
     @property
     def scheme(self) -> str:

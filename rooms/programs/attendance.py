@@ -91,8 +91,13 @@ class OccurrenceAttendance:
         )
 
     def with_record(self, record: MemberAttendance) -> OccurrenceAttendance:
-        others = tuple(m for m in self.members if m.member_id != record.member_id)
-        return replace(self, members=(*others, record))
+        """Replaces the member's record in place (or appends it): order is arrival order."""
+        if all(m.member_id != record.member_id for m in self.members):
+            return replace(self, members=(*self.members, record))
+        return replace(
+            self,
+            members=tuple(record if m.member_id == record.member_id else m for m in self.members),
+        )
 
     @property
     def participant_count(self) -> int:
