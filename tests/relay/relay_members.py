@@ -124,6 +124,8 @@ class Member:
     decoded: Counter[tuple[str, str]] = field(default_factory=Counter)  # (publisher, kind)
     first_video_at: dict[str, float] = field(default_factory=dict)
     offers_received: int = 0
+    # What the browser's SDP looks like on the wire (e.g. host addresses behind mDNS names).
+    disguise: Callable[[str], str] = field(default=lambda sdp: sdp)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _answering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -137,7 +139,7 @@ class Member:
             self._spawn(self._consume(transceiver.mid, track))
 
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        answer = await self.relay.join(self.member_id, self.pc.localDescription.sdp)
+        answer = await self.relay.join(self.member_id, self.disguise(self.pc.localDescription.sdp))
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
 
     def on_offer(self, sdp: str, tracks: dict[str, dict[str, str]]) -> None:
@@ -152,7 +154,8 @@ class Member:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             self.track_map = tracks
             await self.pc.setLocalDescription(await self.pc.createAnswer())
-            await self.relay.accept_answer(self.member_id, self.pc.localDescription.sdp)
+            answer = self.disguise(self.pc.localDescription.sdp)
+            await self.relay.accept_answer(self.member_id, answer)
 
     async def _consume(self, mid: str | None, track: MediaStreamTrack) -> None:
         loop = asyncio.get_running_loop()

@@ -9,9 +9,11 @@ import queue
 
 import aioice
 import aioice.ice
+import aioice.mdns
 import aiortc
 import aiortc.clock
 import aiortc.rtcdtlstransport
+import aiortc.rtcpeerconnection
 import aiortc.rtcrtpreceiver
 import pylibsrtp
 import pytest
@@ -29,6 +31,7 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from aiortc.rate import RemoteBitrateEstimator
 
 from server.media.relay import aiortc_hooks
+from tests.relay.mdns_sdp import hide_host_addresses
 from tests.relay.relay_members import PatternTrack, ToneTrack
 
 
@@ -282,3 +285,57 @@ async def test_run_now_logs_a_failure_instead_of_raising(caplog: pytest.LogCaptu
     await asyncio.sleep(0.02)
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count("relay: handling an incoming RTP packet failed") == 2
+
+
+def test_what_expect_peer_reflexive_candidates_works_around_is_still_aioices() -> None:
+    """The mDNS hook (issue 17) exists for these aioice behaviours; an upgrade must re-check it."""
+    resolve = inspect.signature(aioice.mdns.MDnsProtocol.resolve)
+    assert resolve.parameters["timeout"].default == aiortc_hooks.MDNS_RESOLVE_TIMEOUT
+    adding = inspect.getsource(aioice.Connection.add_remote_candidate)
+    assert "if mdns.is_mdns_hostname(remote_candidate.host):" in adding
+    assert "could not be resolved" in adding
+    # End-of-candidates removes components without candidates and may fail the list...
+    ending = inspect.getsource(aioice.Connection._end_remote_candidates)
+    assert "self._prune_components()" in ending and "self._check_list_maybe_fail()" in ending
+    # ...while candidates are still expected, connect() keeps answering checks...
+    assert "return self._remote_candidates_expected()" in inspect.getsource(
+        aioice.Connection._check_periodic
+    )
+    # ...and an incoming check from an unknown address is learned as peer-reflexive.
+    incoming = inspect.getsource(aioice.Connection.check_incoming)
+    assert 'type="prflx"' in incoming
+    assert 'if "USE-CANDIDATE" in message.attributes and not self.ice_controlling:' in incoming
+    # aiortc signals end-of-candidates only when the SDP says so.
+    assert "if media.ice_candidates_complete:" in inspect.getsource(
+        aiortc.rtcpeerconnection.add_remote_candidates
+    )
+
+
+async def test_an_offer_with_only_mdns_candidates_connects_only_through_the_hook() -> None:
+    """Without the hook aioice prunes the only component of an mDNS-only offer (issue 17).
+
+    Its own gathering then finds no component to gather for: the answer lists
+    no candidate and ICE never starts, so the browser has nothing to check.
+    """
+    outcomes = {}
+    for hooked in (False, True):
+        offerer, answerer = RTCPeerConnection(), RTCPeerConnection()
+        try:
+            offerer.addTrack(ToneTrack())
+            await offerer.setLocalDescription(await offerer.createOffer())
+            offer = hide_host_addresses(offerer.localDescription.sdp)
+            if hooked:
+                offer = aiortc_hooks.expect_peer_reflexive_candidates(offer)
+            await answerer.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+            await answerer.setLocalDescription(await answerer.createAnswer())
+            answer = answerer.localDescription.sdp
+            await offerer.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+            for _ in range(40):
+                if answerer.iceConnectionState == "completed":
+                    break
+                await asyncio.sleep(0.05)
+            outcomes[hooked] = (answer.count("a=candidate:") > 0, answerer.iceConnectionState)
+        finally:
+            await offerer.close()
+            await answerer.close()
+    assert outcomes == {False: (False, "new"), True: (True, "completed")}

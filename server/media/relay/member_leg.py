@@ -131,8 +131,10 @@ class MemberLeg:
         raises AssertionError, IndexError, KeyError or its own errors instead of
         one clear error. Any of them means this SDP cannot be used.
         """
+        # Browsers behind mDNS names are reached through their own checks (issue 17).
+        usable = aiortc_hooks.expect_peer_reflexive_candidates(sdp)
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=sdp_type))
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=usable, type=sdp_type))
         except Exception as error:
             detail = str(error)[:200] or type(error).__name__
             raise NegotiationError(f"unusable {sdp_type} SDP ({detail})") from None

@@ -11,6 +11,7 @@ silently decoding media or dropping keyframe requests. aiortc is pinned to
 * ``receive``: publishers' packets, from the socket to the relay, undecoded.
 * ``send``: subscribers' packets and RTCP, straight into their transports.
 * ``negotiation``: codec restriction and stable re-offers.
+* ``remote_candidates``: members behind mDNS names, reached through their own checks.
 """
 
 from server.media.relay.aiortc_hooks.names import (
@@ -55,6 +56,10 @@ from server.media.relay.aiortc_hooks.receive import (
     send_picture_loss_indication,
     tap_rtp_packets,
 )
+from server.media.relay.aiortc_hooks.remote_candidates import (
+    MDNS_RESOLVE_TIMEOUT,
+    expect_peer_reflexive_candidates,
+)
 from server.media.relay.aiortc_hooks.send import (
     SenderWire,
     ntp_time_now,
@@ -75,6 +80,7 @@ __all__ = [
     "DTLS_TX_SRTP",
     "ICE_NOMINATED",
     "ICE_PROTOCOLS",
+    "MDNS_RESOLVE_TIMEOUT",
     "MID_URI",
     "NOT_CONNECTED",
     "NOT_SENDABLE",
@@ -96,6 +102,7 @@ __all__ = [
     "SenderWire",
     "check_aiortc_version",
     "create_stable_offer",
+    "expect_peer_reflexive_candidates",
     "handle_media_on_arrival",
     "hook_points",
     "negotiated_header_extension_ids",
