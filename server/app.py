@@ -40,6 +40,7 @@ from server.ops.quality_service import QualityForgetter, QualityService
 from server.ops.quality_wire import QualityToWire
 from server.ops.relay_metrics import RelayMetricsSampler
 from server.ops.webhooks import WebhookDispatcher
+from server.programs.wiring import install_programs
 from server.room_service import RoomService
 from server.seat_recovery import hold_seats_after_restart
 from server.settings import Settings
@@ -220,6 +221,8 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     if settings.instrumentation:
         app.add_routes([web.get("/metrics", metrics_endpoint)])
     app.add_routes(AdminApi(settings, rooms, issuer, keys.admin_key).routes())
+    # Programs (docs/programs.md): schedules, personal links, attendance from room events.
+    install_programs(app, settings, rooms, issuer, audit, keys.admin_key)
     app.cleanup_ctx.append(housekeeping)
     # Before the first connection: seats left connected by a crash start their grace now.
     app.on_startup.append(lambda _app: hold_seats_after_restart(rooms))

@@ -1,0 +1,1 @@
+"""Programs in the process: the sealed store, the attendance recorder, the service, HTTP routes."""

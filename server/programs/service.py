@@ -1,0 +1,317 @@
+"""What programs do: people, schedules, personal links, occurrence rooms, audited reads.
+
+Every change is saved before it is answered; every read of attendance and every purge
+is written to the audit log (ids and counts, never names).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+
+from rooms.commands import EndRoom
+from rooms.engine import SYSTEM
+from rooms.errors import DomainError
+from rooms.programs.attendance import OccurrenceAttendance
+from rooms.programs.calendar import (
+    day_bounds,
+    now_and_next,
+    person_occurrences,
+    program_occurrences,
+)
+from rooms.programs.errors import ProgramError, ProgramErrorCode
+from rooms.programs.program import (
+    Person,
+    PersonRole,
+    Program,
+    add_person,
+    add_slot,
+    next_slot_id,
+    remove_person,
+)
+from rooms.programs.schedule import Occurrence, SessionKind, Weekday, WeeklySlot, WindowState
+from rooms.roles import Role
+from rooms.room import Room, RoomKind, RoomPolicy
+from server.audit.log import AuditLog
+from server.auth.tokens import TokenIssuer
+from server.programs import links
+from server.programs.clock import ProgramClock
+from server.programs.recorder import AttendanceRecorder
+from server.programs.store import ProgramStore, Purged
+from server.room_service import RoomService
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A join token minted from a personal link is used at once by the page that asked for it:
+# short, so a member removed from the program cannot come back with an old one.
+JOIN_TOKEN_TTL_S = 10 * 60.0
+# Occurrences that closed this recently get their room ended (the beat may have slept).
+END_ROOMS_LOOKBACK = timedelta(days=1)
+MAX_REMEMBERED_ENDS = 10_000
+
+
+class ProgramAudit(StrEnum):
+    CREATED = "program_created"
+    PERSON_ADDED = "program_person_added"
+    PERSON_REMOVED = "program_person_removed"
+    LINK_REPLACED = "program_link_replaced"
+    SCHEDULE_CHANGED = "program_schedule_changed"
+    ATTENDANCE_READ = "attendance_read"
+    PURGE = "program_purge"
+
+
+class NotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    person: Person
+    url: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a personal link opens now: a join URL, or when the next session is."""
+
+    program: Program
+    person: Person
+    current: Occurrence | None
+    next: Occurrence | None
+    join_url: str | None
+
+
+class ProgramService:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ProgramStore,
+        rooms: RoomService,
+        issuer: TokenIssuer,
+        audit: AuditLog,
+        clock: ProgramClock,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.recorder = AttendanceRecorder(store, clock)
+        self._rooms = rooms
+        self._issuer = issuer
+        self._audit = audit
+        self._room_lock = asyncio.Lock()
+        self._ended: set[str] = set()
+
+    # --- programs and people ----------------------------------------------------
+
+    async def create(self, program: Program, actor: str) -> Program:
+        program = replace(program, id="pg_" + secrets.token_urlsafe(9))
+        await self.store.save_program(program, new=True)
+        self._note(ProgramAudit.CREATED, actor, program=program.id)
+        return program
+
+    async def get(self, program_id: str) -> Program:
+        program = await self.store.program(program_id)
+        if program is None:
+            raise NotFound(f"no program {program_id}")
+        return program
+
+    async def enroll(self, program_id: str, role: PersonRole, name: str, base_url: str) -> Enrolled:
+        program = await self.get(program_id)
+        prefix = "m_" if role is PersonRole.MEMBER else "t_"
+        person = Person(prefix + secrets.token_urlsafe(9), role, name)
+        program = add_person(program, person)
+        await self.store.save_program(program)
+        url = await self._new_link(program, person, base_url)
+        self._note(ProgramAudit.PERSON_ADDED, SYSTEM, program=program.id, person=person.id)
+        return Enrolled(person, url)
+
+    async def remove(self, program_id: str, person_id: str) -> None:
+        """The person's link stops working with this call's answer."""
+        program = remove_person(await self.get(program_id), person_id)
+        await self.store.drop_link(program_id, person_id)
+        await self.store.save_program(program)
+        self._note(ProgramAudit.PERSON_REMOVED, SYSTEM, program=program_id, person=person_id)
+
+    async def replace_link(self, program_id: str, person_id: str, base_url: str) -> Enrolled:
+        program = await self.get(program_id)
+        person = program.require_person(person_id)
+        url = await self._new_link(program, person, base_url)
+        self._note(ProgramAudit.LINK_REPLACED, SYSTEM, program=program_id, person=person_id)
+        return Enrolled(person, url)
+
+    async def _new_link(self, program: Program, person: Person, base_url: str) -> str:
+        secret = links.new_secret()
+        await self.store.set_link(program.id, person.id, links.digest(secret))
+        return links.personal_url(base_url, person.role, secret)
+
+    async def schedule(
+        self,
+        program_id: str,
+        kind: SessionKind,
+        days: list[Weekday],
+        start: time,
+        minutes: int,
+        member_id: str | None,
+    ) -> list[WeeklySlot]:
+        program = await self.get(program_id)
+        if (
+            member_id is not None
+            and program.require_person(member_id).role is not PersonRole.MEMBER
+        ):
+            raise ProgramError(ProgramErrorCode.UNKNOWN_PERSON, f"{member_id} is not a member")
+        if not days or len(days) != len(set(days)):
+            raise ProgramError(
+                ProgramErrorCode.INVALID_SCHEDULE, "give each day once, at least one"
+            )
+        added = []
+        for day in days:
+            slot = WeeklySlot(next_slot_id(program), kind, day, start, minutes, member_id)
+            program = add_slot(program, slot)
+            added.append(slot)
+        await self.store.save_program(program)
+        self._note(ProgramAudit.SCHEDULE_CHANGED, SYSTEM, program=program_id, slots=len(added))
+        return added
+
+    # --- what a personal link opens -----------------------------------------------
+
+    async def holder(self, secret: object) -> tuple[Program, Person]:
+        if not links.plausible(secret):
+            raise NotFound("not a personal link")
+        assert isinstance(secret, str)
+        found = await self.store.link_holder(links.digest(secret))
+        program = await self.store.program(found.program_id) if found else None
+        person = program.person(found.person_id) if program and found else None
+        if program is None or person is None:
+            raise NotFound("This link is not valid any more. Ask your clinic for a new one.")
+        return program, person
+
+    async def enter(self, secret: object, base_url: str) -> Entry:
+        program, person = await self.holder(secret)
+        plan = now_and_next(program, person.id, self.clock.now())
+        join_url = None
+        if plan.current is not None and person.role is PersonRole.MEMBER:
+            join_url = await self.join_url(program, person, plan.current, base_url)
+        return Entry(program, person, plan.current, plan.next, join_url)
+
+    async def join_url(
+        self, program: Program, person: Person, occurrence: Occurrence, base_url: str
+    ) -> str:
+        room = await self.room_for(program, occurrence)
+        role = Role.THERAPIST if person.role is PersonRole.THERAPIST else Role.PARTICIPANT
+        left = (occurrence.closes_at - self.clock.now()).total_seconds()
+        token = self._issuer.issue(
+            room=room.id,
+            kind=room.kind,
+            role=role,
+            name=person.name,
+            ttl_s=max(1.0, min(JOIN_TOKEN_TTL_S, left)),
+            subject=person.id,
+        )
+        return f"{base_url.rstrip('/')}/join#t={token}"
+
+    async def therapist_join_url(self, secret: object, occurrence_key: str, base_url: str) -> str:
+        program, person = await self.holder(secret)
+        if person.role is not PersonRole.THERAPIST:
+            raise NotFound("not a therapist's link")
+        today = await self.todays(program)
+        occurrence = next((o for o in today if o.key == occurrence_key), None)
+        if occurrence is None or occurrence.state(self.clock.now()) is not WindowState.OPEN:
+            raise ProgramError(ProgramErrorCode.INVALID_SCHEDULE, "that session is not open now")
+        return await self.join_url(program, person, occurrence, base_url)
+
+    async def todays(self, program: Program) -> list[Occurrence]:
+        return program_occurrences(program, *day_bounds(program.zone, self.clock.now()))
+
+    async def room_for(self, program: Program, occurrence: Occurrence) -> Room:
+        """The occurrence's one room, made the first time someone needs it."""
+        async with self._room_lock:
+            record = await self.store.attendance(program.id, occurrence.key)
+            room = await self._rooms.get(record.room_id) if record is not None else None
+            if room is not None:
+                return room
+            kind = RoomKind.GROUP if occurrence.kind is SessionKind.GROUP else RoomKind.INDIVIDUAL
+            room = await self._rooms.create(
+                kind,
+                RoomPolicy(grace_s=self.settings.grace_s, max_members=self.settings.max_group_size),
+            )
+            if record is not None:
+                # Its room was forgotten (the store's retention): the record follows the new one.
+                record = replace(record, room_id=room.id)
+                await self.store.save_attendance(record)
+            else:
+                record = await self.store.add_occurrence(
+                    OccurrenceAttendance(
+                        program.id, occurrence.key, room.id, occurrence.starts_at.timestamp()
+                    )
+                )
+            self.recorder.track(record)
+            return room
+
+    async def live_room(self, program: Program, occurrence: Occurrence) -> Room | None:
+        record = await self.store.attendance(program.id, occurrence.key)
+        return await self._rooms.get(record.room_id) if record is not None else None
+
+    async def end_closed_rooms(self) -> None:
+        """An occurrence's room closes a set time after it ends (Program.close_after_minutes)."""
+        now = self.clock.now()
+        for program_id in await self.store.program_ids():
+            program = await self.store.program(program_id)
+            if program is None:
+                continue
+            for occurrence in program_occurrences(program, now - END_ROOMS_LOOKBACK, now):
+                if occurrence.state(now) is not WindowState.CLOSED:
+                    continue
+                room = await self.live_room(program, occurrence)
+                if room is None or room.is_over or room.id in self._ended:
+                    continue
+                with contextlib.suppress(DomainError):  # ended meanwhile: nothing to do
+                    await self._rooms.execute(room.id, EndRoom(by=SYSTEM, now=self.clock()))
+                if len(self._ended) >= MAX_REMEMBERED_ENDS:
+                    self._ended.clear()
+                self._ended.add(room.id)
+
+    # --- attendance: every read is audited ----------------------------------------
+
+    async def read_attendance(
+        self, program: Program, since: datetime, until: datetime, *, reader: str, scope: str
+    ) -> dict[str, OccurrenceAttendance]:
+        records = await self.store.attendance_between(
+            program.id, since.timestamp(), until.timestamp()
+        )
+        self._note(
+            ProgramAudit.ATTENDANCE_READ,
+            reader,
+            program=program.id,
+            scope=scope,
+            records=len(records),
+        )
+        return {r.occurrence_key: r for r in records}
+
+    async def purge(self, program_id: str | None, actor: str) -> Purged:
+        cutoff = self.clock() - self.settings.program_retention_days * 86400.0
+        if program_id is not None:
+            await self.get(program_id)
+        purged = await self.store.purge(before=cutoff, program_id=program_id)
+        self._note(
+            ProgramAudit.PURGE,
+            actor,
+            program=program_id,
+            programs=purged.programs,
+            occurrences=purged.occurrences,
+            retention_days=self.settings.program_retention_days,
+        )
+        return purged
+
+    def sessions_of(
+        self, program: Program, person_id: str, since: datetime, until: datetime
+    ) -> list[Occurrence]:
+        return person_occurrences(program, person_id, since, until)
+
+    def _note(self, event: ProgramAudit, actor: str, **details: str | int | float | None) -> None:
+        self._audit.append(event.value, room=None, subject=actor, role=None, details=details)
