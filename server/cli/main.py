@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from server.cli.admin_client import AdminClientError, call_admin_api
+from server.cli.program_commands import add_program_parser, run_program
 from server.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
 
 
@@ -99,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="show display names on the ops dashboard (default: pseudonyms)",
     )
     serve.add_argument(
+        "--program-retention-days",
+        type=int,
+        default=365,
+        help="program attendance older than this is deleted by `program purge`",
+    )
+    serve.add_argument(
         "--test-hooks",
         action="store_true",
         help="test only: join pages get fault injectors for browser tests",
@@ -129,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     ops = commands.add_parser("ops-link", help="print a link to the live ops dashboard")
     ops.add_argument("--ttl-minutes", type=float, default=12 * 60.0)
     _data_dir_arg(ops)
+
+    add_program_parser(commands, _data_dir_arg)
 
     audit = commands.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
         dest="audit_command", required=True
@@ -170,6 +179,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         auth_timeout_s=args.auth_timeout_seconds,
         join_timeout_s=args.join_timeout_seconds,
         max_connections_per_address=args.max_connections_per_address,
+        program_retention_days=args.program_retention_days,
         test_hooks=args.test_hooks,
     )
 
@@ -203,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ops-link":
             print(ops_link(args.data_dir, args.ttl_minutes * 60))
             return 0
+        if args.command == "program":
+            return run_program(args)
         if args.command == "audit":
             from server.audit.verify import run_verify
 
