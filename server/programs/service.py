@@ -251,6 +251,10 @@ class ProgramService:
                     )
                 )
             self.recorder.track(record)
+            if record.room_id != room.id:
+                # Another process sharing the data directory made it first: theirs it is
+                # (ours is never joined and expires unused).
+                return await self._rooms.get(record.room_id) or room
             return room
 
     async def live_room(self, program: Program, occurrence: Occurrence) -> Room | None:

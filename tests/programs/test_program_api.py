@@ -10,7 +10,7 @@ import jwt
 from program_support import ALEX, SAM, WEDNESDAY_10_BERLIN, key_of, make_program, set_clock
 
 from server.programs.export import from_csv
-from tests.conftest import LiveServer, token_of
+from tests.conftest import LiveServer, StartServer, token_of
 
 MINUTE = 60.0
 
@@ -139,3 +139,21 @@ async def test_a_week_exports_as_json_and_csv_with_the_same_rows(live_server: Li
     assert len(rows) == 3 * 2  # Mon, Wed, Fri for Alex and Sam
     assert from_csv(as_csv.body["csv"]) == rows
     assert {m["missed"] for m in as_json.body["members"]} == {3}
+
+
+async def test_purge_deletes_attendance_past_retention_and_says_so_in_the_audit_log(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(program_retention_days=30)
+    program = await make_program(server)
+    set_clock(server, WEDNESDAY_10_BERLIN)
+    alex = key_of(program.members[ALEX]["url"])
+    assert (await server.post("/api/personal/entry", {"key": alex}, key="")).body["state"] == "open"
+    set_clock(server, WEDNESDAY_10_BERLIN + 29 * 86400)
+    assert (await server.post("/api/programs/purge", {})).body["occurrences"] == 0
+    set_clock(server, WEDNESDAY_10_BERLIN + 31 * 86400)
+    purged = await server.post("/api/programs/purge", {})
+    assert purged.body == {"programs": 0, "occurrences": 1, "retention_days": 30}
+    audit = (Path(server.settings.data_dir) / "audit" / "audit.jsonl").read_text().splitlines()
+    notes = [json.loads(line) for line in audit if '"program_purge"' in line]
+    assert [n["details"]["occurrences"] for n in notes] == [0, 1]
