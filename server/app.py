@@ -18,6 +18,8 @@ from server.audit.log import AuditLog
 from server.auth.identity import TokenAuthenticator
 from server.auth.keys import KeyRing, load_or_create
 from server.auth.tokens import TokenIssuer, TokenVerifier
+from server.cluster.group_media import ClusteredGroupMedia
+from server.cluster.node import ClusterNode
 from server.housekeeping import Housekeeping, Job
 from server.http.admin_api import AdminApi
 from server.http.pages import error_pages, page_routes, stamp_headers
@@ -45,7 +47,8 @@ from server.room_service import RoomService
 from server.seat_recovery import hold_seats_after_restart
 from server.settings import Settings
 from server.stores.base import RoomStore
-from server.stores.factory import make_store
+from server.stores.factory import make_store, sealer_for
+from server.stores.redis_store import RedisRoomStore
 from signaling.address_cap import AddressCap
 from signaling.connections import ConnectionRegistry
 from signaling.events import ServerEvent
@@ -71,6 +74,8 @@ SHUTDOWN_BUDGET_S = 2.0
 # What pages show when the process stops (ServerEvent.SERVER_RESTARTING): they reconnect.
 RESTART_MESSAGE = "The server is restarting, reconnecting…"
 NOTICE_TIMEOUT_S = 0.5
+# With several processes, handing this process's rooms to the others on SIGTERM.
+HAND_OVER_S = 1.0
 RELAY_DRAIN_TIMEOUT_S = 0.5
 
 
@@ -89,6 +94,7 @@ class Components:
     alerts: AlertLog
     ops_feed: OpsFeed | None  # None when Settings.instrumentation is off
     webhooks: WebhookDispatcher | None
+    cluster: ClusterNode | None  # with Redis: this process's part in the deployment
 
 
 COMPONENTS = web.AppKey("components", Components)
@@ -107,7 +113,6 @@ class SettingsIce:
 def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.Application:
     keys = load_or_create(settings.data_dir)
     store = store or make_store(settings)
-    rooms = RoomService(store)
     issuer = TokenIssuer(keys.signing_key)
     verifier = TokenVerifier(keys.verify_key)
     metrics = Metrics()
@@ -130,12 +135,19 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     )
     # Who hears what comes first: the relay, voice and quality push through it, and
     # signaling dispatches to them, so each is built after everything it needs.
-    fanout = Fanout(
-        sio,
-        ConnectionRegistry(),
-        OpsObserver(metrics, audit) if settings.instrumentation else RefusalAuditObserver(audit),
-        time.time,
+    observer = (
+        OpsObserver(metrics, audit) if settings.instrumentation else RefusalAuditObserver(audit)
     )
+    cluster: ClusterNode | None = None
+    rooms: RoomService
+    fanout: Fanout
+    if isinstance(store, RedisRoomStore):
+        # Several processes: each room's commands and relay run on its owner.
+        cluster = ClusterNode.build(store, sealer_for(settings), sio, observer, time.time)
+        rooms, fanout = cluster.rooms, cluster.fanout
+    else:
+        rooms = RoomService(store)
+        fanout = Fanout(sio, ConnectionRegistry(), observer, time.time)
     voice = VoiceToFloor(rooms, fanout)
     relays = RelayRegistry(
         rooms,
@@ -161,7 +173,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         origin_policy=origin_policy,
         limits=limits,
         fanout=fanout,
-        group_media=relays,
+        group_media=relays if cluster is None else ClusteredGroupMedia(cluster.rooms, relays),
         stats_sink=quality,
     )
     register_group_routes(signaling)
@@ -185,6 +197,8 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         else None
     )
     rooms.subscribe(signaling.publish)
+    if cluster is not None:
+        cluster.rooms.on_lost(relays.drop)
     rooms.subscribe(relays.on_room_events)
     audit_listener = AuditListener(audit)
     rooms.subscribe(audit_listener)
@@ -215,6 +229,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         alerts,
         ops_feed,
         hooks,
+        cluster,
     )
     sio.attach(app)
     app.add_routes(page_routes(store, test_hooks=settings.test_hooks))
@@ -226,6 +241,8 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     app.cleanup_ctx.append(housekeeping)
     # Before the first connection: seats left connected by a crash start their grace now.
     app.on_startup.append(lambda _app: hold_seats_after_restart(rooms))
+    if cluster is not None:
+        app.on_startup.append(lambda _app: cluster.start())
     app.on_shutdown.append(close_sockets)
     return app
 
@@ -240,6 +257,11 @@ async def close_sockets(app: web.Application) -> None:
     sio = components.signaling.sio
     started = time.monotonic()
     closed = 0
+    handed = 0
+    if components.cluster is not None:
+        # First, so members' pages open legs to the new owners while ours still forward.
+        with contextlib.suppress(Exception):
+            handed = await asyncio.wait_for(components.cluster.drain(), timeout=HAND_OVER_S)
     with contextlib.suppress(Exception):
         closed = await asyncio.wait_for(
             components.signaling.close_for_restart(RESTART_MESSAGE), timeout=NOTICE_TIMEOUT_S
@@ -255,7 +277,9 @@ async def close_sockets(app: web.Application) -> None:
         if request.transport is not None:
             request.transport.close()
     log.info(
-        "shutting down: %d connections told to reconnect, %d relays closed in %.2f s",
+        "shutting down: %d rooms handed over, %d connections told to reconnect,"
+        " %d relays closed in %.2f s",
+        handed,
         closed,
         relays,
         time.monotonic() - started,
@@ -327,6 +351,8 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
     if components.webhooks is not None:
         await components.webhooks.aclose()
     await components.relays.close()
+    if components.cluster is not None:
+        await components.cluster.close()
     await components.store.close()
     components.audit.close()
 

@@ -52,6 +52,7 @@ class ServerEvent(StrEnum):
     SERVER_RESTARTING = "server.restarting"
     RELAY_OFFER = "relay.offer"
     RELAY_TRACKS = "relay.tracks"
+    RELAY_RESTART = "relay.restart"
     FLOOR_SPEAKING = "floor.speaking"
     FLOOR_STATE = "floor.state"
     TALK_REPORT = "talk.report"

@@ -127,12 +127,17 @@ class Fanout:
             await self._sio.leave_room(holder.sid, room_channel(room_id))
 
     async def _send(self, room_id: str, message: codec.Outgoing) -> None:
+        # Straight to this process's channels: `publish` is the whole of what a batch of
+        # events says, and a subclass that shares pushes with other processes shares
+        # the batch once, not each message again.
         if message.audience is codec.Audience.MEMBER:
             assert message.member is not None
-            await self.send_to_member(room_id, message.member, message.event, message.payload)
+            await self._emit(
+                message.event, message.payload, member_channel(room_id, message.member)
+            )
             return
         if message.audience is codec.Audience.MODERATORS:
-            await self.send_to_moderators(room_id, message.event, message.payload)
+            await self._emit(message.event, message.payload, moderators_channel(room_id))
             return
         skip = None
         if message.except_member is not None:

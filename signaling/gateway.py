@@ -218,7 +218,7 @@ class Signaling:
         if self._group_media is not None and identity.kind is RoomKind.GROUP and member.admitted:
             # After a restart the page's leg points at a relay that no longer exists: it
             # opens a fresh one at once instead of waiting for ICE to call the old one dead.
-            relay["relay_leg"] = self._group_media.has_leg(identity)
+            relay["relay_leg"] = await self._group_media.has_leg(identity)
         return {
             "ok": True,
             "self": {"id": identity.member_id, "role": identity.role.value, "name": identity.name},

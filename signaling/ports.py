@@ -60,7 +60,7 @@ class GroupMedia(Protocol):
 
     async def answer(self, identity: Identity, sdp: str) -> None: ...
 
-    def has_leg(self, identity: Identity) -> bool:
+    async def has_leg(self, identity: Identity) -> bool:
         """Whether this process's relay holds a leg for the member (none after a restart)."""
 
 

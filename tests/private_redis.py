@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from server.stores.redis_store import ROOM_INDEX_KEY, ROOM_KEY
 from server.stores.room_codec import room_from_json
+from server.stores.sealed import Sealer
 
 if TYPE_CHECKING:
     from rooms.room import Room
@@ -89,11 +90,14 @@ class PrivateRedis:
         finally:
             await client.aclose()
 
-    async def room(self, room_id: str) -> Room | None:
+    async def room(self, room_id: str, data_dir: Path) -> Room | None:
+        """The room as stored, opened with the storage key of the server's data dir."""
         client = aioredis.Redis.from_url(self.url, socket_timeout=2)
         try:
             raw = await client.get(ROOM_KEY.format(room_id=room_id))
-            return None if raw is None else room_from_json(raw)
+            if raw is None:
+                return None
+            return room_from_json(Sealer.in_data_dir(data_dir).open(room_id, raw))
         finally:
             await client.aclose()
 

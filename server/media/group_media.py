@@ -105,7 +105,7 @@ class RelayRegistry:
         self._apply_gates(room, relay)
         return {"sdp": answer, "tracks": relay.track_map(identity.member_id)}
 
-    def has_leg(self, identity: Identity) -> bool:
+    async def has_leg(self, identity: Identity) -> bool:
         relay = self._relays.get(identity.room)
         return relay is not None and identity.member_id in relay.member_ids()
 
@@ -145,6 +145,10 @@ class RelayRegistry:
             gate = gates.get(member_id)
             relay.set_audio_gate(member_id, gate is not None and gate.audio)
             relay.set_video_gate(member_id, gate is not None and gate.video)
+
+    async def drop(self, room_id: str) -> None:
+        """This process no longer runs the room (it moved to another): close its relay."""
+        await self._close(room_id)
 
     async def _close(self, room_id: str, within_s: float = 10.0) -> None:
         relay = self._relays.pop(room_id, None)

@@ -6,6 +6,7 @@ from server.settings import Settings
 from server.stores.base import RoomStore
 from server.stores.memory import MemoryRoomStore
 from server.stores.redis_store import RedisRoomStore
+from server.stores.sealed import Sealer
 from server.stores.sqlite_store import DB_FILE, SqliteRoomStore
 
 
@@ -13,10 +14,16 @@ def make_store(settings: Settings) -> RoomStore:
     """Redis with a URL (several processes), else the embedded store: the SQLite file in
     the data directory, or memory when a test asks for it."""
     if settings.redis_url:
-        return RedisRoomStore(settings.redis_url)
+        return RedisRoomStore(settings.redis_url, sealer=sealer_for(settings))
     if settings.embedded_store == "memory":
         return MemoryRoomStore()
     return SqliteRoomStore.in_data_dir(settings.data_dir)
+
+
+def sealer_for(settings: Settings) -> Sealer:
+    """Room documents and cluster messages are sealed with the data directory's key,
+    which every process of one deployment shares (one data directory)."""
+    return Sealer.in_data_dir(settings.data_dir)
 
 
 def describe_store(settings: Settings) -> str:

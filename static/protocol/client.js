@@ -390,6 +390,7 @@ export class SessionClient extends Emitter {
     on("signal.candidate", ({ from, candidate }) => this.#media?.candidate?.(from, candidate));
     on("relay.offer", (payload) => this.#media?.offer?.(payload));
     on("relay.tracks", ({ tracks }) => this.#media?.tracks?.(tracks));
+    on("relay.restart", () => this.#media?.restart?.());
     on("session.token", ({ resume_token: token }) => token && this.#setToken(token));
     on("session.replaced", () => this.#close("replaced"));
     on("session.ended", ({ reason }) => this.#close("ended", reason));

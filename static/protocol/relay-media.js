@@ -43,6 +43,11 @@ export class RelayMedia {
     });
   }
 
+  /** `relay.restart`: the room moved to another server process; its relay has no leg of ours. */
+  restart() {
+    if (!this.#closed) this.#open();
+  }
+
   tracks(map) {
     this.#link?.applyTracks(map);
   }

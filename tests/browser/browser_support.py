@@ -92,10 +92,13 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) ->
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, *extra_args: str, port: int | None = None) -> Iterator[Server]:
+def running_server(
+    data_dir: Path, *extra_args: str, port: int | None = None, log_name: str = "server.log"
+) -> Iterator[Server]:
     """`telehealth serve` as a subprocess on a loopback port (a free one unless given),
-    stopped afterwards; the log is appended to, so a restart keeps the first run's."""
-    log_path = data_dir / "server.log"
+    stopped afterwards; the log is appended to, so a restart keeps the first run's.
+    Processes of one deployment share `data_dir` and each logs to its own `log_name`."""
+    log_path = data_dir / log_name
     port = port or free_port()
     with log_path.open("ab") as log:
         process = subprocess.Popen(

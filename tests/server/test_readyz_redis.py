@@ -72,7 +72,7 @@ async def test_readyz_follows_redis_down_and_up(
     )
     # And the store really works again, not just its ping.
     room = await server.create_room("individual")
-    assert await private_redis.room(room["room"]) is not None
+    assert await private_redis.room(room["room"], server.settings.data_dir) is not None
 
 
 async def test_individual_session_state_lives_in_redis(
@@ -80,7 +80,7 @@ async def test_individual_session_state_lives_in_redis(
 ) -> None:
     server = await start_server(redis_url=private_redis.url)
     room_id, t_token, p_token = await server.individual_tokens()
-    stored = await private_redis.room(room_id)
+    stored = await private_redis.room(room_id, server.settings.data_dir)
     assert stored is not None and stored.state is RoomState.CREATED
     assert stored.kind is RoomKind.INDIVIDUAL
     assert room_id in await private_redis.index()
@@ -93,7 +93,7 @@ async def test_individual_session_state_lives_in_redis(
     assert joined["peer"]["id"] == p_ack["self"]["id"]
     assert [peer["id"] for peer in p_ack["peers"]] == [t_ack["self"]["id"]]
 
-    stored = await private_redis.room(room_id)
+    stored = await private_redis.room(room_id, server.settings.data_dir)
     assert stored is not None and stored.state is RoomState.ACTIVE
     members = {m.id: m for m in stored.members}
     assert set(members) == {t_ack["self"]["id"], p_ack["self"]["id"]}
@@ -102,14 +102,14 @@ async def test_individual_session_state_lives_in_redis(
 
     # A media change goes through the store, too.
     assert await patient.call("media.state", {"audio": False, "video": True}) == {"ok": True}
-    stored = await private_redis.room(room_id)
+    stored = await private_redis.room(room_id, server.settings.data_dir)
     assert stored is not None
     muted = stored.member(p_ack["self"]["id"])
     assert muted is not None and muted.media.audio is False
 
     # Leaving frees the seat in the stored room.
     assert await patient.call("session.leave", {}) == {"ok": True}
-    stored = await private_redis.room(room_id)
+    stored = await private_redis.room(room_id, server.settings.data_dir)
     assert stored is not None
     left = stored.member(p_ack["self"]["id"])
     assert left is not None and left.presence is Presence.LEFT
@@ -139,7 +139,7 @@ async def test_group_session_state_lives_in_redis(
     assert await ana.call("floor.raise_hand", {}) == {"ok": True}
     assert await therapist.call("moderation.mute", {"member": ana_id}) == {"ok": True}
 
-    stored = await private_redis.room(room_id)
+    stored = await private_redis.room(room_id, server.settings.data_dir)
     assert stored is not None and stored.floor is not None
     assert stored.locked is True
     admission = {m.id: m.admission for m in stored.members}
@@ -152,11 +152,11 @@ async def test_group_session_state_lives_in_redis(
     assert [hand.member for hand in stored.floor.hands] == [ana_id]
 
     assert await therapist.call("floor.grant_next", {}) == {"ok": True}
-    stored = await private_redis.room(room_id)
+    stored = await private_redis.room(room_id, server.settings.data_dir)
     assert stored is not None and stored.floor is not None
     assert stored.floor.holder == ana_id
 
     assert await therapist.call("room.end", {}) == {"ok": True}
-    stored = await private_redis.room(room_id)
+    stored = await private_redis.room(room_id, server.settings.data_dir)
     assert stored is not None and stored.state is RoomState.ENDED
     assert room_id not in await private_redis.index()

@@ -50,7 +50,7 @@ async def test_commands_are_refused_while_redis_is_down_and_work_after(
     await therapist.join()
     p_id = (await patient.join())["self"]["id"]
     assert await patient.call("media.state", {"audio": False, "video": True}) == {"ok": True}
-    before = await durable_redis.room(room_id)
+    before = await durable_redis.room(room_id, server.settings.data_dir)
     assert before is not None
 
     await durable_redis.kill()
@@ -86,7 +86,7 @@ async def test_commands_are_refused_while_redis_is_down_and_work_after(
         await asyncio.sleep(0.1)
 
     # The room is as last saved: the refused change was not applied, nothing was lost.
-    after = await durable_redis.room(room_id)
+    after = await durable_redis.room(room_id, server.settings.data_dir)
     assert after == before
     member = after.member(p_id) if after is not None else None
     assert member is not None and member.media.audio is False
@@ -94,7 +94,7 @@ async def test_commands_are_refused_while_redis_is_down_and_work_after(
 
     # And the same command works again on the same connection.
     assert await patient.call("media.state", {"audio": True, "video": True}) == {"ok": True}
-    stored = await durable_redis.room(room_id)
+    stored = await durable_redis.room(room_id, server.settings.data_dir)
     member = stored.member(p_id) if stored is not None else None
     assert member is not None and member.media.audio is True
 

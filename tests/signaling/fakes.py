@@ -148,7 +148,7 @@ class EchoGroupMedia:
         self.legs.add((identity.room, identity.member_id))
         return {"sdp": self.answer_sdp, "tracks": []}
 
-    def has_leg(self, identity: Identity) -> bool:
+    async def has_leg(self, identity: Identity) -> bool:
         return (identity.room, identity.member_id) in self.legs
 
     async def answer(self, identity: Identity, sdp: str) -> None:

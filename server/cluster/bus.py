@@ -1,0 +1,185 @@
+"""Messages between processes over Redis pub/sub: a channel per process, one per room.
+
+- `rpc:NODE`: requests to that process (a command for a room it owns, a relay offer)
+  and the replies to its own requests. Requests run in their own task; replies
+  resolve the waiting caller.
+- `fanout:ROOM`: what the room's members must hear (domain events, pushes). A process
+  listens only while it holds connections in that room, so a message costs nothing to
+  processes without members there (python-socketio's Redis manager, by contrast, has
+  every process decode every message on one channel). Messages of one room are
+  handled in order, one at a time, as they were published.
+
+Messages are sealed with the deployment's storage key (the channel name is the
+associated data): they carry display names and SDP, and Redis is shared
+infrastructure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from rooms.errors import DomainError, ErrorCode
+from server.stores.redis_store import KEY_PREFIX, answering
+from server.stores.sealed import Sealer
+from signaling.ports import Refusal
+
+log = logging.getLogger(__name__)
+
+RPC_CHANNEL = KEY_PREFIX + "rpc:{node}"
+FANOUT_CHANNEL = KEY_PREFIX + "fanout:{room_id}"
+# A request the owner has not answered in this long is refused with `unavailable`.
+RPC_TIMEOUT_S = 2.5
+READ_TIMEOUT_S = 1.0
+RECONNECT_PAUSE_S = 0.2
+
+_CODES = {code.value: code for code in ErrorCode}
+
+Message = dict[str, Any]
+RequestHandler = Callable[[str, str, Message], Awaitable[Any]]  # (kind, room, body) -> result
+RoomHandler = Callable[[str, Message], Awaitable[None]]
+
+
+class RemoteRefusal(DomainError):
+    """The owner refused the request: its code and message, as the owner said them."""
+
+
+class ClusterBus:
+    def __init__(self, redis: aioredis.Redis, node_id: str, sealer: Sealer) -> None:
+        self._redis = redis
+        self.node_id = node_id
+        self._sealer = sealer
+        self._pubsub = redis.pubsub()
+        self._rpc_channel = RPC_CHANNEL.format(node=node_id)
+        self._pending: dict[str, asyncio.Future[Message]] = {}
+        self._requests: set[asyncio.Task[None]] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self._on_request: RequestHandler | None = None
+        self._on_room: RoomHandler | None = None
+        self.handled = 0  # messages read, for the benchmark's cost per message
+
+    def serve(self, on_request: RequestHandler, on_room: RoomHandler) -> None:
+        self._on_request = on_request
+        self._on_room = on_room
+
+    async def start(self) -> None:
+        await self._pubsub.subscribe(self._rpc_channel)
+        self._reader = asyncio.create_task(self._read(), name="cluster-bus")
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        for task in list(self._requests):
+            task.cancel()
+        with contextlib.suppress(RedisError, OSError):
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    # --- rooms this process listens to ---------------------------------------------
+
+    async def watch_room(self, room_id: str) -> None:
+        with answering("watch room"):
+            await self._pubsub.subscribe(FANOUT_CHANNEL.format(room_id=room_id))
+
+    async def unwatch_room(self, room_id: str) -> None:
+        with answering("unwatch room"):
+            await self._pubsub.unsubscribe(FANOUT_CHANNEL.format(room_id=room_id))
+
+    async def publish_room(self, room_id: str, message: Message) -> None:
+        await self._publish(FANOUT_CHANNEL.format(room_id=room_id), message)
+
+    # --- requests --------------------------------------------------------------------
+
+    async def call(
+        self, node: str, kind: str, room_id: str, body: Message, timeout_s: float = RPC_TIMEOUT_S
+    ) -> Any:
+        """Ask `node` to run a request for a room; its result, or its refusal raised."""
+        request_id = secrets.token_hex(8)
+        reply: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = reply
+        try:
+            await self._publish(
+                RPC_CHANNEL.format(node=node),
+                {"kind": kind, "id": request_id, "from": self.node_id, "room": room_id, **body},
+            )
+            answer = await asyncio.wait_for(reply, timeout_s)
+        except TimeoutError:
+            raise DomainError(ErrorCode.UNAVAILABLE) from None
+        finally:
+            self._pending.pop(request_id, None)
+        if "refusal" in answer:
+            refused = answer["refusal"]
+            code = _CODES.get(str(refused["code"]), ErrorCode.UNAVAILABLE)
+            raise RemoteRefusal(code, str(refused["message"]))
+        return answer.get("result")
+
+    # --- wire ------------------------------------------------------------------------
+
+    async def _publish(self, channel: str, message: Message) -> None:
+        message["sender"] = self.node_id
+        sealed = self._sealer.seal(channel, json.dumps(message, separators=(",", ":")))
+        with answering("publish"):
+            await self._redis.publish(channel, sealed)
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                raw = await self._pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=READ_TIMEOUT_S
+                )
+            except (RedisError, OSError):
+                # Redis is away: the pub/sub connection resubscribes when it returns.
+                await asyncio.sleep(RECONNECT_PAUSE_S)
+                continue
+            if raw is None or raw.get("type") != "message":
+                continue
+            channel = raw["channel"]
+            channel = channel.decode() if isinstance(channel, bytes) else str(channel)
+            try:
+                message = json.loads(self._sealer.open(channel, raw["data"]))
+            except Exception:
+                log.warning("cluster bus: a message that does not open", extra={"c": channel})
+                continue
+            self.handled += 1
+            await self._dispatch(channel, message)
+
+    async def _dispatch(self, channel: str, message: Message) -> None:
+        if channel == self._rpc_channel:
+            if "reply_to" in message:
+                waiting = self._pending.get(message["reply_to"])
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(message)
+                return
+            task = asyncio.create_task(self._answer(message))
+            self._requests.add(task)
+            task.add_done_callback(self._requests.discard)
+            return
+        if message.get("sender") == self.node_id or self._on_room is None:
+            return
+        room_id = channel[len(FANOUT_CHANNEL.format(room_id="")) :]
+        try:
+            await self._on_room(room_id, message)
+        except Exception:
+            log.exception("cluster bus: a room message failed", extra={"room": room_id})
+
+    async def _answer(self, request: Message) -> None:
+        assert self._on_request is not None
+        reply: Message = {"reply_to": request["id"]}
+        try:
+            reply["result"] = await self._on_request(request["kind"], request["room"], request)
+        except (DomainError, Refusal) as refusal:
+            reply["refusal"] = {"code": refusal.code.value, "message": refusal.message}
+        except Exception:
+            log.exception("cluster bus: a request failed", extra={"kind": request.get("kind")})
+            reply["refusal"] = {"code": ErrorCode.UNAVAILABLE.value, "message": "Internal error."}
+        with contextlib.suppress(DomainError):
+            await self._publish(RPC_CHANNEL.format(node=request["from"]), reply)

@@ -1,0 +1,168 @@
+"""Fan-out across processes: what one process pushes, the others deliver to their own.
+
+Every process keeps the single-process `Fanout` for its own connections (channels,
+seat holders, dropping a replaced connection), so all of signaling's rules hold as
+they are. This subclass adds one thing: whatever it pushes is also published on the
+room's cluster channel, and what other processes publish there is delivered here
+through the plain `Fanout` methods, never shared again.
+
+- Domain events: the room's owner runs the listeners, so `publish` happens there and
+  the batch (room and events) goes out once; each process turns it into wire
+  messages for its own members. The owner publishes inside the room's lock, before
+  it answers the command, so the process that asked has handled the events before
+  its caller goes on (as when one process does it all).
+- Pushes from anywhere (relay offers, quality, talk reports, speaking hints): sent
+  here and published for the rest.
+
+A process listens to a room's channel while it holds a connection seated there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rooms.errors import DomainError
+from rooms.events import DomainEvent
+from rooms.room import Room
+from server.cluster.bus import ClusterBus, Message
+from server.cluster.domain_codec import events_from_data, events_to_data
+from server.cluster.leases import SeatNodes
+from server.stores.room_codec import room_from_json, room_to_json
+from signaling.connections import Connection, ConnectionRegistry
+from signaling.events import ServerEvent
+from signaling.fanout import Fanout, SignalingObserver, room_channel
+from signaling.socket_server import SignalingServer
+
+log = logging.getLogger(__name__)
+
+
+class RoomConnections(ConnectionRegistry):
+    """The registry, plus a call whenever a connection leaves (to stop listening)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_gone: Callable[[str], None] = lambda room_id: None
+
+    def remove(self, sid: str) -> Connection | None:
+        connection = super().remove(sid)
+        if connection is not None:
+            self.on_gone(connection.identity.room)
+        return connection
+
+    def in_room(self, room_id: str) -> int:
+        return sum(1 for c in self.joined() if c.identity.room == room_id)
+
+
+class ClusterFanout(Fanout):
+    def __init__(
+        self,
+        sio: SignalingServer,
+        connections: RoomConnections,
+        observer: SignalingObserver,
+        clock: Callable[[], float],
+        *,
+        bus: ClusterBus,
+        seats: SeatNodes,
+    ) -> None:
+        super().__init__(sio, connections, observer, clock)
+        self._room_connections = connections
+        self._bus = bus
+        self._seats = seats
+        self._watched: set[str] = set()
+        self._watch_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        connections.on_gone = self._connection_gone
+
+    # --- pushes: here, then to the other processes -------------------------------------
+
+    async def publish(self, room: Room, events: Sequence[DomainEvent]) -> None:
+        await super().publish(room, events)
+        if events:
+            await self._share(
+                room.id,
+                {
+                    "kind": "events",
+                    "room": room_to_json(room),
+                    "events": events_to_data(tuple(events)),
+                },
+            )
+
+    async def send_to_member(
+        self, room_id: str, member_id: str, event: str, payload: dict[str, Any]
+    ) -> None:
+        await super().send_to_member(room_id, member_id, event, payload)
+        await self._share(
+            room_id, {"kind": "member", "member": member_id, "event": event, "payload": payload}
+        )
+
+    async def send_to_moderators(self, room_id: str, event: str, payload: dict[str, Any]) -> None:
+        await super().send_to_moderators(room_id, event, payload)
+        await self._share(room_id, {"kind": "moderators", "event": event, "payload": payload})
+
+    async def send_to_room(self, room_id: str, event: str, payload: dict[str, Any]) -> None:
+        """Every admitted member of the room, wherever connected."""
+        await self._emit(event, payload, room_channel(room_id))
+        await self._share(room_id, {"kind": "room", "event": event, "payload": payload})
+
+    def announce_speaking(self, room_id: str, member_id: str, speaking: bool) -> None:
+        super().announce_speaking(room_id, member_id, speaking)
+        message = {
+            "kind": "room",
+            "event": ServerEvent.FLOOR_SPEAKING.value,
+            "payload": {"id": member_id, "speaking": speaking},
+        }
+        self._spawn(self._share(room_id, message))
+
+    async def _share(self, room_id: str, message: Message) -> None:
+        try:
+            await self._bus.publish_room(room_id, message)
+        except DomainError:
+            # Redis is away: members here were told; the others hear the next change.
+            log.warning("cluster: a push reached only this process", extra={"room": room_id})
+
+    # --- what other processes pushed -----------------------------------------------------
+
+    async def deliver(self, room_id: str, message: Message) -> None:
+        kind = message.get("kind")
+        if kind == "events":
+            room = room_from_json(message["room"])
+            await Fanout.publish(self, room, events_from_data(message["events"]))
+        elif kind == "member":
+            await Fanout.send_to_member(
+                self, room_id, message["member"], message["event"], message["payload"]
+            )
+        elif kind == "moderators":
+            await Fanout.send_to_moderators(self, room_id, message["event"], message["payload"])
+        elif kind == "room":
+            await self._emit(message["event"], message["payload"], room_channel(room_id))
+
+    # --- which rooms this process listens to -------------------------------------------
+
+    async def seat(self, connection: Connection, *, admitted: bool) -> None:
+        await super().seat(connection, admitted=admitted)
+        identity = connection.identity
+        await self._seats.hold(identity.room, identity.member_id)
+        await self._sync_watch(identity.room)
+
+    def _connection_gone(self, room_id: str) -> None:
+        self._spawn(self._sync_watch(room_id))
+
+    async def _sync_watch(self, room_id: str) -> None:
+        async with self._watch_lock:
+            wanted = self._room_connections.in_room(room_id) > 0
+            with contextlib.suppress(DomainError):
+                if wanted and room_id not in self._watched:
+                    await self._bus.watch_room(room_id)
+                    self._watched.add(room_id)
+                elif not wanted and room_id in self._watched:
+                    await self._bus.unwatch_room(room_id)
+                    self._watched.discard(room_id)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,281 @@
+"""Each room's commands run on the process that owns it; any process may be asked.
+
+`ClusteredRooms` is what signaling, the relay and the admin API see as "the rooms"
+when several processes share one Redis. A command for a room this process owns runs
+here, under the room's lock, and is saved with a fenced write before anyone hears of
+it. A command for a room another process owns travels there over the cluster bus,
+and the answer (the saved room and its events) travels back: a command is answered
+only after its result is saved. A room nobody owns (its owner died, or it is new) is
+taken by whichever process needs it first, including the housekeeping beat of every
+process, which claims the ownerless rooms so that timers never stop.
+
+Taking a room over: seats held by connections of a process that is gone start their
+grace period (their pages reconnect elsewhere and resume), and members still
+connected elsewhere are told to open a fresh relay leg, because the relay lived in
+the old owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from rooms.commands import AnyCommand, Disconnect, Tick
+from rooms.errors import DomainError, ErrorCode
+from rooms.events import DomainEvent
+from rooms.room import Room
+from server.cluster.bus import ClusterBus, Message
+from server.cluster.domain_codec import (
+    command_from_json,
+    command_to_json,
+    events_from_data,
+    events_to_data,
+)
+from server.cluster.leases import RENEW_EVERY_S, Lease, Leases, Nodes, SeatNodes
+from server.room_service import RoomService
+from server.stores.redis_store import LeaseLost, RedisRoomStore
+from server.stores.room_codec import room_from_json, room_to_json
+
+log = logging.getLogger(__name__)
+
+# A request that meets a moved room follows it at most this many times.
+MAX_HOPS = 3
+MOVED = {"moved": True}
+
+# Called with a room this process just took from another owner (the relay restart push).
+TakeoverHook = Callable[[Room], Awaitable[None]]
+# Called with the id of a room this process no longer owns (close its relay here).
+LostHook = Callable[[str], Awaitable[None]]
+# Requests other processes may send this one about a room it owns: (room, body) -> result.
+LocalRequest = Callable[[str, Message], Awaitable[Any]]
+
+
+class ClusteredRooms(RoomService):
+    """RoomService whose `execute` and `tick` run on the room's owner."""
+
+    def __init__(
+        self,
+        store: RedisRoomStore,
+        *,
+        leases: Leases,
+        nodes: Nodes,
+        seats: SeatNodes,
+        bus: ClusterBus,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(store, clock)
+        # Every save is fenced by the lease this process holds for the room.
+        store.fence = self.fence
+        self.node_id = leases.node_id
+        self._leases = leases
+        self._nodes = nodes
+        self._seats = seats
+        self._bus = bus
+        self._owned: dict[str, Lease] = {}
+        self._taking: dict[str, asyncio.Lock] = {}
+        self._on_takeover: list[TakeoverHook] = []
+        self._on_lost: list[LostHook] = []
+        self._requests: dict[str, LocalRequest] = {
+            "execute": self._execute_request,
+            "adopt": self._adopt_request,
+        }
+        self._draining = False
+
+    # --- ownership ---------------------------------------------------------------------
+
+    def on_takeover(self, hook: TakeoverHook) -> None:
+        self._on_takeover.append(hook)
+
+    def on_lost(self, hook: LostHook) -> None:
+        self._on_lost.append(hook)
+
+    def serve_request(self, kind: str, handler: LocalRequest) -> None:
+        """Other processes may ask this one `kind` about a room it owns (relay offers)."""
+        self._requests[kind] = handler
+
+    def fence(self, room_id: str) -> str | None:
+        """The lease value this process writes the room under (the store's fence)."""
+        lease = self._owned.get(room_id)
+        return None if lease is None else lease.value
+
+    def owns(self, room_id: str) -> bool:
+        return room_id in self._owned
+
+    def owned(self) -> list[str]:
+        return list(self._owned)
+
+    async def owner(self, room_id: str) -> str:
+        """The node that runs this room now; takes it when nobody does."""
+        if room_id in self._owned:
+            return self.node_id
+        lease = await self._leases.holder(room_id)
+        if lease is not None:
+            return lease.node
+        return await self._take(room_id)
+
+    async def _take(self, room_id: str) -> str:
+        lock = self._taking.setdefault(room_id, asyncio.Lock())
+        async with lock:
+            if room_id in self._owned:
+                return self.node_id
+            if self._draining:
+                raise DomainError(ErrorCode.UNAVAILABLE)
+            room = await self.get(room_id)
+            if room is None:
+                raise DomainError(ErrorCode.ROOM_NOT_FOUND, "This session does not exist.")
+            lease = await self._leases.acquire(room_id)
+            if lease is None:
+                holder = await self._leases.holder(room_id)
+                if holder is None:
+                    raise DomainError(ErrorCode.UNAVAILABLE)
+                return holder.node
+            self._owned[room_id] = lease
+        self._taking.pop(room_id, None)
+        log.info("room taken", extra={"room": room_id, "epoch": lease.epoch})
+        if lease.epoch > 1:
+            await self._settle(room_id)
+        return self.node_id
+
+    async def _settle(self, room_id: str) -> None:
+        """After a takeover: seats of dead processes into grace; members re-open legs."""
+        alive = await self._nodes.alive()
+        holders = await self._seats.all(room_id)
+        room = await self.get(room_id)
+        if room is None:
+            return
+        now = self.clock()
+        for member in room.connected():
+            if holders.get(member.id) not in alive:
+                with contextlib.suppress(DomainError):
+                    room, _ = await super().execute(room_id, Disconnect(member.id, now))
+        for hook in self._on_takeover:
+            await hook(room)
+
+    async def _lose(self, room_id: str) -> None:
+        if self._owned.pop(room_id, None) is None:
+            return
+        log.info("room lease lost", extra={"room": room_id})
+        for hook in self._on_lost:
+            with contextlib.suppress(Exception):
+                await hook(room_id)
+
+    async def renew(self) -> None:
+        """Every RENEW_EVERY_S: say this process is alive, keep the leases it holds."""
+        await self._nodes.heartbeat()
+        for room_id, lease in list(self._owned.items()):
+            if not await self._leases.renew(lease):
+                await self._lose(room_id)
+
+    async def renew_forever(self) -> None:
+        while True:
+            with contextlib.suppress(DomainError):  # Redis away: fences keep writes safe
+                await self.renew()
+            await asyncio.sleep(RENEW_EVERY_S)
+
+    # --- commands ------------------------------------------------------------------------
+
+    async def execute(
+        self, room_id: str, command: AnyCommand
+    ) -> tuple[Room, tuple[DomainEvent, ...]]:
+        for _ in range(MAX_HOPS):
+            owner = await self.owner(room_id)
+            if owner == self.node_id:
+                try:
+                    return await super().execute(room_id, command)
+                except LeaseLost:
+                    await self._lose(room_id)
+                    continue
+            result = await self._bus.call(
+                owner, "execute", room_id, {"command": command_to_json(command)}
+            )
+            if result == MOVED:
+                continue
+            return room_from_json(result["room"]), events_from_data(result["events"])
+        raise DomainError(ErrorCode.UNAVAILABLE)
+
+    async def on_owner(self, room_id: str, kind: str, body: Message) -> Any:
+        """Run request `kind` (served with serve_request) on the room's owner."""
+        for _ in range(MAX_HOPS):
+            owner = await self.owner(room_id)
+            if owner == self.node_id:
+                return await self._requests[kind](room_id, body)
+            result = await self._bus.call(owner, kind, room_id, body)
+            if result != MOVED:
+                return result
+        raise DomainError(ErrorCode.UNAVAILABLE)
+
+    async def handle_request(self, kind: str, room_id: str, body: Message) -> Any:
+        handler = self._requests.get(kind)
+        if handler is None:
+            raise DomainError(ErrorCode.UNAVAILABLE, f"unknown request {kind!r}")
+        if kind != "adopt" and room_id not in self._owned:
+            return MOVED
+        return await handler(room_id, body)
+
+    async def _execute_request(self, room_id: str, body: Message) -> Any:
+        try:
+            room, events = await super().execute(room_id, command_from_json(body["command"]))
+        except LeaseLost:
+            await self._lose(room_id)
+            return MOVED
+        return {"room": room_to_json(room), "events": events_to_data(events)}
+
+    async def _adopt_request(self, room_id: str, body: Message) -> Any:
+        """A draining process handed this room over: take it now."""
+        return {"owner": await self.owner(room_id)}
+
+    # --- housekeeping and shutdown ---------------------------------------------------
+
+    async def tick(self, room_ids: Sequence[str]) -> None:
+        """Claim the live rooms nobody owns, then tick those this process owns."""
+        now = self.clock()
+        holders = await self._leases.holders(list(room_ids))
+        for room_id, lease in holders.items():
+            if lease is None and not self._draining:
+                with contextlib.suppress(DomainError):
+                    await self._take(room_id)
+        for room_id in list(self._owned):
+            try:
+                room, _ = await super().execute(room_id, Tick(now))
+            except LeaseLost:
+                await self._lose(room_id)
+                continue
+            except DomainError:
+                continue
+            if room.is_over:
+                await self._release(room_id)
+
+    async def _release(self, room_id: str) -> None:
+        lease = self._owned.pop(room_id, None)
+        if lease is not None:
+            with contextlib.suppress(DomainError):
+                await self._leases.release(lease)
+
+    async def hand_over(self) -> int:
+        """SIGTERM: stop taking rooms; give each owned room to another live process."""
+        self._draining = True
+        others = sorted((await self._nodes.alive()) - {self.node_id})
+        with contextlib.suppress(DomainError):
+            await self._nodes.leave()
+        rooms = list(self._owned)
+        for room_id in rooms:
+            await self._release(room_id)
+            for hook in self._on_lost:
+                with contextlib.suppress(Exception):
+                    await hook(room_id)
+        if not others:
+            return 0
+        # Spread the rooms; each adopter takes its room at once instead of at its
+        # next beat, so members re-open their relay legs within a second.
+        await asyncio.gather(
+            *(self._adopt(others[i % len(others)], room_id) for i, room_id in enumerate(rooms)),
+            return_exceptions=True,
+        )
+        return len(rooms)
+
+    async def _adopt(self, node: str, room_id: str) -> None:
+        await self._bus.call(node, "adopt", room_id, {})

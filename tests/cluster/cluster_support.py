@@ -1,0 +1,182 @@
+"""Several `telehealth serve` processes on one Redis, behind HAProxy, all on loopback.
+
+Each cluster test gets a Redis of its own (durable: append-only, fsync always, as
+docs/operations.md asks of a deployment), N server processes sharing one data
+directory, and HAProxy from Debian's package in front of them, health-checking
+`/readyz` as a deployment would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from server.cluster.leases import LEASE_KEY
+from server.stores.room_codec import room_from_json
+from server.stores.sealed import Sealer
+from tests.browser.browser_support import Server, free_port, running_server
+from tests.chromium_support import stop_process
+from tests.private_redis import PrivateRedis
+
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+BALANCER_READY_S = 10.0
+# HAProxy checks /readyz this often; a process is out after 2 failed checks.
+CHECK_INTERVAL_MS = 300
+
+HAPROXY_CONFIG = """
+global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h
+frontend sessions
+    bind 127.0.0.1:{port}
+    default_backend telehealth
+backend telehealth
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+    # Engine.IO long-polling (a browser that cannot open a WebSocket) needs every
+    # request of one connection on one process: a cookie pins it.
+    cookie srv insert indirect nocache
+    default-server inter {interval}ms fall 2 rise 2
+{servers}
+"""
+
+
+@dataclass
+class Cluster:
+    redis: PrivateRedis
+    data_dir: Path
+    servers: list[Server]
+    balancer_url: str
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def url(self, index: int) -> str:
+        return self.servers[index].base_url
+
+    def create_room(self, kind: str, *participants: str) -> dict[str, Any]:
+        """`telehealth room create --server BALANCER`, as an operator would."""
+        args = ["room", "create", "--kind", kind, "--server", self.balancer_url]
+        for name in participants:
+            args += ["--participant", name]
+        return self.servers[0].cli(*args)
+
+    async def lease_holder(self, room_id: str) -> str | None:
+        client = aioredis.Redis.from_url(self.redis.url, socket_timeout=2, decode_responses=True)
+        try:
+            value = await client.get(LEASE_KEY.format(room_id=room_id))
+        finally:
+            await client.aclose()
+        return None if value is None else str(value)
+
+    async def owner_index(self, room_id: str, within_s: float = 5.0) -> int:
+        """Which of `servers` owns the room (node ids carry the process id)."""
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            holder = await self.lease_holder(room_id)
+            if holder is not None:
+                pid = int(holder.rsplit("|", 1)[0].split("-")[-2])
+                for index, server in enumerate(self.servers):
+                    if server.process.pid == pid and server.process.poll() is None:
+                        return index
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"nobody owns {room_id} after {within_s}s")
+
+    async def room(self, room_id: str) -> Any:
+        """The room as stored in Redis (sealed with the deployment's key)."""
+        client = aioredis.Redis.from_url(self.redis.url, socket_timeout=2)
+        try:
+            raw = await client.get(f"telehealth:room:{room_id}")
+        finally:
+            await client.aclose()
+        assert raw is not None
+        return room_from_json(Sealer.in_data_dir(self.data_dir).open(room_id, raw))
+
+    def kill(self, index: int) -> None:
+        process = self.servers[index].process
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def terminate(self, index: int, within_s: float = 10.0) -> float:
+        """SIGTERM and wait; the seconds the process took to exit."""
+        process = self.servers[index].process
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=within_s)
+        return time.monotonic() - started
+
+    def logs(self) -> str:
+        return "\n".join(f"--- process {i}\n{s.log_tail(3000)}" for i, s in enumerate(self.servers))
+
+
+def _wait_balancer(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + BALANCER_READY_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "haproxy exited at start"
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/readyz", timeout=1) as response,
+        ):
+            if response.status == 200:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"haproxy not serving {url} within {BALANCER_READY_S}s")
+
+
+def _start_balancer(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [HAPROXY, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=log
+        )
+
+
+@contextlib.asynccontextmanager
+async def running_cluster(
+    workdir: Path, processes: int = 2, *extra_args: str
+) -> AsyncIterator[Cluster]:
+    redis = PrivateRedis(workdir, durable=True)
+    await redis.start()
+    data_dir = workdir / "data"
+    data_dir.mkdir()
+    balancer_port = free_port()
+    balancer_url = f"http://127.0.0.1:{balancer_port}"
+    args = ("--redis-url", redis.url, "--public-url", balancer_url, *extra_args)
+    cluster = Cluster(redis, data_dir, [], balancer_url)
+    try:
+        with cluster.stack:
+            for index in range(processes):
+                server = cluster.stack.enter_context(
+                    running_server(data_dir, *args, log_name=f"server-{index}.log")
+                )
+                cluster.servers.append(server)
+            servers = "\n".join(
+                f"    server p{i} {s.base_url.removeprefix('http://')} check cookie p{i}"
+                for i, s in enumerate(cluster.servers)
+            )
+            config = workdir / "haproxy.cfg"
+            config.write_text(
+                HAPROXY_CONFIG.format(
+                    port=balancer_port, interval=CHECK_INTERVAL_MS, servers=servers
+                )
+            )
+            balancer = _start_balancer(config, workdir / "haproxy.log")
+            cluster.stack.callback(stop_process, balancer)
+            _wait_balancer(balancer_url, balancer)
+            yield cluster
+    finally:
+        await redis.kill()
