@@ -49,7 +49,7 @@ def refusals(handler: Handler) -> Handler:
         except ProgramError as error:
             return program_error(400, error.code.value, error.message)
         except NotFound as error:
-            return program_error(404, "not_found", str(error))
+            return program_error(404, ErrorCode.NOT_FOUND.value, str(error))
         except TooManyPrograms as error:
             return program_error(409, "too_many", str(error))
         except ValueError as error:  # a display name that clean_display_name refuses

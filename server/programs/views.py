@@ -70,7 +70,7 @@ def entry_view(
             "message": f"Your session is open: {describe_start(current, zone)}",
         }
     return {
-        "state": "waiting" if upcoming else "none",
+        "state": "scheduled" if upcoming else "none",
         "program": program.title,
         "message": next_session_text(upcoming, zone),
     }

@@ -28,7 +28,7 @@ async def test_a_personal_link_says_when_then_opens_the_current_session(
     set_clock(live_server, WEDNESDAY_10_BERLIN - 30 * MINUTE)  # 09:30: not open yet
     early = await live_server.post("/api/personal/entry", {"key": alex}, key="")
     assert early.body == {
-        "state": "waiting",
+        "state": "scheduled",
         "program": "Program",
         "message": "Your next session: Wednesday 10:00, group",
     }
