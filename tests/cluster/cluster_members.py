@@ -1,0 +1,89 @@
+"""Group members played by aiortc that behave as the page does across a failover:
+`relay.restart` opens a fresh relay leg; a lost connection comes back through the
+balancer with its resume token and opens a fresh leg when the join ack says so."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.conftest import Client, Connector
+from tests.e2e.wire_member import WireMember
+
+# A member "receives" another when this many frames of each kind arrived on the leg.
+FRAMES = 10
+
+
+@dataclass(eq=False)
+class RelayMember:
+    name: str
+    client: Client
+    ack: dict[str, Any]
+    leg: WireMember | None = None
+    legs: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def id(self) -> str:
+        return str(self.ack["self"]["id"])
+
+    async def open_leg(self) -> None:
+        old, self.leg = self.leg, WireMember(self.client)
+        if old is not None:
+            await old.close()
+        self.legs += 1
+        await self.leg.publish()
+
+    def follow_restarts(self) -> None:
+        async def on_restart(_data: Any = None) -> None:
+            task = asyncio.ensure_future(self.open_leg())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+        self.client.sio.on("relay.restart", on_restart)
+
+    async def come_back(self, connect: Connector, url: str) -> None:
+        """The process holding our connection died: reconnect through the balancer."""
+        self.client = await connect(url, self.ack["resume_token"])
+        self.ack = await self.client.join(resume=True)
+        self.follow_restarts()
+        if self.ack.get("relay_leg") is False:
+            await self.open_leg()
+
+    def receives_from(self, other: RelayMember) -> bool:
+        if self.leg is None:
+            return False
+        got = self.leg.received
+        return got[(other.id, "audio")] >= FRAMES and got[(other.id, "video")] >= FRAMES
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.leg is not None:
+            await self.leg.close()
+
+
+async def all_receive(members: list[RelayMember], within_s: float) -> float:
+    """Seconds until every member receives every other's audio and video."""
+    started = time.monotonic()
+    while True:
+        missing = [
+            f"{m.name} <- {o.name}"
+            for m in members
+            for o in members
+            if o is not m and not m.receives_from(o)
+        ]
+        if not missing:
+            return time.monotonic() - started
+        if time.monotonic() - started > within_s:
+            raise AssertionError(f"after {within_s}s still missing: {missing}")
+        await asyncio.sleep(0.1)
+
+
+def fresh_counts(members: list[RelayMember]) -> None:
+    """Forget what arrived so far: the next `all_receive` proves media flows now."""
+    for member in members:
+        if member.leg is not None:
+            member.leg.received.clear()
