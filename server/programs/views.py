@@ -14,6 +14,7 @@ from rooms.programs.calendar import describe_start, next_session_text
 from rooms.programs.program import Program
 from rooms.programs.schedule import Occurrence
 from rooms.programs.week import WeekSummary
+from rooms.roles import Role
 from rooms.room import Room
 from server.programs.codec import slot_view
 
@@ -38,6 +39,10 @@ def session_view(
 ) -> dict[str, Any]:
     zone = program.zone
     waiting = [m for m in room.seated() if m.admission is Admission.WAITING] if room else []
+    # Members in the session now (therapists not counted, as in the participant count).
+    present = (
+        [m for m in room.connected() if m.admitted and m.role is Role.PARTICIPANT] if room else []
+    )
     view: dict[str, Any] = {
         "occurrence": occurrence.key,
         "kind": occurrence.kind.value,
@@ -48,7 +53,7 @@ def session_view(
         "room": room.id if room else None,
         "started": room is not None and not room.is_over,
         "waiting_count": len(waiting),
-        "present_count": sum(1 for m in room.connected() if m.admitted) if room else 0,
+        "present_count": len(present) if room else 0,
     }
     if names:
         view["waiting"] = [m.name for m in waiting]

@@ -157,3 +157,49 @@ async def test_purge_deletes_attendance_past_retention_and_says_so_in_the_audit_
     audit = (Path(server.settings.data_dir) / "audit" / "audit.jsonl").read_text().splitlines()
     notes = [json.loads(line) for line in audit if '"program_purge"' in line]
     assert [n["details"]["occurrences"] for n in notes] == [0, 1]
+
+
+async def test_an_individual_session_opens_an_individual_room_for_its_member_only(
+    live_server: LiveServer,
+) -> None:
+    program = await make_program(live_server)
+    sam = program.members[SAM]
+    slot = {
+        "kind": "individual",
+        "days": ["thu"],
+        "start": "14:00",
+        "minutes": 60,
+        "member": sam["id"],
+    }
+    assert (await live_server.post(f"/api/programs/{program.id}/schedule", slot)).status == 201
+    set_clock(live_server, WEDNESDAY_10_BERLIN + 28 * 3600)  # Thursday 14:00 Berlin
+    entry = await live_server.post("/api/personal/entry", {"key": key_of(sam["url"])}, key="")
+    claims = jwt.decode(token_of(entry.body["url"]), options={"verify_signature": False})
+    assert (claims["kind"], claims["role"], claims["sub"]) == (
+        "individual",
+        "participant",
+        sam["id"],
+    )
+    alex = await live_server.post(
+        "/api/personal/entry", {"key": key_of(program.members[ALEX]["url"])}, key=""
+    )
+    assert alex.body["message"] == "Your next session: Friday 10:00, group"
+
+
+async def test_a_therapist_cannot_start_a_session_outside_its_window(
+    live_server: LiveServer,
+) -> None:
+    program = await make_program(live_server)
+    kim = key_of(program.therapist["url"])
+    set_clock(live_server, WEDNESDAY_10_BERLIN - 3600)  # 09:00: opens at 09:45
+    today = await live_server.post("/api/personal/today", {"key": kim}, key="")
+    (session,) = today.body["sessions"]
+    assert session["state"] == "upcoming" and session["room"] is None
+    join = {"key": kim, "occurrence": session["occurrence"]}
+    refused = await live_server.post("/api/personal/join", join, key="")
+    assert (
+        refused.status == 400 and refused.body["error"]["message"] == "that session is not open now"
+    )
+    member_key = key_of(program.members[ALEX]["url"])
+    not_a_therapist = await live_server.post("/api/personal/today", {"key": member_key}, key="")
+    assert not_a_therapist.status == 404
