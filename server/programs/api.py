@@ -27,13 +27,12 @@ from server.http.admin_api import AdminApi, json_error
 from server.http.pages import SECURITY_HEADERS, STATIC_DIR
 from server.programs import requests as req
 from server.programs.export import to_csv, week_rows
-from server.programs.service import NotFound, ProgramService
+from server.programs.service import ADMIN, NotFound, ProgramService
 from server.programs.store import TooManyPrograms
 from server.programs.views import entry_view, program_counts, session_view, week_view
 from server.room_service import RoomService
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ADMIN = "admin"
 
 
 def program_error(status: int, code: str, message: str) -> web.Response:
@@ -189,7 +188,7 @@ class ProgramApi(AdminApi):
         program = await self._program(request)
         now = self._programs.clock.now()
         sessions = [
-            session_view(program, o, await self._programs.live_room(program, o), now, names=False)
+            session_view(program, o, await self._programs.rooms.live(program, o), now, names=False)
             for o in await self._programs.todays(program)
         ]
         return web.json_response({"program": program.id, "sessions": sessions})
@@ -248,7 +247,7 @@ class ProgramApi(AdminApi):
         program, person = await self._therapist(request)
         now = self._programs.clock.now()
         sessions = [
-            session_view(program, o, await self._programs.live_room(program, o), now, names=True)
+            session_view(program, o, await self._programs.rooms.live(program, o), now, names=True)
             for o in await self._programs.todays(program)
         ]
         return web.json_response(

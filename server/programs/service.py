@@ -6,17 +6,12 @@ is written to the audit log (ids and counts, never names).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from enum import StrEnum
 
-from rooms.commands import EndRoom
-from rooms.engine import SYSTEM
-from rooms.errors import DomainError
 from rooms.programs.attendance import OccurrenceAttendance
 from rooms.programs.calendar import (
     day_bounds,
@@ -36,11 +31,11 @@ from rooms.programs.program import (
 )
 from rooms.programs.schedule import Occurrence, SessionKind, Weekday, WeeklySlot, WindowState
 from rooms.roles import Role
-from rooms.room import Room, RoomKind, RoomPolicy
 from server.audit.log import AuditLog
 from server.auth.tokens import TokenIssuer
 from server.programs import links
 from server.programs.clock import ProgramClock
+from server.programs.occurrence_rooms import OccurrenceRooms
 from server.programs.recorder import AttendanceRecorder
 from server.programs.store import ProgramStore, Purged
 from server.room_service import RoomService
@@ -51,9 +46,10 @@ log = logging.getLogger(__name__)
 # A join token minted from a personal link is used at once by the page that asked for it:
 # short, so a member removed from the program cannot come back with an old one.
 JOIN_TOKEN_TTL_S = 10 * 60.0
-# Occurrences that closed this recently get their room ended (the beat may have slept).
-END_ROOMS_LOOKBACK = timedelta(days=1)
-MAX_REMEMBERED_ENDS = 10_000
+
+
+# Who changes programs in the audit log: the admin API's caller (the admin key names nobody).
+ADMIN = "admin"
 
 
 class ProgramAudit(StrEnum):
@@ -101,11 +97,9 @@ class ProgramService:
         self.store = store
         self.clock = clock
         self.recorder = AttendanceRecorder(store, clock)
-        self._rooms = rooms
+        self.rooms = OccurrenceRooms(settings, store, rooms, self.recorder, clock)
         self._issuer = issuer
         self._audit = audit
-        self._room_lock = asyncio.Lock()
-        self._ended: set[str] = set()
 
     # --- programs and people ----------------------------------------------------
 
@@ -128,7 +122,7 @@ class ProgramService:
         program = add_person(program, person)
         await self.store.save_program(program)
         url = await self._new_link(program, person, base_url)
-        self._note(ProgramAudit.PERSON_ADDED, SYSTEM, program=program.id, person=person.id)
+        self._note(ProgramAudit.PERSON_ADDED, ADMIN, program=program.id, person=person.id)
         return Enrolled(person, url)
 
     async def remove(self, program_id: str, person_id: str) -> None:
@@ -136,13 +130,13 @@ class ProgramService:
         program = remove_person(await self.get(program_id), person_id)
         await self.store.drop_link(program_id, person_id)
         await self.store.save_program(program)
-        self._note(ProgramAudit.PERSON_REMOVED, SYSTEM, program=program_id, person=person_id)
+        self._note(ProgramAudit.PERSON_REMOVED, ADMIN, program=program_id, person=person_id)
 
     async def replace_link(self, program_id: str, person_id: str, base_url: str) -> Enrolled:
         program = await self.get(program_id)
         person = program.require_person(person_id)
         url = await self._new_link(program, person, base_url)
-        self._note(ProgramAudit.LINK_REPLACED, SYSTEM, program=program_id, person=person_id)
+        self._note(ProgramAudit.LINK_REPLACED, ADMIN, program=program_id, person=person_id)
         return Enrolled(person, url)
 
     async def _new_link(self, program: Program, person: Person, base_url: str) -> str:
@@ -175,7 +169,7 @@ class ProgramService:
             program = add_slot(program, slot)
             added.append(slot)
         await self.store.save_program(program)
-        self._note(ProgramAudit.SCHEDULE_CHANGED, SYSTEM, program=program_id, slots=len(added))
+        self._note(ProgramAudit.SCHEDULE_CHANGED, ADMIN, program=program_id, slots=len(added))
         return added
 
     # --- what a personal link opens -----------------------------------------------
@@ -202,7 +196,7 @@ class ProgramService:
     async def join_url(
         self, program: Program, person: Person, occurrence: Occurrence, base_url: str
     ) -> str:
-        room = await self.room_for(program, occurrence)
+        room = await self.rooms.room_for(program, occurrence)
         role = Role.THERAPIST if person.role is PersonRole.THERAPIST else Role.PARTICIPANT
         left = (occurrence.closes_at - self.clock.now()).total_seconds()
         token = self._issuer.issue(
@@ -227,58 +221,6 @@ class ProgramService:
 
     async def todays(self, program: Program) -> list[Occurrence]:
         return program_occurrences(program, *day_bounds(program.zone, self.clock.now()))
-
-    async def room_for(self, program: Program, occurrence: Occurrence) -> Room:
-        """The occurrence's one room, made the first time someone needs it."""
-        async with self._room_lock:
-            record = await self.store.attendance(program.id, occurrence.key)
-            room = await self._rooms.get(record.room_id) if record is not None else None
-            if room is not None:
-                return room
-            kind = RoomKind.GROUP if occurrence.kind is SessionKind.GROUP else RoomKind.INDIVIDUAL
-            room = await self._rooms.create(
-                kind,
-                RoomPolicy(grace_s=self.settings.grace_s, max_members=self.settings.max_group_size),
-            )
-            if record is not None:
-                # Its room was forgotten (the store's retention): the record follows the new one.
-                record = replace(record, room_id=room.id)
-                await self.store.save_attendance(record)
-            else:
-                record = await self.store.add_occurrence(
-                    OccurrenceAttendance(
-                        program.id, occurrence.key, room.id, occurrence.starts_at.timestamp()
-                    )
-                )
-            self.recorder.track(record)
-            if record.room_id != room.id:
-                # Another process sharing the data directory made it first: theirs it is
-                # (ours is never joined and expires unused).
-                return await self._rooms.get(record.room_id) or room
-            return room
-
-    async def live_room(self, program: Program, occurrence: Occurrence) -> Room | None:
-        record = await self.store.attendance(program.id, occurrence.key)
-        return await self._rooms.get(record.room_id) if record is not None else None
-
-    async def end_closed_rooms(self) -> None:
-        """An occurrence's room closes a set time after it ends (Program.close_after_minutes)."""
-        now = self.clock.now()
-        for program_id in await self.store.program_ids():
-            program = await self.store.program(program_id)
-            if program is None:
-                continue
-            for occurrence in program_occurrences(program, now - END_ROOMS_LOOKBACK, now):
-                if occurrence.state(now) is not WindowState.CLOSED:
-                    continue
-                room = await self.live_room(program, occurrence)
-                if room is None or room.is_over or room.id in self._ended:
-                    continue
-                with contextlib.suppress(DomainError):  # ended meanwhile: nothing to do
-                    await self._rooms.execute(room.id, EndRoom(by=SYSTEM, now=self.clock()))
-                if len(self._ended) >= MAX_REMEMBERED_ENDS:
-                    self._ended.clear()
-                self._ended.add(room.id)
 
     # --- attendance: every read is audited ----------------------------------------
 

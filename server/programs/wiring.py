@@ -51,7 +51,7 @@ async def _close_rooms_beat(app: web.Application) -> AsyncIterator[None]:
         while True:
             await asyncio.sleep(CLOSE_ROOMS_EVERY_S)
             try:
-                await service.end_closed_rooms()
+                await service.rooms.end_closed()
                 failing = False
             except Exception:
                 # Logged once per outage, like the housekeeping jobs: the beat goes on.

@@ -106,7 +106,7 @@ async def test_attendance_through_a_disconnect_and_a_resume(
     await until(lambda: alex_left(2))
 
     set_clock(live_server, at(140))  # 12:20: the room has closed
-    await service.end_closed_rooms()
+    await service.rooms.end_closed()
     assert (await rooms.get(room_id)).is_over  # type: ignore[union-attr]
 
     export = await live_server.post(f"/api/programs/{program.id}/attendance", {"week": "2026-W49"})
