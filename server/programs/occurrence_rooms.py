@@ -5,25 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import replace
-from datetime import timedelta
 
 from rooms.commands import EndRoom
 from rooms.engine import SYSTEM
 from rooms.errors import DomainError
 from rooms.programs.attendance import OccurrenceAttendance
-from rooms.programs.calendar import program_occurrences
 from rooms.programs.program import Program
-from rooms.programs.schedule import Occurrence, SessionKind, WindowState
+from rooms.programs.schedule import Occurrence, SessionKind
 from rooms.room import Room, RoomKind, RoomPolicy
 from server.programs.clock import ProgramClock
 from server.programs.recorder import AttendanceRecorder
 from server.programs.store import ProgramStore
 from server.room_service import RoomService
 from server.settings import Settings
-
-# Occurrences that closed this recently get their room ended (the beat may have slept).
-END_ROOMS_LOOKBACK = timedelta(days=1)
-MAX_REMEMBERED_ENDS = 10_000
 
 
 class OccurrenceRooms:
@@ -41,7 +35,6 @@ class OccurrenceRooms:
         self._rooms = rooms
         self._recorder = recorder
         self._lock = asyncio.Lock()
-        self._ended: set[str] = set()
 
     async def room_for(self, program: Program, occurrence: Occurrence) -> Room:
         """The occurrence's one room, made the first time someone needs it."""
@@ -63,7 +56,8 @@ class OccurrenceRooms:
                 record = await self.store.add_occurrence(
                     OccurrenceAttendance(
                         program.id, occurrence.key, room.id, occurrence.starts_at.timestamp()
-                    )
+                    ),
+                    closes_at=occurrence.closes_at.timestamp(),
                 )
             self._recorder.track(record)
             if record.room_id != room.id:
@@ -77,20 +71,11 @@ class OccurrenceRooms:
         return await self._rooms.get(record.room_id) if record is not None else None
 
     async def end_closed(self) -> None:
-        """An occurrence's room closes a set time after it ends (Program.close_after_minutes)."""
-        now = self.clock.now()
-        for program_id in await self.store.program_ids():
-            program = await self.store.program(program_id)
-            if program is None:
-                continue
-            for occurrence in program_occurrences(program, now - END_ROOMS_LOOKBACK, now):
-                if occurrence.state(now) is not WindowState.CLOSED:
-                    continue
-                room = await self.live(program, occurrence)
-                if room is None or room.is_over or room.id in self._ended:
-                    continue
-                with contextlib.suppress(DomainError):  # ended meanwhile: nothing to do
-                    await self._rooms.execute(room.id, EndRoom(by=SYSTEM, now=self.clock()))
-                if len(self._ended) >= MAX_REMEMBERED_ENDS:
-                    self._ended.clear()
-                self._ended.add(room.id)
+        """An occurrence's room closes a set time after it ends (Program.close_after_minutes).
+
+        One indexed query a beat: rooms whose close time has passed and were not closed."""
+        for room_id in await self.store.rooms_to_close(self.clock()):
+            # Ended meanwhile, or forgotten by the room store: nothing left to end.
+            with contextlib.suppress(DomainError):
+                await self._rooms.execute(room_id, EndRoom(by=SYSTEM, now=self.clock()))
+            await self.store.mark_closed(room_id)

@@ -45,10 +45,14 @@ CREATE TABLE IF NOT EXISTS occurrences (
     occurrence_key TEXT NOT NULL,
     room_id TEXT NOT NULL UNIQUE,
     starts_at REAL NOT NULL,
+    -- When the room is to be ended, and whether it was: the close beat reads only these.
+    closes_at REAL NOT NULL,
+    closed INTEGER NOT NULL DEFAULT 0,
     doc BLOB NOT NULL,
     PRIMARY KEY (program_id, occurrence_key)
 );
 CREATE INDEX IF NOT EXISTS occurrences_starts_at ON occurrences (starts_at);
+CREATE INDEX IF NOT EXISTS occurrences_to_close ON occurrences (closed, closes_at);
 """
 
 T = TypeVar("T")
@@ -159,15 +163,19 @@ class ProgramStore:
             _attendance_ad(record.program_id, record.occurrence_key), attendance_to_json(record)
         )
 
-    async def add_occurrence(self, record: OccurrenceAttendance) -> OccurrenceAttendance:
+    async def add_occurrence(
+        self, record: OccurrenceAttendance, closes_at: float
+    ) -> OccurrenceAttendance:
         """The occurrence's room, recorded once; if another call got there first, theirs."""
         doc = self._seal_attendance(record)
+        row = (record.program_id, record.occurrence_key, record.room_id, record.starts_at)
 
         def insert(db: sqlite3.Connection) -> None:
             db.execute(
-                "INSERT INTO occurrences (program_id, occurrence_key, room_id, starts_at, doc)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (program_id, occurrence_key) DO NOTHING",
-                (record.program_id, record.occurrence_key, record.room_id, record.starts_at, doc),
+                "INSERT INTO occurrences"
+                " (program_id, occurrence_key, room_id, starts_at, closes_at, doc)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, occurrence_key) DO NOTHING",
+                (*row, closes_at, doc),
             )
 
         await self._run(insert)
@@ -176,12 +184,27 @@ class ProgramStore:
         return stored
 
     async def save_attendance(self, record: OccurrenceAttendance) -> None:
+        """Saves the record, and its room id (which changes if the old room was forgotten)."""
         doc = self._seal_attendance(record)
         await self._run(
             lambda db: db.execute(
-                "UPDATE occurrences SET doc = ? WHERE program_id = ? AND occurrence_key = ?",
-                (doc, record.program_id, record.occurrence_key),
+                "UPDATE occurrences SET doc = ?, room_id = ?, closed = 0"
+                " WHERE program_id = ? AND occurrence_key = ?",
+                (doc, record.room_id, record.program_id, record.occurrence_key),
             )
+        )
+
+    async def rooms_to_close(self, now: float) -> list[str]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT room_id FROM occurrences WHERE closed = 0 AND closes_at <= ?", (now,)
+            ).fetchall()
+        )
+        return [str(r[0]) for r in rows]
+
+    async def mark_closed(self, room_id: str) -> None:
+        await self._run(
+            lambda db: db.execute("UPDATE occurrences SET closed = 1 WHERE room_id = ?", (room_id,))
         )
 
     async def attendance(self, program_id: str, occurrence_key: str) -> OccurrenceAttendance | None:

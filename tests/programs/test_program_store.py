@@ -31,7 +31,7 @@ async def test_programs_links_and_attendance_survive_a_restart(tmp_path: Path) -
     store = ProgramStore.in_data_dir(tmp_path)
     await store.save_program(PROGRAM, new=True)
     await store.set_link("pg_1", "m_a", "d" * 64)
-    await store.add_occurrence(attendance("s1@x", 1000.0))
+    await store.add_occurrence(attendance("s1@x", 1000.0), closes_at=1900.0)
     await store.close()
 
     again = ProgramStore.in_data_dir(tmp_path)
@@ -45,8 +45,8 @@ async def test_programs_links_and_attendance_survive_a_restart(tmp_path: Path) -
 async def test_another_key_opens_nothing_and_rows_cannot_be_swapped(tmp_path: Path) -> None:
     store = ProgramStore.in_data_dir(tmp_path)
     await store.save_program(PROGRAM, new=True)
-    await store.add_occurrence(attendance("s1@a", 1000.0))
-    await store.add_occurrence(attendance("s1@b", 2000.0))
+    await store.add_occurrence(attendance("s1@a", 1000.0), closes_at=1900.0)
+    await store.add_occurrence(attendance("s1@b", 2000.0), closes_at=2900.0)
     await store.close()
 
     stranger = ProgramStore(tmp_path / DB_FILE, Sealer(b"\x07" * 32))
@@ -70,7 +70,7 @@ async def test_purge_removes_what_is_past_retention_or_the_whole_program(tmp_pat
     await store.save_program(PROGRAM, new=True)
     await store.set_link("pg_1", "m_a", "d" * 64)
     for key, starts in (("s1@old", 100.0), ("s1@new", 5000.0)):
-        await store.add_occurrence(attendance(key, starts))
+        await store.add_occurrence(attendance(key, starts), closes_at=starts + 900)
     purged = await store.purge(before=1000.0)
     assert (purged.programs, purged.occurrences) == (0, 1)
     assert [r.occurrence_key for r in await store.attendance_between("pg_1", 0, 1e9)] == ["s1@new"]
@@ -78,4 +78,15 @@ async def test_purge_removes_what_is_past_retention_or_the_whole_program(tmp_pat
     assert (purged.programs, purged.occurrences) == (1, 1)
     assert await store.program("pg_1") is None
     assert await store.link_holder("d" * 64) is None
+    await store.close()
+
+
+async def test_rooms_are_due_to_close_once_after_their_close_time(tmp_path: Path) -> None:
+    store = ProgramStore.in_data_dir(tmp_path)
+    await store.add_occurrence(attendance("s1@a", 1000.0), closes_at=1900.0)
+    await store.add_occurrence(attendance("s1@b", 2000.0), closes_at=2900.0)
+    assert await store.rooms_to_close(1899.0) == []
+    assert await store.rooms_to_close(1900.0) == ["r_s1@a"]
+    await store.mark_closed("r_s1@a")
+    assert await store.rooms_to_close(5000.0) == ["r_s1@b"]
     await store.close()
