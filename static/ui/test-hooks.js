@@ -2,6 +2,13 @@
 // The fault injectors (test-faults.js) are added only when the server runs in test mode.
 import { exposeFaultInjectors, faultInjectorsEnabled } from "./test-faults.js";
 
+// Firefox's getVideoPlaybackQuality() stays at 0 frames for a MediaStream source;
+// its mozPaintedFrames counts the frames the element painted (issue 17).
+function presentedFrames(video) {
+  const quality = video.getVideoPlaybackQuality?.().totalVideoFrames ?? 0;
+  return Math.max(quality, video.mozPaintedFrames ?? 0);
+}
+
 export function exposeTestHooks(client, currentView) {
   const hooks = {
     state: () => ({
@@ -21,7 +28,7 @@ export function exposeTestHooks(client, currentView) {
     videoFrames: () =>
       [...document.querySelectorAll('video[data-role="remote"]')].map((v) => ({
         member: v.closest(".tile")?.dataset.member,
-        totalVideoFrames: v.getVideoPlaybackQuality?.().totalVideoFrames ?? 0,
+        totalVideoFrames: presentedFrames(v),
         width: v.videoWidth,
         liveAudioTracks: v.srcObject?.getAudioTracks().filter((t) => t.readyState === "live").length ?? 0,
         paused: v.paused,
