@@ -17,6 +17,8 @@ let controls = null;
 let deviceCheck = null;
 
 function main() {
+  // browser-check.js already showed why this browser cannot join.
+  if (document.documentElement.hasAttribute("data-unsupported")) return;
   const token = takeLinkToken();
   if (!token) {
     showNotice("token_missing");

@@ -134,10 +134,15 @@ class PageLog:
 
 
 async def open_page(
-    browser: Any, url: str, *, viewport: dict[str, int] | None = None
+    browser: Any, url: str, *, viewport: dict[str, int] | None = None, init_script: str = ""
 ) -> tuple[Any, PageLog]:
-    """A page in its own browser context (its own person), with its console recorded."""
+    """A page in its own browser context (its own person), with its console recorded.
+
+    ``init_script`` runs before the page's own scripts (e.g. to take an API away,
+    as another browser lacks it)."""
     context = await browser.new_context(viewport=viewport or {"width": 1024, "height": 768})
+    if init_script:
+        await context.add_init_script(init_script)
     page = await context.new_page()
     log = PageLog()
     page.on("console", lambda m: _record(log, m))
