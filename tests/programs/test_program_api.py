@@ -200,6 +200,9 @@ async def test_a_therapist_cannot_start_a_session_outside_its_window(
     assert (
         refused.status == 400 and refused.body["error"]["message"] == "that session is not open now"
     )
+    # The therapist's link opened as a member's page is sent on to the today page.
+    entry = await live_server.post("/api/personal/entry", {"key": kim}, key="")
+    assert entry.body == {"state": "therapist", "url": "/today"}
     member_key = key_of(program.members[ALEX]["url"])
     not_a_therapist = await live_server.post("/api/personal/today", {"key": member_key}, key="")
     assert not_a_therapist.status == 404
