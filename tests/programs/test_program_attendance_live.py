@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from program_support import ALEX, SAM, WEDNESDAY_10_BERLIN, key_of, make_program, set_clock
 
 from rooms.commands import Voice
 from server.app import COMPONENTS
 from server.programs.wiring import PROGRAMS
-from tests.conftest import Connector, LiveServer, token_of
+from tests.conftest import Connector, StartServer, token_of
 
 MINUTE = 60.0
 
@@ -49,9 +51,18 @@ async def until(check: Callable[[], Awaitable[bool]], wait_s: float = 5.0) -> No
         await asyncio.sleep(0.02)
 
 
+# Programs' own Redis database: several server processes of other tests share DB 15,
+# and a cluster process must only ever see its own deployment.
+REDIS_URL = os.environ.get("TELEHEALTH_TEST_PROGRAMS_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("redis", marks=pytest.mark.redis)])
 async def test_attendance_through_a_disconnect_and_a_resume(
-    live_server: LiveServer, connect: Connector
+    start_server: StartServer, connect: Connector, backend: str
 ) -> None:
+    # Embedded: one process, rooms in memory. Redis: the scale-out path (room ownership,
+    # commands through the owner), whose listeners must record the same attendance.
+    live_server = await start_server(**({"redis_url": REDIS_URL} if backend == "redis" else {}))
     program = await make_program(live_server)
     service = live_server.app[PROGRAMS]
     rooms = live_server.app[COMPONENTS].rooms
@@ -136,5 +147,10 @@ async def test_attendance_through_a_disconnect_and_a_resume(
 
 
 def _audit_lines(data_dir: Path, event: str) -> list[str]:
-    lines = (data_dir / "audit" / "audit.jsonl").read_text().splitlines()
+    """Every chain: with Redis each process writes audit-pid<pid>.jsonl."""
+    lines = [
+        line
+        for path in (data_dir / "audit").glob("audit*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
     return [line for line in lines if json.loads(line)["event"] == event]
