@@ -232,7 +232,13 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         cluster,
     )
     sio.attach(app)
-    app.add_routes(page_routes(store, test_hooks=settings.test_hooks))
+    app.add_routes(
+        page_routes(
+            store,
+            test_hooks=settings.test_hooks,
+            listening=(lambda: True) if cluster is None else (lambda: cluster.bus.listening),
+        )
+    )
     if settings.instrumentation:
         app.add_routes([web.get("/metrics", metrics_endpoint)])
     app.add_routes(AdminApi(settings, rooms, issuer, keys.admin_key).routes())

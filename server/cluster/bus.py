@@ -65,6 +65,10 @@ class ClusterBus:
         self._on_request: RequestHandler | None = None
         self._on_room: RoomHandler | None = None
         self.handled = 0  # messages read, for the benchmark's cost per message
+        # False from a failed read until a read succeeds again, which means the pub/sub
+        # connection is back and resubscribed. A message published in between is lost
+        # to this process, so readiness waits for this (docs/operations.md).
+        self.listening = False
 
     def serve(self, on_request: RequestHandler, on_room: RoomHandler) -> None:
         self._on_request = on_request
@@ -138,8 +142,10 @@ class ClusterBus:
                 )
             except (RedisError, OSError):
                 # Redis is away: the pub/sub connection resubscribes when it returns.
+                self.listening = False
                 await asyncio.sleep(RECONNECT_PAUSE_S)
                 continue
+            self.listening = True
             if raw is None or raw.get("type") != "message":
                 continue
             channel = raw["channel"]

@@ -148,6 +148,13 @@ class ClusterFanout(Fanout):
         await self._seats.hold(identity.room, identity.member_id)
         await self._sync_watch(identity.room)
 
+    async def resync(self) -> None:
+        """Listen to exactly the rooms with connections here. A subscribe that met a
+        Redis outage is not remembered by the pub/sub client: this mends it (every beat)."""
+        rooms = {c.identity.room for c in self._room_connections.joined()} | self._watched
+        for room_id in rooms:
+            await self._sync_watch(room_id)
+
     def _connection_gone(self, room_id: str) -> None:
         self._spawn(self._sync_watch(room_id))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from rooms.room import Room, RoomKind
 from server.cluster.bus import ClusterBus
 from server.cluster.fanout import ClusterFanout, RoomConnections
-from server.cluster.leases import Leases, Nodes, SeatNodes
+from server.cluster.leases import RENEW_EVERY_S, Leases, Nodes, SeatNodes
 from server.cluster.router import ClusteredRooms
 from server.stores.redis_store import RedisRoomStore
 from server.stores.sealed import Sealer
@@ -76,6 +76,12 @@ class ClusterNode:
         await self.bus.start()
         await self.rooms.renew()
         self._tasks.append(asyncio.create_task(self.rooms.renew_forever(), name="leases"))
+        self._tasks.append(asyncio.create_task(self._resync_forever(), name="room-channels"))
+
+    async def _resync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW_EVERY_S)
+            await self.fanout.resync()
 
     async def drain(self) -> int:
         """SIGTERM: hand every owned room to another process; how many were handed."""

@@ -42,7 +42,14 @@ SECURITY_HEADERS = {
 TEST_HOOKS_META = '<meta name="telehealth-test-hooks" content="on">'
 
 
-def page_routes(store: RoomStore, *, test_hooks: bool = False) -> list[web.AbstractRouteDef]:
+def page_routes(
+    store: RoomStore,
+    *,
+    test_hooks: bool = False,
+    listening: Callable[[], bool] = lambda: True,
+) -> list[web.AbstractRouteDef]:
+    """`listening`: with several processes, whether this one hears the others (its
+    cluster bus is subscribed); not ready until it does."""
     test_join_page = _join_page_with_test_hooks() if test_hooks else None
 
     async def join_page(request: web.Request) -> web.StreamResponse:
@@ -73,7 +80,7 @@ def page_routes(store: RoomStore, *, test_hooks: bool = False) -> list[web.Abstr
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request) -> web.Response:
-        ready = await store.ping()
+        ready = await store.ping() and listening()
         return web.json_response(
             {"ready": ready, "store": store.backend}, status=200 if ready else 503
         )

@@ -107,6 +107,16 @@ class Cluster:
         assert raw is not None
         return room_from_json(Sealer.in_data_dir(self.data_dir).open(room_id, raw))
 
+    async def wait_ready(self, within_s: float) -> None:
+        """Until every live process answers /readyz with 200."""
+        deadline = time.monotonic() + within_s
+        for server in self.servers:
+            if server.process.poll() is not None:
+                continue
+            while not await asyncio.to_thread(_ready, server.base_url):
+                assert time.monotonic() < deadline, f"{server.base_url} not ready in {within_s}s"
+                await asyncio.sleep(0.1)
+
     def kill(self, index: int) -> None:
         process = self.servers[index].process
         process.send_signal(signal.SIGKILL)
@@ -122,6 +132,14 @@ class Cluster:
 
     def logs(self) -> str:
         return "\n".join(f"--- process {i}\n{s.log_tail(3000)}" for i, s in enumerate(self.servers))
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 def _wait_balancer(url: str, process: subprocess.Popen[bytes]) -> None:

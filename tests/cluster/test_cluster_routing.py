@@ -3,6 +3,7 @@ on its owner, and every member hears every change wherever they are connected.""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,35 @@ async def test_the_same_link_on_two_processes_the_newest_wins(
         await first.wait_for("session.replaced")
         await first.wait_disconnected()
         assert second.connected
+
+
+async def test_a_redis_restart_refuses_commands_then_carries_on(
+    tmp_path: Path, connect: Connector
+) -> None:
+    async with running_cluster(tmp_path, 2) as cluster:
+        room = cluster.create_room("group", "Alex")
+        t_link, alex_link = (token_of(link["url"]) for link in room["links"])
+        therapist = await connect(cluster.url(0), t_link)
+        alex = await connect(cluster.url(1), alex_link)
+        await therapist.join()
+        alex_ack = await alex.join()
+
+        await cluster.redis.kill()
+        refused = await therapist.call("lobby.admit", {"member": alex_ack["self"]["id"]})
+        assert refused["ok"] is False
+        assert refused["error"]["code"] == "unavailable", refused
+        assert therapist.connected and alex.connected  # liveness is not readiness
+
+        await cluster.redis.start()  # append-only file: the room is still there
+        # Ready again once each process hears the others (its pub/sub resubscribed).
+        await cluster.wait_ready(within_s=15)
+        deadline = asyncio.get_running_loop().time() + 15
+        while True:
+            reply = await therapist.call("lobby.admit", {"member": alex_ack["self"]["id"]})
+            if reply.get("ok") or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.3)
+        assert reply == {"ok": True}, reply
+        await alex.wait_for("lobby.admitted")
+        stored = await cluster.room(room["room"])
+        assert stored.require_member(alex_ack["self"]["id"]).admitted
