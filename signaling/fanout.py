@@ -162,6 +162,10 @@ class Fanout:
     async def send_to_moderators(self, room_id: str, event: str, payload: dict[str, Any]) -> None:
         await self._emit(event, payload, moderators_channel(room_id))
 
+    async def send_to_room(self, room_id: str, event: str, payload: dict[str, Any]) -> None:
+        """Every admitted member of the room."""
+        await self._emit(event, payload, room_channel(room_id))
+
     def announce_speaking(self, room_id: str, member_id: str, speaking: bool) -> None:
         """Active-speaker hint from the relay's voice activity (called from sync code)."""
         task = asyncio.get_running_loop().create_task(

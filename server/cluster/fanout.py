@@ -34,7 +34,7 @@ from server.cluster.leases import SeatNodes
 from server.stores.room_codec import room_from_json, room_to_json
 from signaling.connections import Connection, ConnectionRegistry
 from signaling.events import ServerEvent
-from signaling.fanout import Fanout, SignalingObserver, room_channel
+from signaling.fanout import Fanout, SignalingObserver
 from signaling.socket_server import SignalingServer
 
 log = logging.getLogger(__name__)
@@ -104,8 +104,7 @@ class ClusterFanout(Fanout):
         await self._share(room_id, {"kind": "moderators", "event": event, "payload": payload})
 
     async def send_to_room(self, room_id: str, event: str, payload: dict[str, Any]) -> None:
-        """Every admitted member of the room, wherever connected."""
-        await self._emit(event, payload, room_channel(room_id))
+        await super().send_to_room(room_id, event, payload)
         await self._share(room_id, {"kind": "room", "event": event, "payload": payload})
 
     def announce_speaking(self, room_id: str, member_id: str, speaking: bool) -> None:
@@ -138,7 +137,7 @@ class ClusterFanout(Fanout):
         elif kind == "moderators":
             await Fanout.send_to_moderators(self, room_id, message["event"], message["payload"])
         elif kind == "room":
-            await self._emit(message["event"], message["payload"], room_channel(room_id))
+            await Fanout.send_to_room(self, room_id, message["event"], message["payload"])
 
     # --- which rooms this process listens to -------------------------------------------
 
