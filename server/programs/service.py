@@ -6,7 +6,7 @@ is written to the audit log (ids and counts, never names).
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, time
@@ -16,7 +16,6 @@ from rooms.programs.attendance import OccurrenceAttendance
 from rooms.programs.calendar import (
     day_bounds,
     now_and_next,
-    person_occurrences,
     program_occurrences,
 )
 from rooms.programs.errors import ProgramError, ProgramErrorCode
@@ -40,8 +39,6 @@ from server.programs.recorder import AttendanceRecorder
 from server.programs.store import ProgramStore, Purged
 from server.room_service import RoomService
 from server.settings import Settings
-
-log = logging.getLogger(__name__)
 
 # A join token minted from a personal link is used at once by the page that asked for it:
 # short, so a member removed from the program cannot come back with an old one.
@@ -100,6 +97,9 @@ class ProgramService:
         self.rooms = OccurrenceRooms(settings, store, rooms, self.recorder, clock)
         self._issuer = issuer
         self._audit = audit
+        # A program changes by read, modify, save: one change at a time, or two admin
+        # calls at once would each save a program without the other's change.
+        self._changes = asyncio.Lock()
 
     # --- programs and people ----------------------------------------------------
 
@@ -116,20 +116,21 @@ class ProgramService:
         return program
 
     async def enroll(self, program_id: str, role: PersonRole, name: str, base_url: str) -> Enrolled:
-        program = await self.get(program_id)
         prefix = "m_" if role is PersonRole.MEMBER else "t_"
         person = Person(prefix + secrets.token_urlsafe(9), role, name)
-        program = add_person(program, person)
-        await self.store.save_program(program)
+        async with self._changes:
+            program = add_person(await self.get(program_id), person)
+            await self.store.save_program(program)
         url = await self._new_link(program, person, base_url)
         self._note(ProgramAudit.PERSON_ADDED, ADMIN, program=program.id, person=person.id)
         return Enrolled(person, url)
 
     async def remove(self, program_id: str, person_id: str) -> None:
         """The person's link stops working with this call's answer."""
-        program = remove_person(await self.get(program_id), person_id)
-        await self.store.drop_link(program_id, person_id)
-        await self.store.save_program(program)
+        async with self._changes:
+            program = remove_person(await self.get(program_id), person_id)
+            await self.store.drop_link(program_id, person_id)
+            await self.store.save_program(program)
         self._note(ProgramAudit.PERSON_REMOVED, ADMIN, program=program_id, person=person_id)
 
     async def replace_link(self, program_id: str, person_id: str, base_url: str) -> Enrolled:
@@ -153,22 +154,12 @@ class ProgramService:
         minutes: int,
         member_id: str | None,
     ) -> list[WeeklySlot]:
-        program = await self.get(program_id)
-        if (
-            member_id is not None
-            and program.require_person(member_id).role is not PersonRole.MEMBER
-        ):
-            raise ProgramError(ProgramErrorCode.UNKNOWN_PERSON, f"{member_id} is not a member")
-        if not days or len(days) != len(set(days)):
-            raise ProgramError(
-                ProgramErrorCode.INVALID_SCHEDULE, "give each day once, at least one"
-            )
-        added = []
-        for day in days:
-            slot = WeeklySlot(next_slot_id(program), kind, day, start, minutes, member_id)
-            program = add_slot(program, slot)
-            added.append(slot)
-        await self.store.save_program(program)
+        async with self._changes:
+            program = await self.get(program_id)
+            added = _new_slots(program, kind, days, start, minutes, member_id)
+            for slot in added:
+                program = add_slot(program, slot)
+            await self.store.save_program(program)
         self._note(ProgramAudit.SCHEDULE_CHANGED, ADMIN, program=program_id, slots=len(added))
         return added
 
@@ -254,10 +245,24 @@ class ProgramService:
         )
         return purged
 
-    def sessions_of(
-        self, program: Program, person_id: str, since: datetime, until: datetime
-    ) -> list[Occurrence]:
-        return person_occurrences(program, person_id, since, until)
-
     def _note(self, event: ProgramAudit, actor: str, **details: str | int | float | None) -> None:
         self._audit.append(event.value, room=None, subject=actor, role=None, details=details)
+
+
+def _new_slots(
+    program: Program,
+    kind: SessionKind,
+    days: list[Weekday],
+    start: time,
+    minutes: int,
+    member_id: str | None,
+) -> list[WeeklySlot]:
+    if member_id is not None and program.require_person(member_id).role is not PersonRole.MEMBER:
+        raise ProgramError(ProgramErrorCode.UNKNOWN_PERSON, f"{member_id} is not a member")
+    if not days or len(days) != len(set(days)):
+        raise ProgramError(ProgramErrorCode.INVALID_SCHEDULE, "give each day once, at least one")
+    slots: list[WeeklySlot] = []
+    for day in days:
+        slot_id = next_slot_id(replace(program, slots=(*program.slots, *slots)))
+        slots.append(WeeklySlot(slot_id, kind, day, start, minutes, member_id))
+    return slots

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -206,3 +207,14 @@ async def test_a_therapist_cannot_start_a_session_outside_its_window(
     member_key = key_of(program.members[ALEX]["url"])
     not_a_therapist = await live_server.post("/api/personal/today", {"key": member_key}, key="")
     assert not_a_therapist.status == 404
+
+
+async def test_changes_made_at_the_same_time_are_all_kept(live_server: LiveServer) -> None:
+    program = await make_program(live_server)
+    path = f"/api/programs/{program.id}/members"
+    replies = await asyncio.gather(
+        *(live_server.post(path, {"name": f"Member {n}"}) for n in range(10))
+    )
+    assert {r.status for r in replies} == {201}
+    shown = await live_server.post(f"/api/programs/{program.id}", {})
+    assert shown.body["program"]["members"] == 2 + 10
