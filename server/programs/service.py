@@ -6,8 +6,8 @@ is written to the audit log (ids and counts, never names).
 
 from __future__ import annotations
 
-import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 from enum import StrEnum
@@ -97,9 +97,6 @@ class ProgramService:
         self.rooms = OccurrenceRooms(settings, store, rooms, self.recorder, clock)
         self._issuer = issuer
         self._audit = audit
-        # A program changes by read, modify, save: one change at a time, or two admin
-        # calls at once would each save a program without the other's change.
-        self._changes = asyncio.Lock()
 
     # --- programs and people ----------------------------------------------------
 
@@ -107,6 +104,12 @@ class ProgramService:
         program = replace(program, id="pg_" + secrets.token_urlsafe(9))
         await self.store.save_program(program, new=True)
         self._note(ProgramAudit.CREATED, actor, program=program.id)
+        return program
+
+    async def _change(self, program_id: str, change: Callable[[Program], Program]) -> Program:
+        program = await self.store.change_program(program_id, change)
+        if program is None:
+            raise NotFound(f"no program {program_id}")
         return program
 
     async def get(self, program_id: str) -> Program:
@@ -118,19 +121,17 @@ class ProgramService:
     async def enroll(self, program_id: str, role: PersonRole, name: str, base_url: str) -> Enrolled:
         prefix = "m_" if role is PersonRole.MEMBER else "t_"
         person = Person(prefix + secrets.token_urlsafe(9), role, name)
-        async with self._changes:
-            program = add_person(await self.get(program_id), person)
-            await self.store.save_program(program)
+        program = await self._change(program_id, lambda p: add_person(p, person))
         url = await self._new_link(program, person, base_url)
         self._note(ProgramAudit.PERSON_ADDED, ADMIN, program=program.id, person=person.id)
         return Enrolled(person, url)
 
     async def remove(self, program_id: str, person_id: str) -> None:
         """The person's link stops working with this call's answer."""
-        async with self._changes:
-            program = remove_person(await self.get(program_id), person_id)
-            await self.store.drop_link(program_id, person_id)
-            await self.store.save_program(program)
+        # The link goes first: whatever happens next, it no longer opens anything.
+        await self.get(program_id)
+        await self.store.drop_link(program_id, person_id)
+        await self._change(program_id, lambda p: remove_person(p, person_id))
         self._note(ProgramAudit.PERSON_REMOVED, ADMIN, program=program_id, person=person_id)
 
     async def replace_link(self, program_id: str, person_id: str, base_url: str) -> Enrolled:
@@ -154,12 +155,15 @@ class ProgramService:
         minutes: int,
         member_id: str | None,
     ) -> list[WeeklySlot]:
-        async with self._changes:
-            program = await self.get(program_id)
-            added = _new_slots(program, kind, days, start, minutes, member_id)
+        added: list[WeeklySlot] = []
+
+        def add(program: Program) -> Program:
+            added[:] = _new_slots(program, kind, days, start, minutes, member_id)
             for slot in added:
                 program = add_slot(program, slot)
-            await self.store.save_program(program)
+            return program
+
+        await self._change(program_id, add)
         self._note(ProgramAudit.SCHEDULE_CHANGED, ADMIN, program=program_id, slots=len(added))
         return added
 

@@ -98,7 +98,7 @@ class ProgramStore:
     # --- programs -------------------------------------------------------------------
 
     async def save_program(self, program: Program, *, new: bool = False) -> None:
-        doc = self._sealer.seal(f"program:{program.id}", program_to_json(program))
+        doc = self._sealer.seal(_program_ad(program.id), program_to_json(program))
 
         def upsert(db: sqlite3.Connection) -> None:
             if new and db.execute("SELECT COUNT(*) FROM programs").fetchone()[0] >= MAX_PROGRAMS:
@@ -111,13 +111,33 @@ class ProgramStore:
 
         await self._run(upsert)
 
+    async def change_program(
+        self, program_id: str, change: Callable[[Program], Program]
+    ) -> Program | None:
+        """Read, change and save in one write transaction: two changes at once, from this
+        process or another on the same file, never lose one another. None: no such program."""
+
+        def work(db: sqlite3.Connection) -> Program | None:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT doc FROM programs WHERE id = ?", (program_id,)).fetchone()
+            if row is None:
+                return None
+            program = change(
+                program_from_json(self._sealer.open(_program_ad(program_id), bytes(row[0])))
+            )
+            doc = self._sealer.seal(_program_ad(program_id), program_to_json(program))
+            db.execute("UPDATE programs SET doc = ? WHERE id = ?", (doc, program_id))
+            return program
+
+        return await self._run(work)
+
     async def program(self, program_id: str) -> Program | None:
         row = await self._run(
             lambda db: db.execute("SELECT doc FROM programs WHERE id = ?", (program_id,)).fetchone()
         )
         if row is None:
             return None
-        return program_from_json(self._sealer.open(f"program:{program_id}", bytes(row[0])))
+        return program_from_json(self._sealer.open(_program_ad(program_id), bytes(row[0])))
 
     async def program_ids(self) -> list[str]:
         rows = await self._run(
@@ -265,6 +285,10 @@ class ProgramStore:
                     self._db = None
 
         await asyncio.to_thread(shut)
+
+
+def _program_ad(program_id: str) -> str:
+    return f"program:{program_id}"
 
 
 def _attendance_ad(program_id: str, key: str) -> str:
