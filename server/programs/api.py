@@ -19,7 +19,7 @@ from rooms.programs.calendar import (
     week_of,
 )
 from rooms.programs.errors import ProgramError
-from rooms.programs.program import PersonRole, Program
+from rooms.programs.program import Person, PersonRole, Program
 from rooms.programs.schedule import SessionKind, Weekday, parse_start
 from rooms.programs.week import summarize_week
 from server.auth.tokens import TokenIssuer, clean_display_name
@@ -271,7 +271,7 @@ class ProgramApi(AdminApi):
         )
         return web.json_response({"url": url})
 
-    async def _therapist(self, request: web.Request) -> tuple[Program, Any]:
+    async def _therapist(self, request: web.Request) -> tuple[Program, Person]:
         body: req.PersonalKey = await self._body(request, req.PersonalKey)
         program, person = await self._programs.holder(body.key)
         if person.role is not PersonRole.THERAPIST:
