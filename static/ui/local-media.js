@@ -68,7 +68,7 @@ export class LocalMedia extends Emitter {
 
   /** Switch to another camera or microphone. */
   async useDevice(kind, deviceId) {
-    const track = await this.#acquire(kind, deviceId);
+    const track = await this.#acquireInstead(kind, deviceId);
     this.problems[kind] = null;
     if (kind === "video" && !this.cameraOn) {
       track.stop(); // remember the choice; the camera stays off
@@ -101,6 +101,29 @@ export class LocalMedia extends Emitter {
 
   stop() {
     for (const kind of KINDS) this.#setTrack(kind, null, { quiet: true });
+  }
+
+  /**
+   * The new device while the old one is still live, so a failed switch keeps the old.
+   * Phones (iOS Safari, many Android devices) open one camera at a time and refuse the
+   * second with NotReadableError: then the old one is stopped first (it stays our track
+   * until the new one replaces it, so the call sends nothing else meanwhile), and taken
+   * back if the new one still cannot be opened.
+   */
+  async #acquireInstead(kind, deviceId) {
+    try {
+      return await this.#acquire(kind, deviceId);
+    } catch (err) {
+      const old = this.tracks[kind];
+      if (err.name !== "NotReadableError" || !old) throw err;
+      old.stop();
+      try {
+        return await this.#acquire(kind, deviceId);
+      } catch (retryErr) {
+        this.#setTrack(kind, await this.#acquire(kind, this.deviceIds[kind]));
+        throw retryErr;
+      }
+    }
   }
 
   async #acquire(kind, deviceId) {
