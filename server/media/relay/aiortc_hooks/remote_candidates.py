@@ -20,8 +20,8 @@ section 7.3.1.3), which is how ICE-lite servers learn every client address.
 So the relay applies the member's SDP without mDNS candidates and without
 the end-of-candidates marker: aioice keeps expecting candidates, answers the
 browser's checks, learns the peer-reflexive one and completes when the
-browser nominates it, as it already did for Chromium, whose SDP carries no
-end-of-candidates.
+browser nominates it. Candidates with plain addresses are kept and paired as
+before; only the marker that would stop aioice learning more is withheld.
 """
 
 from __future__ import annotations
