@@ -26,12 +26,15 @@ CHROMIUM_ARGS = [
 
 
 @contextlib.asynccontextmanager
-async def headless_chromium() -> AsyncIterator[Any]:
+async def headless_chromium(fake_devices: str = "fps=15") -> AsyncIterator[Any]:
+    """``fake_devices``: the fake capture's options, e.g. ``"fps=15,device-count=3"``."""
     from playwright.async_api import async_playwright
 
+    fake = "--use-fake-device-for-media-stream"
+    args = [f"{fake}={fake_devices}" if a.startswith(fake) else a for a in CHROMIUM_ARGS]
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            executable_path=CHROMIUM, args=args, headless=True
         )
         try:
             yield chromium

@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 from browser_support import Server, assert_decoding, open_page, press_join
 
-from tests.chromium_support import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium_support import headless_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
@@ -52,20 +52,8 @@ LOCAL_CAMERA = (
 
 @pytest_asyncio.fixture
 async def three_camera_chromium() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    args = [
-        a.replace("fps=15", "fps=15,device-count=3") if a.startswith("--use-fake-device") else a
-        for a in CHROMIUM_ARGS
-    ]
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=args, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with headless_chromium(fake_devices="fps=15,device-count=3") as chromium:
+        yield chromium
 
 
 async def test_safari_like_phone_joins_plays_after_a_tap_and_switches_camera(
