@@ -12,6 +12,12 @@ Drives the real floor domain (`rooms.floor.engine`) with simulated members and c
 - go_around:         back-to-back check-in rounds for the whole hour
 - check_in_then_least_talk: one check-in round, then our default hand queue
                      (how an IOP group is usually run; reported for context)
+- least_talk_first_invitations: our default hand queue, and a simulated therapist
+                     who, whenever the floor is free, invites the member silent
+                     longest (`floor.invite`) once they have been silent
+                     INVITE_AFTER_S; each member takes an invitation with their own
+                     probability (quiet members 50%) or passes, and is not invited
+                     again for PASS_RESPECTED_S after passing
 
 Members are unequal on purpose: two dominant talkers raise their hand five times as
 often and speak three times as long as average; two quiet ones raise rarely; six are
@@ -42,6 +48,7 @@ from rooms.floor.events import (
     FloorGranted,
     FloorOutcome,
     FloorReleased,
+    GrantReason,
     HandLowered,
     HandLoweredReason,
     ReleaseReason,
@@ -75,6 +82,14 @@ AVERAGE_RAISES_PER_HOUR = 4.0
 AVERAGE_TURN_S = 45.0
 TURN_LENGTH_SIGMA = 0.6
 DEFAULT_SEED = 20240611
+# The simulated therapist's invitations: only to someone the panel flags (silent
+# this long: the panel's default cue, "Sam: nothing in 20 min"), and a member who
+# passed is not asked again for a while.
+INVITE_AFTER_S = 20 * 60.0
+PASS_RESPECTED_S = 10 * 60.0
+INVITATIONS = "least_talk_first_invitations"
+# The issue's targets for invitations, at the default seed.
+INVITATIONS_GINI_TARGET = 0.45
 
 
 @dataclass(frozen=True)
@@ -84,13 +99,15 @@ class Profile:
     mean_turn_s: float
     # Chance of passing when a check-in turn comes round.
     go_around_pass_chance: float
+    # Chance of taking the floor when the therapist invites them.
+    accepts_invitation: float
 
 
 def make_group(average_raises_per_hour: float) -> dict[str, Profile]:
     """Ten members by id: two dominant, two quiet, six average."""
-    dominant = Profile("dominant", 5 * average_raises_per_hour, 3 * AVERAGE_TURN_S, 0.0)
-    average = Profile("average", average_raises_per_hour, AVERAGE_TURN_S, 0.05)
-    quiet = Profile("quiet", 0.2 * average_raises_per_hour, AVERAGE_TURN_S, 0.3)
+    dominant = Profile("dominant", 5 * average_raises_per_hour, 3 * AVERAGE_TURN_S, 0.0, 0.95)
+    average = Profile("average", average_raises_per_hour, AVERAGE_TURN_S, 0.05, 0.8)
+    quiet = Profile("quiet", 0.2 * average_raises_per_hour, AVERAGE_TURN_S, 0.3, 0.5)
     profiles = (dominant, dominant, quiet, quiet, *([average] * 6))
     return {f"{profile.kind}-{i}": profile for i, profile in enumerate(profiles)}
 
@@ -106,6 +123,8 @@ class Policy:
     go_around_rounds: int | None
     # Fair-share turn limits (FloorSettings.fair_share_limits).
     fair_share_limits: bool = True
+    # A simulated therapist invites the member silent longest when the floor is free.
+    invitations: bool = False
 
 
 POLICIES = (
@@ -114,6 +133,7 @@ POLICIES = (
     Policy("least_talk_first_order_only", QueuePolicy.LEAST_TALK_FIRST, 0, fair_share_limits=False),
     Policy("go_around", QueuePolicy.LEAST_TALK_FIRST, None),
     Policy("check_in_then_least_talk", QueuePolicy.LEAST_TALK_FIRST, 1),
+    Policy("least_talk_first_invitations", QueuePolicy.LEAST_TALK_FIRST, 0, invitations=True),
 )
 
 
@@ -126,6 +146,10 @@ class Outcome:
     raised: frozenset[str]
     # Every wait of a hand that ended with the floor, by member.
     waits_s: dict[str, tuple[float, ...]]
+    # Each member's longest wait of a raised hand (hands still up count so far).
+    longest_wait_by_member: dict[str, float]
+    invitations: int = 0
+    invitations_taken: int = 0
 
     @property
     def spoke_share(self) -> float:
@@ -177,8 +201,10 @@ class Session:
         seed: int,
         group: dict[str, Profile],
         fair_floor: FairShareFloor = FairShareFloor(),
+        invite_after_s: float = INVITE_AFTER_S,
     ) -> None:
         self.policy = policy
+        self.invite_after_s = invite_after_s
         self.profiles = group
         settings = FloorSettings(
             queue_policy=policy.queue_policy,
@@ -197,6 +223,13 @@ class Session:
         self.raised: set[str] = set()
         self.waits_s: dict[str, list[float]] = {m: [] for m in group}
         self.rounds_started = 0
+        # Invitation answers have streams of their own, so that inviting does not shift
+        # a member's raises and turn lengths against the other policies.
+        self.answer_rngs = {m: random.Random(seed * 1000 + 500 + i) for i, m in enumerate(group)}
+        self.last_heard = dict.fromkeys(group, 0.0)
+        self.passed_at: dict[str, float] = {}
+        self.invitations = 0
+        self.invitations_taken = 0
 
     def apply(self, outcome: FloorOutcome, now: float) -> None:
         self.state, events = outcome
@@ -204,13 +237,16 @@ class Session:
 
     def react(self, events: tuple[FloorEvent, ...], now: float) -> None:
         for event in events:
-            if isinstance(event, FloorGranted):
+            if isinstance(event, FloorGranted) and event.reason is GrantReason.INVITED:
+                self.answer_invitation(event.member, now)
+            elif isinstance(event, FloorGranted):
                 self.start_turn(event.member, now)
             elif isinstance(event, HandLowered) and event.reason is HandLoweredReason.GOT_FLOOR:
                 self.waits_s[event.member].append(event.waited_s)
             elif isinstance(event, FloorReleased) and event.reason is not ReleaseReason.LEFT:
                 # Cut off or done: the member stops talking.
-                self.speaks_until.pop(event.member, None)
+                if self.speaks_until.pop(event.member, None) is not None:
+                    self.last_heard[event.member] = now
                 self.apply(floor.voice(self.state, event.member, False, now), now)
 
     def start_turn(self, member: str, now: float) -> None:
@@ -221,6 +257,30 @@ class Session:
         mu = math.log(profile.mean_turn_s) - TURN_LENGTH_SIGMA**2 / 2
         self.speaks_until[member] = now + rng.lognormvariate(mu, TURN_LENGTH_SIGMA)
         self.apply(floor.voice(self.state, member, True, now), now)
+
+    def answer_invitation(self, member: str, now: float) -> None:
+        self.invitations += 1
+        if self.answer_rngs[member].random() < self.profiles[member].accepts_invitation:
+            self.invitations_taken += 1
+            self.start_turn(member, now)
+            return
+        self.passed_at[member] = now
+        self.apply(floor.pass_turn(self.state, member, now), now)
+
+    def invite_if_due(self, now: float) -> None:
+        """The therapist's move when the floor is free: the member silent longest, once
+        the panel flags them, unless they passed an invitation recently."""
+        if self.state.mode is not FloorMode.HAND_QUEUE or self.state.holder is not None:
+            return
+        candidates = [
+            m
+            for m in self.state.participants
+            if now - self.last_heard[m] >= self.invite_after_s
+            and now - self.passed_at.get(m, -math.inf) >= PASS_RESPECTED_S
+        ]
+        if candidates:
+            quietest = min(candidates, key=lambda m: self.last_heard[m])
+            self.apply(floor.invite(self.state, quietest, now), now)
 
     def start_round_if_due(self, now: float) -> None:
         rounds = self.policy.go_around_rounds
@@ -249,6 +309,8 @@ class Session:
             if self.rngs[member].random() < rate_per_s * STEP_S:
                 self.raised.add(member)
                 self.apply(floor.raise_hand(self.state, member, now), now)
+        if self.policy.invitations:
+            self.invite_if_due(now)
 
     def run(self) -> Outcome:
         for member in self.profiles:
@@ -267,13 +329,40 @@ class Session:
             longest_wait_s=max(row.longest_wait_s for row in report.members),
             raised=frozenset(self.raised),
             waits_s={m: tuple(ws) for m, ws in self.waits_s.items()},
+            longest_wait_by_member={m: rows[m].longest_wait_s for m in self.profiles},
+            invitations=self.invitations,
+            invitations_taken=self.invitations_taken,
         )
 
 
 def simulate(
-    seed: int, group: dict[str, Profile] = GROUP, fair_floor: FairShareFloor = FairShareFloor()
+    seed: int,
+    group: dict[str, Profile] = GROUP,
+    fair_floor: FairShareFloor = FairShareFloor(),
+    invite_after_s: float = INVITE_AFTER_S,
 ) -> dict[str, Outcome]:
-    return {policy.name: Session(policy, seed, group, fair_floor).run() for policy in POLICIES}
+    return {
+        policy.name: Session(policy, seed, group, fair_floor, invite_after_s).run()
+        for policy in POLICIES
+    }
+
+
+def waits_made_worse(runs: list[dict[str, Outcome]], policy: str) -> tuple[list[str], int]:
+    """Members whose longest wait over the whole sweep is longer under `policy` than under
+    our default, and how many (member, seed) pairs are longer, as a stricter reading."""
+    members = list(runs[0][policy].longest_wait_by_member)
+
+    def longest(name: str, member: str) -> float:
+        return max(run[name].longest_wait_by_member[member] for run in runs)
+
+    worse = [m for m in members if longest(policy, m) > longest("least_talk_first", m) + 1e-9]
+    pairs = sum(
+        run[policy].longest_wait_by_member[m]
+        > run["least_talk_first"].longest_wait_by_member[m] + 1e-9
+        for run in runs
+        for m in members
+    )
+    return worse, pairs
 
 
 KINDS = ("dominant", "average", "quiet")
@@ -324,8 +413,15 @@ def main(argv: list[str] | None = None) -> int:
         default=FAIR_SHARE_DEFAULTS.fair_share_min_fraction,
         help="shortest fair-share turn as a fraction of the base (default %(default)g)",
     )
+    parser.add_argument(
+        "--invite-after-min",
+        type=float,
+        default=INVITE_AFTER_S / 60,
+        help="the simulated therapist invites members silent this long (default %(default)g)",
+    )
     args = parser.parse_args(argv)
     fair_floor = FairShareFloor(args.fair_share_min_s, args.fair_share_min_fraction)
+    invite_after_s = args.invite_after_min * 60
 
     print(
         f"group of {len(GROUP)} for {SESSION_S / 60:.0f} min, seed {args.seed}; average member "
@@ -335,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         f" max({fair_floor.min_s:g} s, {fair_floor.min_fraction:g} x base) above fair"
         f" share); auto-advance on"
     )
-    outcomes = simulate(args.seed, GROUP, fair_floor)
+    outcomes = simulate(args.seed, GROUP, fair_floor, invite_after_s)
     for outcome in outcomes.values():
         print("\n".join(describe(outcome)))
 
@@ -358,11 +454,22 @@ def main(argv: list[str] | None = None) -> int:
     figures["fair_share_min_s"] = fair_floor.min_s
     figures["fair_share_min_fraction"] = fair_floor.min_fraction
     figures["turn_limit_s"] = TURN_LIMIT_S
+    invited = outcomes[INVITATIONS]
+    figures[f"invite_after_s_{INVITATIONS}"] = invite_after_s
+    figures[f"invitations_{INVITATIONS}"] = invited.invitations
+    figures[f"invitations_taken_{INVITATIONS}"] = invited.invitations_taken
+    print(
+        f"{INVITATIONS}: {invited.invitations} invitations ({invited.invitations_taken} taken)"
+        f" to members silent {invite_after_s / 60:g} min or more"
+    )
     figures["targets"] = {
         "every_raised_hand_served_first_come": not first_come.raised_never_served,
         "every_raised_hand_served_least_talk_first": not least_talk.raised_never_served,
         "everyone_spoke_go_around": go_around.spoke_share == 1.0,
         "gini_least_talk_first_at_most_half_first_come": least_talk.gini <= target,
+        f"everyone_spoke_{INVITATIONS}": invited.spoke_share == 1.0,
+        f"gini_{INVITATIONS}_at_most_{INVITATIONS_GINI_TARGET:g}": invited.gini
+        <= INVITATIONS_GINI_TARGET,
     }
     print(
         f"gini target (half of first come): {target:.3f}; least_talk_first {least_talk.gini:.3f}"
@@ -377,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep: dict[str, object] = {}
         for raises_per_hour in (AVERAGE_RAISES_PER_HOUR, 2 * AVERAGE_RAISES_PER_HOUR):
             group = make_group(raises_per_hour)
-            runs = [simulate(seed, group, fair_floor) for seed in seeds]
+            runs = [simulate(seed, group, fair_floor, invite_after_s) for seed in seeds]
             parts = []
             for name in outcomes:
                 gini_mean = mean([run[name].gini for run in runs])
@@ -394,6 +501,13 @@ def main(argv: list[str] | None = None) -> int:
                 for name in ("first_come", "least_talk_first")
             }
             everyone = sum(r["go_around"].spoke_share == 1.0 for r in runs)
+            worse, worse_pairs = waits_made_worse(runs, INVITATIONS)
+            rate = f"{raises_per_hour:g}_per_h"
+            sweep[f"members_longest_wait_worse_{INVITATIONS}_{rate}"] = worse
+            sweep[f"member_seed_pairs_wait_worse_{INVITATIONS}_{rate}"] = worse_pairs
+            sweep[f"everyone_spoke_runs_{INVITATIONS}_{rate}"] = sum(
+                r[INVITATIONS].spoke_share == 1.0 for r in runs
+            )
             sweep[f"gini_halved_runs_{raises_per_hour:g}_per_h"] = halved
             sweep[f"gini_halving_reachable_runs_{raises_per_hour:g}_per_h"] = reachable
             for name, count in unserved.items():
@@ -406,6 +520,11 @@ def main(argv: list[str] | None = None) -> int:
                 f" first come {unserved['first_come']}, least talk first"
                 f" {unserved['least_talk_first']}; go-around everyone spoke"
                 f" {everyone}/{len(runs)}"
+            )
+            print(
+                f"    {INVITATIONS}: members whose longest wait over the sweep is longer than"
+                f" under least_talk_first: {worse or 'none'}; (member, seed) pairs with a"
+                f" longer longest wait: {worse_pairs}/{len(runs) * len(group)}"
             )
         figures["sweep_seeds"] = args.sweep
         figures["sweep"] = sweep

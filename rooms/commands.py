@@ -158,6 +158,16 @@ class GiveFloor:
 
 
 @dataclass(frozen=True)
+class InviteToSpeak:
+    """Therapist: offer a (usually quiet) member the free floor. The member takes it
+    by speaking or passes (`PassTurn`); nobody is asked why, and nothing is kept."""
+
+    by: str
+    member_id: str
+    now: float
+
+
+@dataclass(frozen=True)
 class YieldFloor:
     by: str
     now: float
@@ -206,6 +216,7 @@ FloorCommand = (
     | LowerHand
     | GrantNext
     | GiveFloor
+    | InviteToSpeak
     | YieldFloor
     | PassTurn
     | EndTurn

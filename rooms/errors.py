@@ -106,6 +106,8 @@ class ErrorCode(StrEnum):
     NO_TURN_LIMIT = "no_turn_limit", "This turn has no time limit."
     INVALID_EXTENSION = "invalid_extension", "An extension must be positive."
     ALREADY_HAD_TURN = "already_had_turn", "That person already had a turn."
+    # An invitation offers a free floor; it never cuts off someone who is speaking.
+    FLOOR_TAKEN = "floor_taken", "Someone has the floor; end their turn first."
 
     # --- HTTP: the admin API and /metrics ------------------------------------------------
     UNAUTHORIZED = "unauthorized", "A valid admin key is required."

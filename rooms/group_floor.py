@@ -12,6 +12,7 @@ from rooms.commands import (
     FloorCommand,
     GiveFloor,
     GrantNext,
+    InviteToSpeak,
     LowerHand,
     PassTurn,
     RaiseHand,
@@ -30,7 +31,16 @@ from rooms.room import Room
 
 REQUIRED: dict[type, Capability] = {
     **dict.fromkeys(
-        (SetFloorMode, ChangeFloorSettings, GrantNext, GiveFloor, EndTurn, SkipTurn, ExtendTurn),
+        (
+            SetFloorMode,
+            ChangeFloorSettings,
+            GrantNext,
+            GiveFloor,
+            InviteToSpeak,
+            EndTurn,
+            SkipTurn,
+            ExtendTurn,
+        ),
         Capability.CONTROL_FLOOR,
     ),
     **dict.fromkeys((RaiseHand, LowerHand, YieldFloor, PassTurn), Capability.RAISE_HAND),
@@ -54,6 +64,8 @@ def apply_floor(room: Room, command: FloorCommand) -> Outcome:
             outcome = floor.grant_next(state, command.now)
         case GiveFloor():
             outcome = floor.give_floor(state, command.member_id, command.now)
+        case InviteToSpeak():
+            outcome = floor.invite(state, command.member_id, command.now)
         case EndTurn():
             outcome = floor.end_turn(state, command.now)
         case SkipTurn():

@@ -30,6 +30,7 @@ class ClientEvent(StrEnum):
     FLOOR_LOWER_HAND = "floor.lower_hand"
     FLOOR_GRANT_NEXT = "floor.grant_next"
     FLOOR_GIVE = "floor.give"
+    FLOOR_INVITE = "floor.invite"
     FLOOR_YIELD = "floor.yield"
     FLOOR_PASS = "floor.pass"
     FLOOR_END_TURN = "floor.end_turn"

@@ -48,6 +48,7 @@ __all__ = [
     "extend_turn",
     "give_floor",
     "grant_next",
+    "invite",
     "join",
     "leave",
     "lower_hand",
@@ -244,6 +245,28 @@ def give_floor(state: FloorState, member: str, now: float) -> FloorOutcome:
     return _done(before, grant(state, member, now, GrantReason.BY_THERAPIST))
 
 
+def invite(state: FloorState, member: str, now: float) -> FloorOutcome:
+    """Therapist: offer a member the free floor (the quiet member the hand queue never
+    reaches, because they never raise a hand).
+
+    The offer is the turn itself: the member's gate opens at once, so taking it is
+    just speaking, and passing is `pass_turn`. An offer that waited for a reply would
+    hold the floor empty and need its own timeout; a turn already has one. Nothing
+    about why a member passes is asked or kept. Refused while someone holds the
+    floor (an invitation never cuts a speaker off) and during a check-in round
+    (the round already reaches everyone).
+    """
+    _require_floor_mode(state)
+    if state.mode is FloorMode.GO_AROUND:
+        raise FloorError(ErrorCode.GO_AROUND_IN_PROGRESS)
+    _require_participant(state, member)
+    if state.holder is not None:
+        raise FloorError(ErrorCode.FLOOR_TAKEN)
+    before = state
+    state, now = _at(state, now)
+    return _done(before, grant(state, member, now, GrantReason.INVITED))
+
+
 def _end_turn(state: FloorState, now: float, reason: ReleaseReason) -> FloorOutcome:
     before = state
     state, now = _at(state, now)
@@ -259,8 +282,9 @@ def yield_floor(state: FloorState, member: str, now: float) -> FloorOutcome:
 
 
 def pass_turn(state: FloorState, member: str, now: float) -> FloorOutcome:
-    """The go-around turn holder passes; the round moves on."""
-    _require_go_around(state)
+    """The holder passes: a check-in turn, or a turn they were invited to take (any
+    turn, since the floor moves on the same way). Unlike `yield_floor`, the
+    therapist learns the turn was declined, not used; never why."""
     _require_holder(state, member)
     return _end_turn(state, now, ReleaseReason.PASSED)
 

@@ -35,6 +35,8 @@ class GrantReason(StrEnum):
     BY_THERAPIST = "by_therapist"
     AUTO_ADVANCE = "auto_advance"
     GO_AROUND = "go_around"
+    # The therapist offered a quiet member the floor; they take it by speaking or pass.
+    INVITED = "invited"
 
 
 class ReleaseReason(StrEnum):

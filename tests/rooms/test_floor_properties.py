@@ -189,6 +189,14 @@ class FloorMachine(RuleBasedStateMachine):
     def give_floor(self, member: str, step: float) -> None:
         self.run(step, lambda s, now: floor.give_floor(s, member, now))
 
+    @rule(member=members, step=steps)
+    def invite(self, member: str, step: float) -> None:
+        before = self.state.holder
+        self.run(step, lambda s, now: floor.invite(s, member, now))
+        # An invitation never takes the floor from someone who holds it.
+        if before is not None:
+            assert self.state.holder == before
+
     @rule(step=steps)
     def yield_floor(self, step: float) -> None:
         holder = self.state.holder or "nobody"

@@ -96,6 +96,7 @@ PAYLOADS: dict[E, dict[str, Any]] = {
     E.FLOOR_LOWER_HAND: {},
     E.FLOOR_GRANT_NEXT: {},
     E.FLOOR_GIVE: {"member": "@participant"},
+    E.FLOOR_INVITE: {"member": "@participant"},
     E.FLOOR_YIELD: {},
     E.FLOOR_PASS: {},
     E.FLOOR_END_TURN: {},
@@ -166,6 +167,7 @@ MATRIX: dict[tuple[E, str], Cells] = {
     (E.FLOOR_SETTINGS, "open"): (OK, NA, WT, NJ, RV, AUD),
     (E.FLOOR_GRANT_NEXT, "hand_raised"): (OK, NA, WT, NJ, RV, AUD),
     (E.FLOOR_GIVE, "directed"): (OK, NA, WT, NJ, RV, AUD),
+    (E.FLOOR_INVITE, "hand_queue"): (OK, NA, WT, NJ, RV, AUD),
     (E.FLOOR_END_TURN, "p_has_floor"): (OK, NA, WT, NJ, RV, AUD),
     (E.FLOOR_EXTEND, "p_has_floor"): (OK, NA, WT, NJ, RV, AUD),
     (E.FLOOR_SKIP, "go_around"): (OK, NA, WT, NJ, RV, AUD),
@@ -173,6 +175,8 @@ MATRIX: dict[tuple[E, str], Cells] = {
     (E.FLOOR_GRANT_NEXT, "open"): ("no_floor_in_open_mode", NA, WT, NJ, RV, AUD),
     (E.FLOOR_GRANT_NEXT, "hand_queue"): ("queue_empty", NA, WT, NJ, RV, AUD),
     (E.FLOOR_GIVE, "open"): ("no_floor_in_open_mode", NA, WT, NJ, RV, AUD),
+    (E.FLOOR_INVITE, "p_has_floor"): ("floor_taken", NA, WT, NJ, RV, AUD),
+    (E.FLOOR_INVITE, "go_around"): ("go_around_in_progress", NA, WT, NJ, RV, AUD),
     (E.FLOOR_END_TURN, "directed"): ("no_floor_holder", NA, WT, NJ, RV, AUD),
     (E.FLOOR_EXTEND, "open"): ("no_floor_in_open_mode", NA, WT, NJ, RV, AUD),
     (E.FLOOR_SKIP, "open"): ("not_in_go_around_mode", NA, WT, NJ, RV, AUD),
@@ -186,7 +190,9 @@ MATRIX: dict[tuple[E, str], Cells] = {
     (E.FLOOR_RAISE_HAND, "hand_raised"): (NA, "hand_already_raised", WT, NJ, RV, AUD),
     (E.FLOOR_LOWER_HAND, "open"): (NA, "not_in_queue", WT, NJ, RV, AUD),
     (E.FLOOR_YIELD, "hand_queue"): (NA, "not_floor_holder", WT, NJ, RV, AUD),
-    (E.FLOOR_PASS, "p_has_floor"): (NA, "not_in_go_around_mode", WT, NJ, RV, AUD),
+    # an invited member (or any holder) may pass; someone without the floor may not
+    (E.FLOOR_PASS, "p_has_floor"): (NA, OK, WT, NJ, RV, AUD),
+    (E.FLOOR_PASS, "hand_queue"): (NA, "not_floor_holder", WT, NJ, RV, AUD),
 }
 
 # Where the server does not follow the policy yet: (event, setup, role) -> what it does.
