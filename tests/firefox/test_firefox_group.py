@@ -57,6 +57,8 @@ async def test_firefox_therapist_admits_runs_a_hand_queue_turn_and_everyone_gets
     await therapist.wait_for_function(MODE_IS.format(mode="open"))
 
     await assert_media_complete(pages)
+    # Firefox sent its host candidates as mDNS names: this is the path of issue 17.
+    assert firefox_server.log_tail(10**7).count("mDNS candidates withheld") >= 2
     for page in pages:
         assert await server_errors(page) == []
     assert therapist.errors == [] and alex.errors == [] and sam_log.errors == []

@@ -26,7 +26,11 @@ before; only the marker that would stop aioice learning more is withheld.
 
 from __future__ import annotations
 
+import logging
+
 from aioice.mdns import is_mdns_hostname
+
+logger = logging.getLogger(__name__)
 
 END_OF_CANDIDATES = "a=end-of-candidates"
 CANDIDATE_PREFIX = "a=candidate:"
@@ -50,12 +54,17 @@ def expect_peer_reflexive_candidates(sdp: str) -> str:
     Every other line is kept as it is, with the SDP's own line endings.
     """
     kept = []
+    hidden = 0
     for line in sdp.splitlines(keepends=True):
         bare = line.rstrip("\r\n")
         if bare == END_OF_CANDIDATES:
             continue
         address = candidate_address(bare)
         if address is not None and is_mdns_hostname(address):
+            hidden += 1
             continue
         kept.append(line)
+    if hidden:
+        # Says which legs depend on peer-reflexive candidates (Firefox, Safari).
+        logger.info("%d mDNS candidates withheld: the member is reached through its checks", hidden)
     return "".join(kept)
