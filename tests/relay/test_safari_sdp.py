@@ -13,9 +13,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc import sdp as aiortc_sdp
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from server.media.relay import GroupRelay, aiortc_hooks
+from server.media.relay.member_leg import FORWARDED_CODECS
 from tests.relay.relay_members import MemberPages
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "safari"
@@ -102,3 +105,43 @@ async def test_a_safari_offer_without_vp8_is_refused_with_the_reason(relay: Grou
     with pytest.raises(ValueError, match="the offer does not allow video/VP8"):
         await relay.join("safari", without_vp8)
     assert "safari" not in relay.member_ids()
+
+
+async def test_relay_re_offers_to_safari_keep_its_numbering_and_never_reuse_a_payload_type() -> (
+    None
+):
+    """Later relay offers (new slots) keep Safari's numbers; BUNDLE forbids one PT, two codecs."""
+    relay_side = RTCPeerConnection()
+    try:
+        offer = safari_offer("safari18_macos_offer.sdp")
+        await relay_side.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        for transceiver in relay_side.getTransceivers():
+            aiortc_hooks.restrict_codecs(transceiver, FORWARDED_CODECS[transceiver.kind])
+        await relay_side.setLocalDescription(await relay_side.createAnswer())
+        ids = aiortc_hooks.negotiated_header_extension_ids(relay_side)
+        for kind, track in (("video", VideoStreamTrack()), ("audio", AudioStreamTrack())):
+            slot = relay_side.addTransceiver(track, direction="sendonly")
+            slot.setCodecPreferences(  # as MemberLeg does for a slot: VP8 or Opus, and RTX
+                [
+                    c
+                    for c in RTCRtpSender.getCapabilities(kind).codecs
+                    if c.mimeType.lower() in (FORWARDED_CODECS[kind].lower(), f"{kind}/rtx")
+                ]
+            )
+
+        re_offer = await aiortc_hooks.create_stable_offer(relay_side, ids)
+
+        media = list(aiortc_sdp.SessionDescription.parse(re_offer.sdp).media)
+        assert [m.kind for m in media] == ["video", "audio", "video", "audio"]
+        assert codecs(media[0]) == [(106, "video/VP8"), (107, "video/rtx")]
+        assert codecs(media[1]) == [(111, "audio/opus")]
+        for section in media:
+            assert extension_ids(section)[MID] == 9
+        assert extension_ids(media[3])[AUDIO_LEVEL] == 14
+        meaning: dict[int, str] = {}
+        for section in media:
+            for payload_type, mime in codecs(section):
+                assert meaning.setdefault(payload_type, mime) == mime, (payload_type, mime)
+        await relay_side.setLocalDescription(re_offer)  # aiortc takes its rewritten offer
+    finally:
+        await relay_side.close()
