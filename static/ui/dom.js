@@ -70,6 +70,7 @@ const FLOOR_REFUSALS = {
   no_floor_holder: "Nobody has the floor right now.",
   no_turn_limit: "This turn has no time limit to extend.",
   already_had_turn: "That person already had their turn in this round.",
+  floor_taken: "Someone has the floor: end their turn before inviting someone else.",
   not_waiting: "That person is no longer in the waiting room.",
   not_admitted: "That person is already in the waiting room.",
   not_a_group: "That works only in group sessions.",

@@ -101,6 +101,8 @@ export class FloorControls {
         announce("The check-in round is complete.");
       } else if (event.name === "floor_released" && event.reason === "skipped") {
         this.#skipped.add(event.member);
+      } else if (event.name === "floor_released" && event.reason === "passed") {
+        announce(`${who} passed.`);
       } else if (event.name === "hand_raised") {
         announce(`${who} raised their hand.`);
       } else if (event.name === "turn_warning") {

@@ -1,6 +1,7 @@
 // A group member's turn-taking panel: waiting-room card, raise/lower hand, place in
-// line, "You have the floor" with the turn timer, "I'm done" and "Pass", and the
-// notices for a held microphone and a moderator's mute.
+// line, "You have the floor" with the turn timer, "I'm done" and "Pass", the
+// therapist's invitation to speak ("Speak" or "Pass"), and the notices for a held
+// microphone and a moderator's mute.
 import { button, el, ordinal, run } from "./dom.js";
 import { announce } from "./status.js";
 import { TurnTimer } from "./turn-timer.js";
@@ -18,6 +19,8 @@ export class MemberFloor {
   #unmute;
   #el;
   #timer;
+  /** The floor came to us as an invitation (floor_granted reason invited). */
+  #invited = false;
 
   /**
    * @param {HTMLElement} container  <section id="floor">
@@ -50,8 +53,13 @@ export class MemberFloor {
     const mode = el("p", { className: "floor-mode" });
     const doneButton = button("I'm done", { label: "I'm done speaking", onClick: (e) => this.#send("floor.yield", e) });
     const passButton = button("Pass", { label: "Pass my turn", onClick: (e) => this.#send("floor.pass", e) });
+    const speakButton = button("Speak", { className: "primary", onClick: () => this.#speak() });
+    const floorTitle = el("h2", { text: "You have the floor" });
+    const inviteHint = el("p", { className: "hint",
+      text: "Take the floor by speaking, or pass. Nobody will ask why." });
     const haveFloor = el("div", { className: "have-floor", "data-testid": "have-floor" },
-      el("h2", { text: "You have the floor" }), this.#timer.root, el("div", { className: "actions" }, doneButton, passButton));
+      floorTitle, inviteHint, this.#timer.root,
+      el("div", { className: "actions" }, speakButton, doneButton, passButton));
     const position = el("p", { className: "floor-position", "data-testid": "floor-position" });
     const unmuteButton = button("Unmute", { className: "primary", label: "Unmute my microphone", onClick: () => this.#unmute() });
     const muted = el("div", { className: "moderator-muted", "data-testid": "moderator-muted" },
@@ -61,11 +69,15 @@ export class MemberFloor {
     const hand = button("Raise hand", { className: "hand", onClick: (e) => this.#toggleHand(e) });
     const panel = el("div", { className: "member-floor" }, mode, haveFloor, muted, micHeld, position,
       el("div", { className: "actions" }, hand));
-    return { waitingCard, waitingTitle, waitingText, panel, mode, haveFloor, passButton, doneButton, position, muted, micHeld, hand };
+    return { waitingCard, waitingTitle, waitingText, panel, mode, haveFloor, floorTitle, inviteHint, speakButton,
+      passButton, doneButton, position, muted, micHeld, hand };
   }
 
   #onChange(what, events) {
-    if (what === "floor") this.#announce(events);
+    if (what === "floor") {
+      this.#followInvitation(events);
+      this.#announce(events);
+    }
     if (what === "floor" || what === "joined") this.#timer.update(events);
     if (what === "admission" && this.#state.admission !== "admitted") this.#timer.update();
     this.render();
@@ -96,7 +108,10 @@ export class MemberFloor {
     e.panel.dataset.mode = mode ?? "unknown";
 
     e.haveFloor.hidden = !holding;
-    e.passButton.hidden = mode !== "go_around";
+    const invited = holding && this.#invited;
+    e.floorTitle.textContent = invited ? "The therapist invites you to speak" : "You have the floor";
+    e.inviteHint.hidden = e.speakButton.hidden = !invited;
+    e.passButton.hidden = mode !== "go_around" && !invited;
     e.doneButton.disabled = false;
     e.passButton.disabled = false;
 
@@ -134,11 +149,31 @@ export class MemberFloor {
     return "";
   }
 
+  #followInvitation(events) {
+    const me = this.#state.self.id;
+    for (const event of events) {
+      if (event.member !== me) continue;
+      if (event.name === "floor_granted") this.#invited = event.reason === "invited";
+      if (event.name === "floor_released") this.#invited = false;
+    }
+    if (this.#state.floor?.holder !== me) this.#invited = false;
+  }
+
+  /** Taking an invitation: the floor is ours already, so it is our microphone that opens. */
+  #speak() {
+    this.#unmute();
+    this.#invited = false;
+    this.render();
+    announce("You have the floor. Go ahead.");
+  }
+
   #announce(events) {
     const me = this.#state.self.id;
     for (const event of events) {
       if (event.member !== me) continue;
-      if (event.name === "floor_granted") {
+      if (event.name === "floor_granted" && event.reason === "invited") {
+        announce("The therapist invites you to speak. Speak, or pass.");
+      } else if (event.name === "floor_granted") {
         const limit = event.limit_s ? ` You have ${Math.round(event.limit_s)} seconds.` : "";
         announce(`You have the floor.${limit}`);
       } else if (event.name === "turn_warning") {

@@ -8,6 +8,7 @@ import { FloorControls } from "./floor-controls.js";
 import { GroupState } from "./group-state.js";
 import { MemberActions } from "./member-actions.js";
 import { MemberFloor } from "./member-floor.js";
+import { QuietCues } from "./quiet-cues.js";
 import { announce } from "./status.js";
 import { TalkReport } from "./talk-report.js";
 
@@ -33,6 +34,7 @@ export function mountModeration({ floor, moderation, self, client, ack, unmute }
   new MemberActions(moderation, state, client);
   new FloorControls(floor, state, client);
   const talk = new TalkReport(floor, state, client);
+  new QuietCues(floor, state, client);
   client.on("state", ({ to, reason }) => {
     if (to === "closed" && reason === "ended") showSummary(talk);
   });

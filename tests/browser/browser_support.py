@@ -160,6 +160,38 @@ def _record(log: PageLog, message: Any) -> None:
 
 JOIN_TIMEOUT_MS = 20_000
 DECODE_TIMEOUT_S = 20.0
+THERAPIST_VIEWPORT = {"width": 1280, "height": 860}
+MEMBER_VIEWPORT = {"width": 390, "height": 844}
+
+
+@dataclass
+class GroupPages:
+    """A group room's pages, all joined: the therapist on a desktop, members on phones."""
+
+    therapist: Any
+    therapist_log: PageLog
+    members: dict[str, Any]  # by name
+    opened: list[tuple[Any, PageLog]]  # the members' (page, log), in link order
+
+    @property
+    def logs(self) -> list[PageLog]:
+        return [self.therapist_log, *(log for _, log in self.opened)]
+
+
+async def join_group(server: Any, browser: Any, *names: str) -> GroupPages:
+    """A new group room (manual admission, the default) with every page joined; members
+    are in the waiting room until a test admits them."""
+    room = server.create_room("group", *names)
+    therapist_link, *member_links = room["links"]
+    therapist, therapist_log = await open_page(
+        browser, therapist_link["url"], viewport=THERAPIST_VIEWPORT
+    )
+    opened = [
+        await open_page(browser, link["url"], viewport=MEMBER_VIEWPORT) for link in member_links
+    ]
+    members = {link["name"]: page for link, (page, _) in zip(member_links, opened, strict=True)}
+    await asyncio.gather(press_join(therapist), *(press_join(page) for page in members.values()))
+    return GroupPages(therapist, therapist_log, members, opened)
 
 
 async def press_join(page: Any) -> None:

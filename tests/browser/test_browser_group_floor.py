@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Server, assert_media_complete, client_state, open_page, press_join
+from browser_support import (
+    Server,
+    assert_media_complete,
+    client_state,
+    join_group,
+    open_page,
+    press_join,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
 
@@ -39,12 +46,13 @@ async def remaining_s(page: Any) -> int:
 async def test_check_in_round_passes_the_floor_in_the_servers_order(
     server: Server, browser, tmp_path: Path
 ) -> None:
-    room = server.create_room("group", "Alex", "Sam")  # manual admission, the default
-    therapist_link, *member_links = room["links"]
-    therapist, therapist_log = await open_page(browser, therapist_link["url"], viewport=DESKTOP)
-    opened = [await open_page(browser, link["url"], viewport=PHONE) for link in member_links]
-    members = {link["name"]: page for link, (page, _) in zip(member_links, opened, strict=True)}
-    await asyncio.gather(press_join(therapist), *(press_join(page) for page in members.values()))
+    group = await join_group(server, browser, "Alex", "Sam")  # manual admission, the default
+    therapist, therapist_log, members, opened = (
+        group.therapist,
+        group.therapist_log,
+        group.members,
+        group.opened,
+    )
     shots = shots_dir(tmp_path)
 
     # Both wait; the therapist lets them in from the waiting-room list.
