@@ -87,6 +87,14 @@ class ErrorCode(StrEnum):
     # A server bug if ever seen: the room's lifecycle forbids the change.
     ILLEGAL_TRANSITION = "illegal_transition", "A room cannot make that state change."
 
+    # --- in-session chat (rooms/chat.py) ---------------------------------------------------
+    CHAT_OFF = "chat_off", "The therapist has turned chat off for members."
+    PRIVATE_CHAT_NOT_ALLOWED = (
+        "private_chat_not_allowed",
+        "Private messages go between a therapist and a member.",
+    )
+    EMPTY_MESSAGE = "empty_message", "Write something before sending."
+
     # --- the floor (rooms/floor/engine.py) ------------------------------------------------------
     NOT_A_MEMBER = "not_a_member", "That person is not in the group."
     ALREADY_A_MEMBER = "already_a_member", "That person is already in the group."

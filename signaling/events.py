@@ -37,6 +37,9 @@ class ClientEvent(StrEnum):
     FLOOR_SKIP = "floor.skip"
     FLOOR_EXTEND = "floor.extend"
     TALK_REPORT = "talk.report"
+    CHAT_SEND = "chat.send"
+    CHAT_MEMBERS = "chat.members"
+    CHAT_STATE = "chat.state"
 
 
 class ServerEvent(StrEnum):
@@ -64,6 +67,8 @@ class ServerEvent(StrEnum):
     ROOM_LOCKED = "room.locked"
     QUALITY_UPDATE = "quality.update"
     MEDIA_GAPS = "media.gaps"
+    CHAT_MESSAGE = "chat.message"
+    CHAT_STATE = "chat.state"
     ERROR = "error"
 
 

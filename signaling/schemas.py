@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rooms.chat import MAX_CHAT_CHARS
+
 MAX_SDP_CHARS = 60_000
 MAX_ID_CHARS = 64
 
@@ -78,6 +80,19 @@ class FloorSettingsPayload(Payload):
     warn_at_fraction: float = Field(default=0.8, gt=0, lt=1)
     on_turn_limit: Literal["advance", "notify_therapist"] = "notify_therapist"
     fair_share_limits: bool = True
+
+
+class ChatSendPayload(Payload):
+    """A chat message: text only, to the room (`to` null) or to one member."""
+
+    text: str = Field(min_length=1, max_length=MAX_CHAT_CHARS)
+    to: str | None = Field(default=None, min_length=1, max_length=MAX_ID_CHARS)
+
+
+class ChatMembersPayload(Payload):
+    """Therapist: whether members may write in the chat."""
+
+    allowed: bool
 
 
 class ExtendPayload(Payload):

@@ -103,6 +103,9 @@ PAYLOADS: dict[E, dict[str, Any]] = {
     E.FLOOR_SKIP: {"member": "@participant"},
     E.FLOOR_EXTEND: {"seconds": 30.0},
     E.TALK_REPORT: {},
+    E.CHAT_SEND: {"text": "Running five minutes late"},
+    E.CHAT_MEMBERS: {"allowed": False},
+    E.CHAT_STATE: {},
 }
 
 # --- floor setups, run by the therapist and the participant before the command ---------
@@ -162,6 +165,10 @@ MATRIX: dict[tuple[E, str], Cells] = {
     (E.ROOM_LOCK, "open"): (OK, NA, WT, NJ, RV, AUD),
     (E.ROOM_END, "open"): (OK, NA, WT, NJ, RV, AUD),
     (E.TALK_REPORT, "open"): (OK, NA, NA, NJ, RV, AUD),
+    # chat: admitted members write; therapists turn members' chat off; all seats may ask
+    (E.CHAT_SEND, "open"): (OK, OK, WT, NJ, RV, AUD),
+    (E.CHAT_MEMBERS, "open"): (OK, NA, WT, NJ, RV, AUD),
+    (E.CHAT_STATE, "open"): (OK, OK, OK, NJ, RV, AUD),
     # floor control: therapists only
     (E.FLOOR_MODE, "open"): (OK, NA, WT, NJ, RV, AUD),
     (E.FLOOR_SETTINGS, "open"): (OK, NA, WT, NJ, RV, AUD),
