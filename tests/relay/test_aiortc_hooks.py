@@ -211,8 +211,9 @@ async def test_tap_refuses_a_receiver_that_already_started() -> None:
         await pc.close()
 
 
-def _as_a_browser_would_number_it(offer_sdp: str) -> str:
-    """Chrome numbers Opus 111 and puts ssrc-audio-level at id 1, sdes:mid at id 4."""
+def _as_a_browser_would_number_it(offer_sdp: str, vp8: int | None = None) -> str:
+    """Chrome numbers Opus 111 (and VP8 ``vp8``, its RTX one above) and puts
+    ssrc-audio-level at id 1, sdes:mid at id 4."""
     description = aiortc_sdp.SessionDescription.parse(offer_sdp)
     description.type = "offer"
     new_ids = {
@@ -220,9 +221,17 @@ def _as_a_browser_would_number_it(offer_sdp: str) -> str:
         "urn:ietf:params:rtp-hdrext:sdes:mid": 4,
     }
     for media in description.media:
+        renumbered = {}
         for codec in media.rtp.codecs:
             if codec.mimeType.lower() == "audio/opus":
                 codec.payloadType = 111
+            if codec.mimeType.lower() == "video/vp8" and vp8 is not None:
+                renumbered[codec.payloadType] = vp8
+                codec.payloadType = vp8
+        for codec in media.rtp.codecs:
+            if codec.mimeType.lower() == "video/rtx" and codec.parameters.get("apt") in renumbered:
+                codec.payloadType = renumbered[codec.parameters["apt"]] + 1
+                codec.parameters["apt"] = renumbered[codec.parameters["apt"]]
         media.fmt = [c.payloadType for c in media.rtp.codecs]
         for extension in media.rtp.headerExtensions:
             extension.id = new_ids.get(extension.uri, extension.id)
@@ -339,3 +348,42 @@ async def test_an_offer_with_only_mdns_candidates_connects_only_through_the_hook
             await offerer.close()
             await answerer.close()
     assert outcomes == {False: (False, "new"), True: (True, "completed")}
+
+
+async def test_new_slots_take_the_payload_types_the_browser_already_uses_under_bundle() -> None:
+    """Chrome numbers VP8 96, RTX 97, Opus 111; aiortc alone would offer new slots
+    VP8 97, RTX 98, Opus 96: 96 and 97 would then mean two codecs in one BUNDLE."""
+    member, relay_side = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        member.addTrack(ToneTrack())
+        member.addTrack(PatternTrack())
+        await member.setLocalDescription(await member.createOffer())
+        chrome_like = _as_a_browser_would_number_it(member.localDescription.sdp, vp8=96)
+        await relay_side.setRemoteDescription(RTCSessionDescription(sdp=chrome_like, type="offer"))
+        await relay_side.setLocalDescription(await relay_side.createAnswer())
+        ids = aiortc_hooks.negotiated_header_extension_ids(relay_side)
+        for kind, track in (("video", VideoStreamTrack()), ("audio", AudioStreamTrack())):
+            slot = relay_side.addTransceiver(track, direction="sendonly")
+            wanted = {"video": "video/vp8", "audio": "audio/opus"}[kind]
+            slot.setCodecPreferences(
+                [
+                    c
+                    for c in RTCRtpSender.getCapabilities(kind).codecs
+                    if c.mimeType.lower() in (wanted, f"{kind}/rtx")
+                ]
+            )
+
+        offer = await aiortc_hooks.create_stable_offer(relay_side, ids)
+
+        media = aiortc_sdp.SessionDescription.parse(offer.sdp).media
+        new_video, new_audio = media[2], media[3]
+        assert [(c.payloadType, c.mimeType) for c in new_video.rtp.codecs] == [
+            (96, "video/VP8"),
+            (97, "video/rtx"),
+        ]
+        assert new_video.rtp.codecs[1].parameters["apt"] == 96
+        assert [(c.payloadType, c.mimeType) for c in new_audio.rtp.codecs] == [(111, "audio/opus")]
+        await relay_side.setLocalDescription(offer)
+    finally:
+        await member.close()
+        await relay_side.close()

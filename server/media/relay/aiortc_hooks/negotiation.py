@@ -11,6 +11,7 @@ from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
+from server.media.relay.aiortc_hooks.bundle_numbering import BundleNumbering
 from server.media.relay.aiortc_hooks.names import (
     TRANSCEIVER_CODECS,
     TRANSCEIVER_HEADER_EXTENSIONS,
@@ -67,16 +68,17 @@ async def create_stable_offer(
     description = aiortc_sdp.SessionDescription.parse(offer.sdp)
     description.type = "offer"
     by_mid = {t.mid: t for t in pc.getTransceivers()}
+    numbering = BundleNumbering(negotiated.values())
     for media in description.media:
         mid = media.rtp.muxId
         transceiver = by_mid.get(mid)
         if media.kind not in ("audio", "video"):
             continue
-        if mid in negotiated:
-            media.rtp.codecs = negotiated[mid]
-            media.fmt = [c.payloadType for c in negotiated[mid]]
-            if transceiver is not None:
-                setattr(transceiver, TRANSCEIVER_CODECS, negotiated[mid])
+        codecs = negotiated[mid] if mid in negotiated else numbering.renumber(media.rtp.codecs)
+        media.rtp.codecs = codecs
+        media.fmt = [c.payloadType for c in codecs]
+        if transceiver is not None:
+            setattr(transceiver, TRANSCEIVER_CODECS, codecs)
         remapped = [
             RTCRtpHeaderExtensionParameters(id=_extension_id(extension_ids, e.uri), uri=e.uri)
             for e in media.rtp.headerExtensions
