@@ -384,6 +384,10 @@ async def test_new_slots_take_the_payload_types_the_browser_already_uses_under_b
         assert new_video.rtp.codecs[1].parameters["apt"] == 96
         assert [(c.payloadType, c.mimeType) for c in new_audio.rtp.codecs] == [(111, "audio/opus")]
         await relay_side.setLocalDescription(offer)
+        # The browser's answer echoes these numbers, and aiortc sends with the answer's.
+        assert "codec.payloadType = c.payloadType" in inspect.getsource(
+            aiortc.rtcpeerconnection.find_common_codecs
+        )
     finally:
         await member.close()
         await relay_side.close()
