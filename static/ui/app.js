@@ -1,6 +1,7 @@
 // The join page: token -> connect -> device check -> "Join session" -> call view.
 import { SessionClient } from "../protocol.js";
 import { CallView } from "./call-view.js";
+import { ChatPanel } from "./chat.js";
 import { DeviceCheck } from "./device-check.js";
 import { GroupView } from "./group-view.js";
 import { LocalMedia } from "./local-media.js";
@@ -119,6 +120,7 @@ function enterCall(client, self, room, peers, ack) {
   });
   view.setPeers(peers);
   view.setAdmission(client.admission);
+  new ChatPanel(document.getElementById("chat"), client, self, room, ack);
   controls = new Controls(media, {
     onLeave: () => client.leave(),
     onError: (text) => announce(text),

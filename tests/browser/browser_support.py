@@ -164,6 +164,21 @@ THERAPIST_VIEWPORT = {"width": 1280, "height": 860}
 MEMBER_VIEWPORT = {"width": 390, "height": 844}
 
 
+async def join_individual(
+    server: Any, browser: Any, patient: str
+) -> tuple[dict[str, Any], Any, Any, list[Any]]:
+    """A new individual room with both pages joined and the therapist decoding the
+    patient: (the room as created, therapist page, patient page, both logs)."""
+    room = server.create_room("individual", patient)
+    therapist_link, patient_link = room["links"]
+    therapist, therapist_log = await open_page(browser, therapist_link["url"])
+    patient_page, patient_log = await open_page(browser, patient_link["url"])
+    await press_join(therapist)
+    await press_join(patient_page)
+    await assert_decoding(therapist, remotes=1)
+    return room, therapist, patient_page, [therapist_log, patient_log]
+
+
 @dataclass
 class GroupPages:
     """A group room's pages, all joined: the therapist on a desktop, members on phones."""

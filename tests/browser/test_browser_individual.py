@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from browser_support import Server, assert_decoding, client_state, notice, open_page, press_join
+from browser_support import (
+    Server,
+    assert_decoding,
+    client_state,
+    join_individual,
+    notice,
+    open_page,
+    press_join,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
@@ -65,13 +73,8 @@ async def test_second_patient_link_for_a_taken_seat_is_refused(server: Server, b
 
 
 async def test_same_link_in_a_second_tab_takes_the_seat_over(server: Server, browser) -> None:
-    room = server.create_room("individual", "Pat")
-    therapist_link, patient_link = room["links"]
-    therapist, therapist_log = await open_page(browser, therapist_link["url"])
-    first_tab, _ = await open_page(browser, patient_link["url"])
-    await press_join(therapist)
-    await press_join(first_tab)
-    await assert_decoding(therapist, remotes=1)
+    room, therapist, first_tab, (therapist_log, _) = await join_individual(server, browser, "Pat")
+    patient_link = room["links"][1]
 
     second_tab = await first_tab.context.new_page()
     await second_tab.goto(patient_link["url"])

@@ -1,6 +1,8 @@
-"""The therapist's toolkit in a group, from the pages: quiet-member cues and
-invitations (the member passes, or takes the floor by speaking). Manual admission from
-the waiting room, as by default; ends with the shared media check."""
+"""The therapist's toolkit in a group, from the pages, in one session: a chat note to a
+member in the waiting room, manual admission (the default), chat to everyone and in
+private (shown as text, never as markup), members' chat off, quiet-member cues and
+invitations (the member passes, or takes the floor by speaking); ends with the shared
+media check."""
 
 from __future__ import annotations
 
@@ -19,22 +21,61 @@ async def holder(page: Any) -> str | None:
     return hook["floor"]["holder"]  # type: ignore[no-any-return]
 
 
-async def admitted_group(server: Server, browser: Any) -> tuple[Any, dict[str, Any], list[Any]]:
-    group = await join_group(server, browser, "Alex", "Sam")
-    for name, page in group.members.items():
-        await page.get_by_test_id("waiting-card").wait_for(timeout=WAIT_MS)
-        await group.therapist.get_by_role("button", name=f"Admit {name}", exact=True).click(
-            timeout=WAIT_MS
-        )
-        await page.wait_for_function(
-            "() => window.__telehealth.state().admission === 'admitted'", timeout=WAIT_MS
-        )
-    return group.therapist, group.members, group.logs
+async def send_chat(page: Any, text: str, to: str | None = None) -> None:
+    if to is not None:
+        await page.get_by_label("To", exact=True).select_option(label=to)
+    await page.get_by_label("Message", exact=True).fill(text)
+    await page.get_by_role("button", name="Send", exact=True).click()
 
 
-async def test_quiet_members_are_flagged_and_invited(server: Server, browser: Any) -> None:
-    therapist, members, logs = await admitted_group(server, browser)
+def chat_log(page: Any) -> Any:
+    return page.get_by_test_id("chat-log")
+
+
+async def admit(therapist: Any, name: str, page: Any) -> None:
+    await therapist.get_by_role("button", name=f"Admit {name}", exact=True).click(timeout=WAIT_MS)
+    await page.wait_for_function(
+        "() => window.__telehealth.state().admission === 'admitted'", timeout=WAIT_MS
+    )
+
+
+async def chat_in_the_waiting_room_and_the_group(therapist: Any, members: dict[str, Any]) -> None:
     alex, sam = members["Alex"], members["Sam"]
+    for page in members.values():
+        await page.get_by_test_id("waiting-card").wait_for(timeout=WAIT_MS)
+    # The therapist's note reaches Sam in the waiting room; Sam reads but cannot write yet.
+    await send_chat(therapist, "Running 5 minutes late", to="Sam (waiting room)")
+    await chat_log(sam).get_by_text("Running 5 minutes late").wait_for(timeout=WAIT_MS)
+    assert await sam.get_by_label("Message", exact=True).is_disabled()
+    assert await chat_log(alex).get_by_text("Running 5 minutes late").count() == 0
+    for name, page in members.items():
+        await admit(therapist, name, page)
+
+    # To everyone: text exactly as typed, never turned into markup.
+    await send_chat(alex, "Hello <b>all</b>")
+    for page in (therapist, sam):
+        await chat_log(page).get_by_text("Hello <b>all</b>", exact=True).wait_for(timeout=WAIT_MS)
+        assert await chat_log(page).locator("b").count() == 0
+    # Privately between a member and the therapist.
+    await send_chat(sam, "Can we talk after?", to="Therapist (private)")
+    await chat_log(therapist).get_by_text("Sam (privately to you)").wait_for(timeout=WAIT_MS)
+    await chat_log(sam).get_by_text("You (privately to Therapist)").wait_for(timeout=WAIT_MS)
+    assert await chat_log(alex).get_by_text("Can we talk after?").count() == 0
+    # Members' chat off: their box is disabled and says why; back on for the rest.
+    await therapist.get_by_label("Members can write").uncheck()
+    await alex.get_by_test_id("chat-note").get_by_text("turned chat off").wait_for(timeout=WAIT_MS)
+    assert await alex.get_by_label("Message", exact=True).is_disabled()
+    await therapist.get_by_label("Members can write").check()
+    await alex.wait_for_function(
+        "() => !document.getElementById('chat-text').disabled", timeout=WAIT_MS
+    )
+
+
+async def test_chat_quiet_cues_and_invitations(server: Server, browser: Any) -> None:
+    group = await join_group(server, browser, "Alex", "Sam")
+    therapist, members = group.therapist, group.members
+    alex, sam = members["Alex"], members["Sam"]
+    await chat_in_the_waiting_room_and_the_group(therapist, members)
     sam_id = (await client_state(sam))["self"]["id"]
 
     # Directed mode: nobody's talk grows until the therapist gives or offers the floor.
@@ -71,5 +112,5 @@ async def test_quiet_members_are_flagged_and_invited(server: Server, browser: An
 
     # Sam's gate is closed (directed mode, Alex holds the floor): Sam's audio is held.
     await assert_media_complete([therapist, alex, sam], silent={sam_id})
-    for log in logs:
+    for log in group.logs:
         assert log.errors == []
