@@ -1,11 +1,14 @@
 // The join page: token -> connect -> device check -> "Join session" -> call view.
 import { SessionClient } from "../protocol.js";
 import { CallView } from "./call-view.js";
+import { ArrivalNotice } from "./arrival-notice.js";
 import { ChatPanel } from "./chat.js";
 import { DeviceCheck } from "./device-check.js";
 import { GroupView } from "./group-view.js";
 import { LocalMedia } from "./local-media.js";
 import { messageFor } from "./messages.js";
+import { mountPictureInPicture } from "./pip.js";
+import { SessionClock } from "./session-clock.js";
 import { announce, showNotice } from "./status.js";
 import { exposeTestHooks } from "./test-hooks.js";
 import { storeResumeToken, storedResumeToken, takeLinkToken } from "./token.js";
@@ -121,6 +124,11 @@ function enterCall(client, self, room, peers, ack) {
   view.setPeers(peers);
   view.setAdmission(client.admission);
   new ChatPanel(document.getElementById("chat"), client, self, room, ack);
+  mountPictureInPicture(document.getElementById("pip-button"));
+  if (self.role === "therapist") {
+    new SessionClock(document.getElementById("connection"), room.id);
+    new ArrivalNotice(client, room, ack);
+  }
   controls = new Controls(media, {
     onLeave: () => client.leave(),
     onError: (text) => announce(text),

@@ -165,18 +165,32 @@ MEMBER_VIEWPORT = {"width": 390, "height": 844}
 
 
 async def join_individual(
-    server: Any, browser: Any, patient: str
+    server: Any, browser: Any, patient: str, *, therapist_init_script: str = ""
 ) -> tuple[dict[str, Any], Any, Any, list[Any]]:
-    """A new individual room with both pages joined and the therapist decoding the
-    patient: (the room as created, therapist page, patient page, both logs)."""
+    """A new individual room with both pages joined (the therapist first) and the
+    therapist decoding the patient: (the room as created, therapist page, patient page,
+    both logs)."""
     room = server.create_room("individual", patient)
     therapist_link, patient_link = room["links"]
-    therapist, therapist_log = await open_page(browser, therapist_link["url"])
+    therapist, therapist_log = await open_page(
+        browser, therapist_link["url"], init_script=therapist_init_script
+    )
     patient_page, patient_log = await open_page(browser, patient_link["url"])
     await press_join(therapist)
     await press_join(patient_page)
     await assert_decoding(therapist, remotes=1)
     return room, therapist, patient_page, [therapist_log, patient_log]
+
+
+# An init script that counts the chimes a page plays (oscillators started).
+COUNT_CHIMES = """
+window.__chimes = 0;
+const start = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) {
+  window.__chimes += 1;
+  return start.apply(this, args);
+};
+"""
 
 
 @dataclass
@@ -193,19 +207,25 @@ class GroupPages:
         return [self.therapist_log, *(log for _, log in self.opened)]
 
 
-async def join_group(server: Any, browser: Any, *names: str) -> GroupPages:
-    """A new group room (manual admission, the default) with every page joined; members
-    are in the waiting room until a test admits them."""
+async def join_group(
+    server: Any, browser: Any, *names: str, therapist_init_script: str = ""
+) -> GroupPages:
+    """A new group room (manual admission, the default) with every page joined, the
+    therapist first; members are in the waiting room until a test admits them."""
     room = server.create_room("group", *names)
     therapist_link, *member_links = room["links"]
     therapist, therapist_log = await open_page(
-        browser, therapist_link["url"], viewport=THERAPIST_VIEWPORT
+        browser,
+        therapist_link["url"],
+        viewport=THERAPIST_VIEWPORT,
+        init_script=therapist_init_script,
     )
     opened = [
         await open_page(browser, link["url"], viewport=MEMBER_VIEWPORT) for link in member_links
     ]
     members = {link["name"]: page for link, (page, _) in zip(member_links, opened, strict=True)}
-    await asyncio.gather(press_join(therapist), *(press_join(page) for page in members.values()))
+    await press_join(therapist)
+    await asyncio.gather(*(press_join(page) for page in members.values()))
     return GroupPages(therapist, therapist_log, members, opened)
 
 

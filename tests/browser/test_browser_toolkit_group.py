@@ -6,10 +6,17 @@ media check."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
-from browser_support import Server, assert_media_complete, client_state, join_group
+from browser_support import (
+    COUNT_CHIMES,
+    Server,
+    assert_media_complete,
+    client_state,
+    join_group,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
 
@@ -43,6 +50,11 @@ async def chat_in_the_waiting_room_and_the_group(therapist: Any, members: dict[s
     alex, sam = members["Alex"], members["Sam"]
     for page in members.values():
         await page.get_by_test_id("waiting-card").wait_for(timeout=WAIT_MS)
+    # The therapist heard the arrivals and the tab's title says who waits.
+    await therapist.wait_for_function(
+        "() => document.title === '(2) waiting · Your session'", timeout=WAIT_MS
+    )
+    assert await therapist.evaluate("() => window.__chimes") >= 2
     # The therapist's note reaches Sam in the waiting room; Sam reads but cannot write yet.
     await send_chat(therapist, "Running 5 minutes late", to="Sam (waiting room)")
     await chat_log(sam).get_by_text("Running 5 minutes late").wait_for(timeout=WAIT_MS)
@@ -50,6 +62,7 @@ async def chat_in_the_waiting_room_and_the_group(therapist: Any, members: dict[s
     assert await chat_log(alex).get_by_text("Running 5 minutes late").count() == 0
     for name, page in members.items():
         await admit(therapist, name, page)
+    await therapist.wait_for_function("() => document.title === 'Your session'", timeout=WAIT_MS)
 
     # To everyone: text exactly as typed, never turned into markup.
     await send_chat(alex, "Hello <b>all</b>")
@@ -72,7 +85,7 @@ async def chat_in_the_waiting_room_and_the_group(therapist: Any, members: dict[s
 
 
 async def test_chat_quiet_cues_and_invitations(server: Server, browser: Any) -> None:
-    group = await join_group(server, browser, "Alex", "Sam")
+    group = await join_group(server, browser, "Alex", "Sam", therapist_init_script=COUNT_CHIMES)
     therapist, members = group.therapist, group.members
     alex, sam = members["Alex"], members["Sam"]
     await chat_in_the_waiting_room_and_the_group(therapist, members)
@@ -109,6 +122,14 @@ async def test_chat_quiet_cues_and_invitations(server: Server, browser: Any) -> 
     await therapist.locator("#status", has_text="Someone has the floor").wait_for(
         state="attached", timeout=WAIT_MS
     )
+
+    # Ending the session for all asks first; Cancel keeps everyone in.
+    await therapist.get_by_role("button", name="End session for all").click()
+    confirm = therapist.get_by_role("group", name="Confirm ending the session")
+    await confirm.get_by_role("button", name="Cancel").click()
+    assert await confirm.count() == 0
+    clock = await therapist.get_by_test_id("session-clock").inner_text()
+    assert re.fullmatch(r"Session time \d+:\d\d", clock), clock
 
     # Sam's gate is closed (directed mode, Alex holds the floor): Sam's audio is held.
     await assert_media_complete([therapist, alex, sam], silent={sam_id})

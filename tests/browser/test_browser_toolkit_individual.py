@@ -1,12 +1,13 @@
 """The therapist's toolkit in an individual session, from the pages, in one session:
-chat between the two (text, never markup), then the session's end clears it."""
+the arrival chime, the session clock, picture-in-picture, chat between the two (text,
+never markup)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from browser_support import Server, join_individual
+from browser_support import COUNT_CHIMES, Server, join_individual
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -19,7 +20,29 @@ async def send_chat(page: Any, text: str) -> None:
 
 
 async def test_individual_session_toolkit(server: Server, browser: Any) -> None:
-    _, therapist, patient, logs = await join_individual(server, browser, "Pat")
+    _, therapist, patient, logs = await join_individual(
+        server, browser, "Pat", therapist_init_script=COUNT_CHIMES
+    )
+    # The therapist heard the patient arrive, and sees the session clock run.
+    assert await therapist.evaluate("() => window.__chimes") >= 2
+    clock = therapist.get_by_test_id("session-clock")
+    first = await clock.inner_text()
+    await therapist.wait_for_function(
+        f"() => document.querySelector('[data-testid=session-clock]').textContent !== {first!r}",
+        timeout=WAIT_MS,
+    )
+    assert first.startswith("Session time 0:0")
+    assert await patient.get_by_test_id("session-clock").count() == 0
+
+    # Picture-in-picture of the other person, and back.
+    pip = therapist.get_by_role("button", name="Picture-in-picture")
+    await pip.click()
+    await therapist.wait_for_function("() => document.pictureInPictureElement !== null")
+    assert (
+        await therapist.evaluate("() => document.pictureInPictureElement.dataset.role") == "remote"
+    )
+    await therapist.get_by_role("button", name="Exit picture-in-picture").click()
+    await therapist.wait_for_function("() => document.pictureInPictureElement === null")
 
     # Chat between the two, Enter to send: exactly the text typed.
     await send_chat(patient, "Is my <i>sound</i> OK?")
