@@ -50,8 +50,11 @@ export class ChatPanel {
   }
 
   #build(section) {
-    const log = el("ol", { className: "chat-log", role: "log", "aria-live": "polite",
-      "aria-label": "Messages", "data-testid": "chat-log" });
+    // The live region wraps the list: role="log" on the <ol> itself would take away
+    // its list semantics from the messages.
+    const log = el("ol", { className: "chat-log" });
+    const logRegion = el("div", { role: "log", "aria-live": "polite", "aria-label": "Messages",
+      "data-testid": "chat-log" }, log);
     const to = el("select", { id: "chat-to" });
     const toRow = el("p", { className: "setting" }, el("label", { for: "chat-to", text: "To " }), to);
     const text = el("textarea", { id: "chat-text", rows: 2, maxLength: MAX_CHARS });
@@ -78,7 +81,7 @@ export class ChatPanel {
     section.replaceChildren(
       el("h2", { id: "chat-title", text: "Chat" }),
       el("p", { className: "hint", text: "Messages are not saved: they are gone when the session ends." }),
-      allowRow, log, note, form);
+      allowRow, logRegion, note, form);
     section.hidden = false;
     return { section, log, to, toRow, text, send, note, form, allow };
   }

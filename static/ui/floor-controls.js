@@ -56,7 +56,7 @@ export class FloorControls {
     timeUp.hidden = true;
     const next = button("Next", { label: "Give the floor to the next raised hand", onClick: (e) => this.#cmd("floor.grant_next", {}, e) });
     const endTurn = button("End turn", { onClick: (e) => this.#cmd("floor.end_turn", {}, e) });
-    const extend = button(`Extend +${EXTEND_S} s`, { label: `Give ${EXTEND_S} more seconds`,
+    const extend = button(`Extend +${EXTEND_S} s`, { label: `Extend +${EXTEND_S} s: give ${EXTEND_S} more seconds`,
       onClick: (e) => this.#cmd("floor.extend", { seconds: EXTEND_S }, e) });
     const queueTitle = el("h3", { text: "Hand queue" });
     const queue = el("ol", { className: "queue-list", "data-testid": "queue" });
@@ -158,8 +158,8 @@ export class FloorControls {
     box.replaceChildren(
       el("p", { text: `Time is up for ${name}. They still have the floor until you act.` }),
       el("div", { className: "actions" },
-        button("End turn", { label: `End ${name}'s turn`, onClick: (e) => this.#cmd("floor.end_turn", {}, e) }),
-        button(`Extend +${EXTEND_S} s`, { label: `Give ${name} ${EXTEND_S} more seconds`,
+        button("End turn", { label: `End turn for ${name}`, onClick: (e) => this.#cmd("floor.end_turn", {}, e) }),
+        button(`Extend +${EXTEND_S} s`, { label: `Extend +${EXTEND_S} s for ${name}`,
           onClick: (e) => this.#cmd("floor.extend", { seconds: EXTEND_S }, e) })),
     );
   }
@@ -177,7 +177,7 @@ export class FloorControls {
         el("span", { className: "who", text: s.name(id) }),
         el("span", { className: "meta", text: `waiting ${clock(wait)}`, "aria-label": `waiting ${spokenDuration(wait)}` }));
       if (mode === "hand_queue" || mode === "directed") {
-        item.append(button("Give floor", { className: "small", label: `Give the floor to ${s.name(id)}`,
+        item.append(button("Give floor", { className: "small", label: `Give floor to ${s.name(id)}`,
           onClick: (ev) => this.#cmd("floor.give", { member: id }, ev) }));
       }
       item.dataset.position = String(i + 1);

@@ -105,18 +105,19 @@ export class MemberActions {
 
     // Moderators never unmute: once muted the button stays "Muted by you" until the member unmutes.
     label(parts.mute, media.muted_by_moderator ? "Muted by you" : media.audio === false ? "Mic off" : "Mute",
-      media.muted_by_moderator ? `${name} is muted by you; only they can unmute` : media.audio === false ? `${name}'s microphone is off` : `Mute ${name}`);
+      media.muted_by_moderator ? `${name} is muted by you; only they can unmute` : media.audio === false ? `Mic off for ${name}` : `Mute ${name}`);
     parts.mute.disabled = Boolean(media.muted_by_moderator) || media.audio === false;
     parts.mute.dataset.muted = String(Boolean(media.muted_by_moderator));
 
     const videoStopped = Boolean(media.video_stopped_by_moderator);
     label(parts.video, videoStopped ? "Video stopped" : media.video === false ? "Camera off" : "Stop video",
-      videoStopped ? `${name}'s video is stopped by you` : media.video === false ? `${name}'s camera is off` : `Stop ${name}'s video`);
+      // Each name starts with the button's visible text (label in name, WCAG 2.5.3).
+      videoStopped ? `Video stopped for ${name}, by you` : media.video === false ? `Camera off for ${name}` : `Stop video of ${name}`);
     parts.video.disabled = videoStopped || media.video === false;
 
     parts.give.hidden = !(mode === "hand_queue" || mode === "directed");
     parts.give.disabled = floor?.holder === member.id;
-    parts.give.setAttribute("aria-label", `Give the floor to ${name}`);
+    parts.give.setAttribute("aria-label", `Give floor to ${name}`);
 
     const round = floor?.go_around;
     const canSkip = Boolean(round) && (round.pending.includes(member.id) || floor.holder === member.id);
@@ -124,7 +125,7 @@ export class MemberActions {
     parts.skip.disabled = !canSkip;
     parts.skip.setAttribute("aria-label", `Skip ${name}'s turn`);
 
-    parts.sendBack.setAttribute("aria-label", `Send ${name} to the waiting room`);
+    parts.sendBack.setAttribute("aria-label", `Send to waiting room: ${name}`);
     parts.remove.setAttribute("aria-label", `Remove ${name}`);
   }
 

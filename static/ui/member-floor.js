@@ -66,7 +66,9 @@ export class MemberFloor {
       el("p", { text: "The therapist muted you — unmute when you're ready." }), unmuteButton);
     const micHeld = el("p", { className: "mic-held", "data-testid": "mic-held",
       text: "Your microphone is held until you have the floor." });
-    const hand = button("Raise hand", { className: "hand", onClick: (e) => this.#toggleHand(e) });
+    // The visible text is the whole accessible name (WCAG 2.5.3, label in name): voice
+    // control users say what they see.
+    const hand = button("Raise my hand", { className: "hand", onClick: (e) => this.#toggleHand(e) });
     const panel = el("div", { className: "member-floor" }, mode, haveFloor, muted, micHeld, position,
       el("div", { className: "actions" }, hand));
     return { waitingCard, waitingTitle, waitingText, panel, mode, haveFloor, floorTitle, inviteHint, speakButton,
@@ -122,9 +124,8 @@ export class MemberFloor {
     const handUp = this.#handUp;
     e.hand.hidden = holding;
     e.hand.disabled = false;
-    e.hand.textContent = handUp ? "Lower hand" : "Raise hand";
+    e.hand.textContent = handUp ? "Lower my hand" : "Raise my hand";
     e.hand.setAttribute("aria-pressed", String(handUp));
-    e.hand.setAttribute("aria-label", handUp ? "Lower my hand" : "Raise my hand");
 
     e.position.textContent = this.#positionText(floor, handUp, holding);
     e.position.hidden = !e.position.textContent;

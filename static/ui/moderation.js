@@ -63,7 +63,8 @@ class RoomToolbar {
     this.#lock = button("Lock room", { pressed: false, onClick: (e) => this.#toggleLock(e) });
     this.#lockNote = el("p", { className: "lock-note", "data-testid": "lock-note" });
     const muteAll = button("Mute all but speaker", {
-      label: "Mute everyone except the member who has the floor",
+      // Starts with the visible text (label in name), then says what it does.
+      label: "Mute all but speaker: everyone except the member who has the floor",
       onClick: (e) => this.#muteAll(e),
     });
     const confirmSlot = el("div", { className: "confirm-slot" });

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,9 @@ class Server:
     rooms: list[str] = field(default_factory=list)
 
     def cli(self, *args: str) -> dict[str, Any]:
+        return json.loads(self.cli_text(*args))  # type: ignore[no-any-return]
+
+    def cli_text(self, *args: str) -> str:
         result = subprocess.run(
             [*CLI, *args, "--data-dir", str(self.data_dir)],
             cwd=REPO,
@@ -49,7 +52,7 @@ class Server:
             check=False,
         )
         assert result.returncode == 0, f"telehealth {' '.join(args)} failed:\n{result.stderr}"
-        return json.loads(result.stdout)  # type: ignore[no-any-return]
+        return result.stdout.strip()
 
     def create_room(
         self, kind: str, *participants: str, admit: str | None = None
@@ -165,11 +168,17 @@ MEMBER_VIEWPORT = {"width": 390, "height": 844}
 
 
 async def join_individual(
-    server: Any, browser: Any, patient: str, *, therapist_init_script: str = ""
+    server: Any,
+    browser: Any,
+    patient: str,
+    *,
+    therapist_init_script: str = "",
+    at_device_check: Callable[[Any], Awaitable[None]] | None = None,
+    patient_keyboard: bool = False,
 ) -> tuple[dict[str, Any], Any, Any, list[Any]]:
     """A new individual room with both pages joined (the therapist first) and the
     therapist decoding the patient: (the room as created, therapist page, patient page,
-    both logs)."""
+    both logs). `at_device_check` sees the patient's page before they join."""
     room = server.create_room("individual", patient)
     therapist_link, patient_link = room["links"]
     therapist, therapist_log = await open_page(
@@ -177,7 +186,10 @@ async def join_individual(
     )
     patient_page, patient_log = await open_page(browser, patient_link["url"])
     await press_join(therapist)
-    await press_join(patient_page)
+    if at_device_check is not None:
+        await page_ready_to_join(patient_page)
+        await at_device_check(patient_page)
+    await press_join(patient_page, keyboard=patient_keyboard)
     await assert_decoding(therapist, remotes=1)
     return room, therapist, patient_page, [therapist_log, patient_log]
 
@@ -229,13 +241,55 @@ async def join_group(
     return GroupPages(therapist, therapist_log, members, opened)
 
 
-async def press_join(page: Any) -> None:
-    """Press "Join session" once the device check allows it, and wait to be in the room."""
+async def press_join(page: Any, *, keyboard: bool = False) -> None:
+    """Press "Join session" once the device check allows it, and wait to be in the room.
+    `keyboard`: reach it with Tab and press Enter, as someone without a pointer does."""
     button = page.get_by_role("button", name="Join session", exact=True)
-    await button.click(timeout=JOIN_TIMEOUT_MS)
+    if keyboard:
+        await page.wait_for_function(
+            "() => !document.getElementById('join-button').disabled", timeout=JOIN_TIMEOUT_MS
+        )
+        await tab_to(page, "Join session")
+        await page.keyboard.press("Enter")
+    else:
+        await button.click(timeout=JOIN_TIMEOUT_MS)
     await page.wait_for_function(
         "() => window.__telehealth?.state().state === 'joined'", timeout=JOIN_TIMEOUT_MS
     )
+
+
+async def page_ready_to_join(page: Any) -> None:
+    await page.get_by_role("button", name="Join session", exact=True).wait_for(
+        timeout=JOIN_TIMEOUT_MS
+    )
+
+
+# The pages' tab order is short; more presses than this means the control cannot be
+# reached from the keyboard (or focus is trapped).
+MAX_TABS = 150
+
+
+async def tab_to(page: Any, name: str) -> None:
+    """Press Tab until the focused element's accessible name (aria-label, else its text)
+    is `name`; fail if it never is."""
+    for _ in range(MAX_TABS):
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate(
+            """() => {
+                const e = document.activeElement;
+                if (!e || e === document.body) return "";
+                return (e.getAttribute("aria-label") ?? e.textContent ?? "").trim();
+            }"""
+        )
+        if focused == name:
+            return
+    raise AssertionError(f"{name!r} cannot be reached with Tab")
+
+
+async def press_with_keyboard(page: Any, name: str) -> None:
+    """Tab to the control named `name` and press Enter: it works without a pointer."""
+    await tab_to(page, name)
+    await page.keyboard.press("Enter")
 
 
 async def client_state(page: Any) -> dict[str, Any]:

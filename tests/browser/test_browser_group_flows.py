@@ -116,9 +116,7 @@ async def test_sent_back_readmitted_and_removed(server: Server, browser: Any) ->
     await group.complete("Therapist", "Alex", "Sam", "Jo")
 
     therapist = group.therapist
-    await therapist.get_by_role("button", name="Send Alex to the waiting room").click(
-        timeout=WAIT_MS
-    )
+    await therapist.get_by_role("button", name="Send to waiting room: Alex").click(timeout=WAIT_MS)
     await group.admission("Alex", "waiting")
     await group.complete("Therapist", "Sam", "Jo")
     assert await group.pages["Alex"].locator('video[data-role="remote"]').count() == 0

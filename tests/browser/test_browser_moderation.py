@@ -129,9 +129,7 @@ async def test_send_back_to_the_waiting_room_and_turn_away(server: Server, brows
 
     await therapist.get_by_role("button", name="Admit Alex", exact=True).click(timeout=WAIT_MS)
     await alex.get_by_test_id("waiting-card").wait_for(state="hidden", timeout=WAIT_MS)
-    await therapist.get_by_role("button", name="Send Alex to the waiting room").click(
-        timeout=WAIT_MS
-    )
+    await therapist.get_by_role("button", name="Send to waiting room: Alex").click(timeout=WAIT_MS)
     await alex.get_by_text("You are back in the waiting room", exact=True).wait_for(timeout=WAIT_MS)
     assert (await client_state(alex))["admission"] == "waiting"
     await therapist.get_by_role("button", name="Admit Alex", exact=True).click(timeout=WAIT_MS)

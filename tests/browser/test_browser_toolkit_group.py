@@ -1,8 +1,10 @@
 """The therapist's toolkit in a group, from the pages, in one session: a chat note to a
 member in the waiting room, manual admission (the default), chat to everyone and in
 private (shown as text, never as markup), members' chat off, quiet-member cues and
-invitations (the member passes, or takes the floor by speaking); ends with the shared
-media check."""
+invitations (the member passes, or takes the floor by speaking), the confirm before
+ending; axe-core over the waiting room, the therapist's and members' group views and
+/ops; the keyboard for passing, inviting and the confirm; ends with the shared media
+check."""
 
 from __future__ import annotations
 
@@ -10,12 +12,15 @@ import re
 from typing import Any
 
 import pytest
+from accessibility import assert_accessible
 from browser_support import (
     COUNT_CHIMES,
     Server,
     assert_media_complete,
     client_state,
     join_group,
+    open_page,
+    press_with_keyboard,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
@@ -55,6 +60,7 @@ async def chat_in_the_waiting_room_and_the_group(therapist: Any, members: dict[s
         "() => document.title === '(2) waiting · Your session'", timeout=WAIT_MS
     )
     assert await therapist.evaluate("() => window.__chimes") >= 2
+    await assert_accessible(sam, "the waiting room (member)")
     # The therapist's note reaches Sam in the waiting room; Sam reads but cannot write yet.
     await send_chat(therapist, "Running 5 minutes late", to="Sam (waiting room)")
     await chat_log(sam).get_by_text("Running 5 minutes late").wait_for(timeout=WAIT_MS)
@@ -105,7 +111,8 @@ async def test_chat_quiet_cues_and_invitations(server: Server, browser: Any) -> 
         timeout=WAIT_MS
     )
     assert await holder(therapist) == sam_id or await holder(sam) == sam_id
-    await sam.get_by_role("button", name="Pass my turn").click()
+    await assert_accessible(sam, "an invitation to speak (member)")
+    await press_with_keyboard(sam, "Pass my turn")
     await sam.get_by_test_id("have-floor").wait_for(state="hidden", timeout=WAIT_MS)
     await therapist.locator("#status", has_text="Sam passed.").wait_for(
         state="attached", timeout=WAIT_MS
@@ -113,7 +120,7 @@ async def test_chat_quiet_cues_and_invitations(server: Server, browser: Any) -> 
     assert await holder(therapist) is None
 
     # Alex is invited and takes it: "Speak" turns the microphone on; the floor is Alex's.
-    await therapist.get_by_role("button", name="Invite Alex", exact=True).click()
+    await press_with_keyboard(therapist, "Invite Alex")
     await alex.get_by_role("button", name="Speak", exact=True).click(timeout=WAIT_MS)
     await alex.get_by_role("heading", name="You have the floor").wait_for(timeout=WAIT_MS)
     await therapist.get_by_text("Alex has the floor", exact=True).wait_for(timeout=WAIT_MS)
@@ -123,13 +130,25 @@ async def test_chat_quiet_cues_and_invitations(server: Server, browser: Any) -> 
         state="attached", timeout=WAIT_MS
     )
 
-    # Ending the session for all asks first; Cancel keeps everyone in.
-    await therapist.get_by_role("button", name="End session for all").click()
+    await assert_accessible(therapist, "the group view (therapist, a member speaking)")
+    await assert_accessible(alex, "the group view (member with the floor)")
+    await assert_accessible(sam, "the group view (member)")
+
+    # Ending the session for all asks first (focus on Cancel); Enter cancels, all stay.
+    await press_with_keyboard(therapist, "End session for all")
     confirm = therapist.get_by_role("group", name="Confirm ending the session")
-    await confirm.get_by_role("button", name="Cancel").click()
-    assert await confirm.count() == 0
+    await confirm.wait_for(timeout=WAIT_MS)
+    await therapist.keyboard.press("Enter")
+    await confirm.wait_for(state="detached", timeout=WAIT_MS)
     clock = await therapist.get_by_test_id("session-clock").inner_text()
     assert re.fullmatch(r"Session time \d+:\d\d", clock), clock
+
+    # Ops staff's dashboard, with these rooms live.
+    ops, ops_log = await open_page(browser, server.cli_text("ops-link"))
+    await ops.locator("#conn-state", has_text="Live").wait_for(timeout=WAIT_MS)
+    await ops.locator("tr[data-room]").first.wait_for(timeout=WAIT_MS)
+    await assert_accessible(ops, "/ops")
+    assert ops_log.errors == []
 
     # Sam's gate is closed (directed mode, Alex holds the floor): Sam's audio is held.
     await assert_media_complete([therapist, alex, sam], silent={sam_id})

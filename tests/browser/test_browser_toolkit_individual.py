@@ -1,13 +1,15 @@
 """The therapist's toolkit in an individual session, from the pages, in one session:
-the arrival chime, the session clock, picture-in-picture, chat between the two (text,
-never markup)."""
+axe-core over the device check and both views, a keyboard-only join, the arrival
+chime, the session clock, picture-in-picture, chat between the two (text, never
+markup, Enter to send)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from browser_support import COUNT_CHIMES, Server, join_individual
+from accessibility import assert_accessible
+from browser_support import COUNT_CHIMES, Server, join_individual, press_with_keyboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -20,9 +22,20 @@ async def send_chat(page: Any, text: str) -> None:
 
 
 async def test_individual_session_toolkit(server: Server, browser: Any) -> None:
+    async def device_check(page: Any) -> None:
+        await assert_accessible(page, "the device check")
+
+    # The patient joins with the keyboard alone.
     _, therapist, patient, logs = await join_individual(
-        server, browser, "Pat", therapist_init_script=COUNT_CHIMES
+        server,
+        browser,
+        "Pat",
+        therapist_init_script=COUNT_CHIMES,
+        at_device_check=device_check,
+        patient_keyboard=True,
     )
+    await assert_accessible(therapist, "the individual view (therapist)")
+    await assert_accessible(patient, "the individual view (patient)")
     # The therapist heard the patient arrive, and sees the session clock run.
     assert await therapist.evaluate("() => window.__chimes") >= 2
     clock = therapist.get_by_test_id("session-clock")
@@ -35,8 +48,7 @@ async def test_individual_session_toolkit(server: Server, browser: Any) -> None:
     assert await patient.get_by_test_id("session-clock").count() == 0
 
     # Picture-in-picture of the other person, and back.
-    pip = therapist.get_by_role("button", name="Picture-in-picture")
-    await pip.click()
+    await press_with_keyboard(therapist, "Picture-in-picture")
     await therapist.wait_for_function("() => document.pictureInPictureElement !== null")
     assert (
         await therapist.evaluate("() => document.pictureInPictureElement.dataset.role") == "remote"
