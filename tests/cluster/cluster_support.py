@@ -43,6 +43,10 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout tunnel 1h
+    # A process that died since the last health check refuses the connection: try
+    # another one instead of failing the member's reconnect.
+    retries 3
+    option redispatch
 frontend sessions
     bind 127.0.0.1:{port}
     default_backend telehealth
