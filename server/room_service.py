@@ -76,14 +76,22 @@ class RoomService:
         """Apply the command under the room's lock; listeners run after the save."""
         lock = self._lock(room_id)
         async with lock:
-            room = await self.store.get(room_id)
+            room = await self._load(room_id)
             if room is None:
                 raise DomainError(ErrorCode.ROOM_NOT_FOUND, "This session does not exist.")
             updated, events = apply(room, command)
             if updated is not room and not _quiet_tick(command, events):
                 await self.store.save(updated)
+            self._applied(updated)
             await self._notify(updated, events)
         return updated, events
+
+    async def _load(self, room_id: str) -> Room | None:
+        """The room a command starts from (called under the room's lock)."""
+        return await self.store.get(room_id)
+
+    def _applied(self, room: Room) -> None:
+        """The room after a command, saved (a subclass may keep it)."""
 
     async def _notify(self, room: Room, events: Sequence[DomainEvent]) -> None:
         if not events:

@@ -28,7 +28,7 @@ from rooms.commands import AnyCommand, Disconnect, Tick
 from rooms.errors import DomainError, ErrorCode
 from rooms.events import DomainEvent
 from rooms.room import Room
-from server.cluster.bus import ClusterBus, Message
+from server.cluster.bus import RPC_TIMEOUT_S, ClusterBus, Message
 from server.cluster.domain_codec import (
     command_from_json,
     command_to_json,
@@ -76,6 +76,9 @@ class ClusteredRooms(RoomService):
         self._seats = seats
         self._bus = bus
         self._owned: dict[str, Lease] = {}
+        # The owner's rooms as it last saved them: its fenced writes are the only
+        # writes, so reading them back from Redis on every command is wasted work.
+        self._rooms: dict[str, Room] = {}
         self._taking: dict[str, asyncio.Lock] = {}
         self._on_takeover: list[TakeoverHook] = []
         self._on_lost: list[LostHook] = []
@@ -96,6 +99,14 @@ class ClusteredRooms(RoomService):
     def serve_request(self, kind: str, handler: LocalRequest) -> None:
         """Other processes may ask this one `kind` about a room it owns (relay offers)."""
         self._requests[kind] = handler
+
+    async def _load(self, room_id: str) -> Room | None:
+        room = self._rooms.get(room_id) if room_id in self._owned else None
+        return room if room is not None else await self.store.get(room_id)
+
+    def _applied(self, room: Room) -> None:
+        if room.id in self._owned:
+            self._rooms[room.id] = room
 
     def fence(self, room_id: str) -> str | None:
         """The lease value this process writes the room under (the store's fence)."""
@@ -133,6 +144,7 @@ class ClusteredRooms(RoomService):
                 if holder is None:
                     raise DomainError(ErrorCode.UNAVAILABLE)
                 return holder.node
+            self._rooms.pop(room_id, None)  # load afresh: others wrote it meanwhile
             self._owned[room_id] = lease
         self._taking.pop(room_id, None)
         log.info("room taken", extra={"room": room_id, "epoch": lease.epoch})
@@ -156,6 +168,7 @@ class ClusteredRooms(RoomService):
             await hook(room)
 
     async def _lose(self, room_id: str) -> None:
+        self._rooms.pop(room_id, None)
         if self._owned.pop(room_id, None) is None:
             return
         log.info("room lease lost", extra={"room": room_id})
@@ -197,13 +210,15 @@ class ClusteredRooms(RoomService):
             return room_from_json(result["room"]), events_from_data(result["events"])
         raise DomainError(ErrorCode.UNAVAILABLE)
 
-    async def on_owner(self, room_id: str, kind: str, body: Message) -> Any:
+    async def on_owner(
+        self, room_id: str, kind: str, body: Message, timeout_s: float = RPC_TIMEOUT_S
+    ) -> Any:
         """Run request `kind` (served with serve_request) on the room's owner."""
         for _ in range(MAX_HOPS):
             owner = await self.owner(room_id)
             if owner == self.node_id:
                 return await self._requests[kind](room_id, body)
-            result = await self._bus.call(owner, kind, room_id, body)
+            result = await self._bus.call(owner, kind, room_id, body, timeout_s)
             if result != MOVED:
                 return result
         raise DomainError(ErrorCode.UNAVAILABLE)
@@ -250,6 +265,7 @@ class ClusteredRooms(RoomService):
                 await self._release(room_id)
 
     async def _release(self, room_id: str) -> None:
+        self._rooms.pop(room_id, None)
         lease = self._owned.pop(room_id, None)
         if lease is not None:
             with contextlib.suppress(DomainError):

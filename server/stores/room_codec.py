@@ -40,7 +40,21 @@ Json = dict[str, Any]
 
 
 def room_to_json(room: Room) -> str:
-    return json.dumps(room_to_data(room), separators=(",", ":"), allow_nan=False)
+    # One command's room is written several times (the save, and with several processes
+    # the fan-out message and the answer): rooms are immutable, so the text is reused.
+    cached = _recent.get(id(room))
+    if cached is not None and cached[0] is room:
+        return cached[1]
+    text = json.dumps(room_to_data(room), separators=(",", ":"), allow_nan=False)
+    if len(_recent) >= _RECENT_ROOMS:
+        del _recent[next(iter(_recent))]
+    _recent[id(room)] = (room, text)
+    return text
+
+
+# The last rooms encoded, by identity (holding the room keeps its id from being reused).
+_RECENT_ROOMS = 32
+_recent: dict[int, tuple[Room, str]] = {}
 
 
 def room_to_data(room: Room) -> Json:
