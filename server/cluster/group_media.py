@@ -19,6 +19,9 @@ from signaling.ports import Identity
 OFFER = "relay_offer"
 ANSWER = "relay_answer"
 HAS_LEG = "relay_has_leg"
+# Answering an offer builds an aiortc peer connection (ICE gathering included): on a
+# loaded host that takes longer than a room command, so it gets more time.
+OFFER_TIMEOUT_S = 8.0
 
 
 def _identity_data(identity: Identity) -> Message:
@@ -54,7 +57,9 @@ class ClusteredGroupMedia:
 
     async def offer(self, identity: Identity, sdp: str) -> dict[str, Any]:
         body = {"identity": _identity_data(identity), "sdp": sdp}
-        answer: dict[str, Any] = await self._rooms.on_owner(identity.room, OFFER, body)
+        answer: dict[str, Any] = await self._rooms.on_owner(
+            identity.room, OFFER, body, OFFER_TIMEOUT_S
+        )
         return answer
 
     async def answer(self, identity: Identity, sdp: str) -> None:
