@@ -68,6 +68,10 @@ class PrivateRedis:
             assert time.monotonic() < deadline, f"redis-server not up within {START_S}s"
             await asyncio.sleep(0.05)
 
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
     async def kill(self) -> None:
         """SIGKILL our own child, by its pid: a crash, no clean shutdown."""
         process, self._process = self._process, None

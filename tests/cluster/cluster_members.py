@@ -14,6 +14,7 @@ from tests.e2e.wire_member import WireMember
 
 # A member "receives" another when this many frames of each kind arrived on the leg.
 FRAMES = 10
+LEG_ATTEMPTS = 4
 
 
 @dataclass(eq=False)
@@ -24,20 +25,40 @@ class RelayMember:
     leg: WireMember | None = None
     legs: int = 0
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    closed: bool = False
+    # One leg change at a time: two `relay.restart`s in a row must not interleave.
+    leg_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def id(self) -> str:
         return str(self.ack["self"]["id"])
 
     async def open_leg(self) -> None:
-        old, self.leg = self.leg, WireMember(self.client)
-        if old is not None:
-            await old.close()
-        self.legs += 1
-        await self.leg.publish()
+        async with self.leg_lock:
+            if self.closed:
+                return
+            if self.leg is not None:
+                await self.leg.close()
+            self.legs += 1
+            for attempt in range(LEG_ATTEMPTS):
+                self.leg = WireMember(self.client)
+                try:
+                    await self.leg.publish()
+                    return
+                except AssertionError:
+                    # Refused (`unavailable` while the room changes owner): the page
+                    # retries with a growing delay; so does this member.
+                    await self.leg.close()
+                    if attempt == LEG_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(0.5 * (attempt + 1))
 
     def follow_restarts(self) -> None:
         async def on_restart(_data: Any = None) -> None:
+            # After close: the cluster's own shutdown hands rooms over and says
+            # `relay.restart` once more; a leg opened then would never be closed.
+            if self.closed:
+                return
             task = asyncio.ensure_future(self.open_leg())
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
@@ -59,10 +80,13 @@ class RelayMember:
         return got[(other.id, "audio")] >= FRAMES and got[(other.id, "video")] >= FRAMES
 
     async def close(self) -> None:
+        self.closed = True
         for task in list(self.tasks):
             task.cancel()
-        if self.leg is not None:
-            await self.leg.close()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        async with self.leg_lock:
+            if self.leg is not None:
+                await self.leg.close()
 
 
 async def all_receive(members: list[RelayMember], within_s: float) -> float:

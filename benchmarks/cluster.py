@@ -1,0 +1,334 @@
+"""Cluster benchmark: one process against two on Redis, and failover of a group room.
+
+Run: `.venv/bin/python benchmarks/cluster.py [--participants 1000] [--kills 10]`.
+Human-readable lines first; the last line is one JSON object.
+
+How it is measured
+* Servers are `telehealth serve` processes on loopback; the two-process deployment
+  shares one data directory and a redis-server of the benchmark's own (append-only,
+  as docs/operations.md asks), whose CPU is counted with the servers'.
+* Load: `--participants` per process, idle and joined (individual rooms, both seats,
+  spread over the processes), opened through a small Engine.IO client (RawSocket,
+  benchmarks/signaling.py) so the servers, not the clients, saturate. Joins per second
+  counts connect + authenticate + session.join acknowledged, 32 in flight.
+* Memory per participant: each server's VmRSS after the load, minus before, divided
+  by the participants it holds.
+* Fan-out: a 16-member group room (admitted on arrival) with its members spread over
+  the processes; one member toggles its microphone `--toggles` times, 20 a second, and
+  the time from the emit to each other member's `peer.media` is one sample (15 per
+  toggle). Delivered messages are those samples; CPU-seconds per 1,000 delivered
+  messages are the servers' (and Redis's) CPU over the fan-out phase, with the idle
+  load connected. `cluster_cpu_ratio` divides the two-process figure by the one-process
+  figure measured in the same run.
+* Failover: a group room of three aiortc members (therapist and two members, audio and
+  video through the relay), connected to the process that does not own the room; the
+  owner is killed with SIGKILL, and the time until every member receives every other's
+  audio and video again (10 frames of each on a fresh leg) is one sample; then the
+  killed process is started again. Room state (members, admission) is compared before
+  and after every kill.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the project importable from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+
+from benchmarks.signaling import RawSocket, new_session, token_of
+from tests.browser.browser_support import Server, running_server
+from tests.cluster.cluster_members import RelayMember, all_receive, fresh_counts
+from tests.cluster.cluster_support import Cluster
+from tests.conftest import Connector
+from tests.private_redis import PrivateRedis
+
+GROUP_SIZE = 16
+JOINS_IN_FLIGHT = 32
+FAILOVER_BUDGET_S = 30.0
+IDLE_SAMPLE_S = 3.0
+SERVE_ARGS = ("--max-connections-per-address", "0", "--log-level", "WARNING")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+class Deployment:
+    """N server processes (one data directory); with Redis when N > 1."""
+
+    def __init__(self, workdir: Path, processes: int) -> None:
+        self.workdir = workdir
+        self.processes = processes
+        self.redis: PrivateRedis | None = None
+        self.servers: list[Server] = []
+        self._stack = contextlib.ExitStack()
+
+    async def __aenter__(self) -> Deployment:
+        data_dir = self.workdir / "data"
+        data_dir.mkdir()
+        args: tuple[str, ...] = SERVE_ARGS
+        if self.processes > 1:
+            self.redis = PrivateRedis(self.workdir, durable=True)
+            await self.redis.start()
+            args = (*args, "--redis-url", self.redis.url)
+        for index in range(self.processes):
+            self.servers.append(
+                self._stack.enter_context(
+                    running_server(data_dir, *args, log_name=f"server-{index}.log")
+                )
+            )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stack.close()
+        if self.redis is not None:
+            await self.redis.kill()
+
+    @property
+    def admin_key(self) -> str:
+        return (self.servers[0].data_dir / "admin.key").read_text().strip()
+
+    def pids(self) -> list[int]:
+        pids = [s.process.pid for s in self.servers]
+        if self.redis is not None and self.redis.pid is not None:
+            pids.append(self.redis.pid)
+        return pids
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids())
+
+    async def create_room(
+        self, http: aiohttp.ClientSession, kind: str, names: list[str], admit: str
+    ) -> tuple[str, list[str]]:
+        """(room id, a token per person, therapist first)."""
+        body = {"kind": kind, "participants": names, "admit": admit}
+        headers = {"Authorization": f"Bearer {self.admin_key}"}
+        async with http.post(
+            self.servers[0].base_url + "/api/rooms", json=body, headers=headers
+        ) as response:
+            assert response.status == 201, await response.text()
+            room = await response.json()
+        return str(room["room"]), [token_of(link["url"]) for link in room["links"]]
+
+
+async def joined(http: aiohttp.ClientSession, url: str, token: str) -> tuple[RawSocket, Any]:
+    socket = await RawSocket.open(http, url, {"token": token})
+    ack = await socket.call("session.join", {"resume": False})
+    assert ack["ok"], ack
+    return socket, ack
+
+
+async def idle_load(
+    deployment: Deployment, http: aiohttp.ClientSession, per_process: int
+) -> tuple[list[RawSocket], float, int]:
+    """`per_process` joined participants on each process: sockets, joins/s, errors."""
+    rooms = per_process * deployment.processes // 2
+    tokens: list[list[str]] = []
+    for _ in range(rooms):
+        tokens.append((await deployment.create_room(http, "individual", [], "manual"))[1])
+    semaphore = asyncio.Semaphore(JOINS_IN_FLIGHT)
+    errors = 0
+
+    async def one(index: int, token: str) -> RawSocket | None:
+        nonlocal errors
+        url = deployment.servers[index % deployment.processes].base_url
+        async with semaphore:
+            try:
+                return (await joined(http, url, token))[0]
+            except Exception:
+                errors += 1
+                return None
+
+    started = time.monotonic()
+    results = await asyncio.gather(
+        *(one(i, t) for i, t in enumerate(token for pair in tokens for token in pair))
+    )
+    rate = len(results) / (time.monotonic() - started)
+    return [s for s in results if s is not None], rate, errors
+
+
+async def fan_out(
+    deployment: Deployment, http: aiohttp.ClientSession, toggles: int
+) -> dict[str, float]:
+    names = [f"M{i}" for i in range(GROUP_SIZE - 1)]
+    _, tokens = await deployment.create_room(http, "group", names, "auto")
+    members = [
+        (await joined(http, deployment.servers[i % deployment.processes].base_url, token))[0]
+        for i, token in enumerate(tokens)
+    ]
+    samples: list[float] = []
+    errors = 0
+    speaker, listeners = members[1], [m for m in members if m is not members[1]]
+    # What the processes burn with nobody talking (housekeeping, leases, the idle
+    # load's pings), per second, is subtracted: the figure is the cost of messages.
+    idle_started, idle_cpu = time.monotonic(), deployment.cpu()
+    await asyncio.sleep(IDLE_SAMPLE_S)
+    idle_rate = (deployment.cpu() - idle_cpu) / (time.monotonic() - idle_started)
+    started, cpu_before = time.monotonic(), deployment.cpu()
+    for toggle in range(toggles):
+        sent = time.monotonic()
+        # Off first: members join with their microphone on, and no change sends nothing.
+        reply = await speaker.call("media.state", {"audio": toggle % 2 == 1, "video": True})
+        errors += not reply.get("ok")
+        try:
+            samples += await asyncio.gather(*(_arrival(m, sent) for m in listeners))
+        except TimeoutError:
+            errors += 1
+        await asyncio.sleep(max(0.0, 0.05 - (time.monotonic() - sent)))
+    elapsed = time.monotonic() - started
+    cpu = deployment.cpu() - cpu_before - idle_rate * elapsed
+    for member in members:
+        await member.close()
+    return {
+        "p50_ms": percentile(samples, 0.50) * 1000,
+        "p99_ms": percentile(samples, 0.99) * 1000,
+        "delivered": len(samples),
+        "errors": errors,
+        "cpu_s_per_1000": cpu / max(1, len(samples)) * 1000,
+        "idle_cpu_s_per_s": idle_rate,
+    }
+
+
+async def _arrival(listener: RawSocket, sent: float) -> float:
+    await listener.next("peer.media")
+    return time.monotonic() - sent
+
+
+async def load_and_fan_out(
+    workdir: Path, processes: int, per_process: int, toggles: int
+) -> dict[str, float]:
+    async with Deployment(workdir, processes) as deployment, new_session() as http:
+        before = [rss_kib(s.process.pid) for s in deployment.servers]
+        sockets, joins_per_s, errors = await idle_load(deployment, http, per_process)
+        await asyncio.sleep(1.0)
+        after = [rss_kib(s.process.pid) for s in deployment.servers]
+        per_participant_kib = (sum(after) - sum(before)) / max(1, len(sockets))
+        figures = await fan_out(deployment, http, toggles)
+        for socket in sockets:
+            await socket.close()
+    return {
+        "participants": len(sockets),
+        "joins_per_s": joins_per_s,
+        "join_errors": errors,
+        "kib_per_participant": per_participant_kib,
+        **figures,
+    }
+
+
+async def failover(workdir: Path, kills: int) -> dict[str, Any]:
+    async with Deployment(workdir, 2) as deployment:
+        cluster = Cluster(
+            deployment.redis,  # type: ignore[arg-type]
+            deployment.servers[0].data_dir,
+            deployment.servers,
+            deployment.servers[0].base_url,
+        )
+        samples: list[float] = []
+        intact = 0
+        connector = Connector()
+        for _ in range(kills):
+            async with new_session() as http:
+                room_id, tokens = await deployment.create_room(
+                    http, "group", ["Alex", "Sam"], "auto"
+                )
+            owner = await cluster.owner_index(room_id)
+            url = cluster.url(1 - owner)
+            members = []
+            for name, token in zip(("Therapist", "Alex", "Sam"), tokens, strict=True):
+                client = await connector(url, token)
+                members.append(RelayMember(name, client, await client.join()))
+            for member in members:
+                member.follow_restarts()
+                await member.open_leg()
+            await all_receive(members, FAILOVER_BUDGET_S)
+            before = await cluster.room(room_id)
+            killed_at = time.monotonic()
+            cluster.kill(owner)
+            fresh_counts(members)
+            await all_receive(members, FAILOVER_BUDGET_S)
+            samples.append(time.monotonic() - killed_at)
+            after = await cluster.room(room_id)
+            intact += {(m.id, m.admission, m.presence) for m in after.members} == {
+                (m.id, m.admission, m.presence) for m in before.members
+            }
+            for member in members:
+                await member.close()
+            await connector.close_all()
+            _restart(deployment, owner)
+    return {
+        "kills": kills,
+        "p50_s": percentile(samples, 0.50),
+        "p95_s": percentile(samples, 0.95),
+        "max_s": max(samples),
+        "state_intact": intact,
+    }
+
+
+def _restart(deployment: Deployment, index: int) -> None:
+    old = deployment.servers[index]
+    port = int(old.base_url.rsplit(":", 1)[1])
+    args = (*SERVE_ARGS, "--redis-url", deployment.redis.url) if deployment.redis else SERVE_ARGS
+    deployment.servers[index] = deployment._stack.enter_context(
+        running_server(old.data_dir, *args, port=port, log_name=f"server-{index}.log")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=1000, help="per process")
+    parser.add_argument("--toggles", type=int, default=200)
+    parser.add_argument("--kills", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
+        root = Path(tmp)
+        (root / "one").mkdir()
+        (root / "two").mkdir()
+        (root / "failover").mkdir()
+        one = asyncio.run(load_and_fan_out(root / "one", 1, args.participants, args.toggles))
+        two = asyncio.run(load_and_fan_out(root / "two", 2, args.participants, args.toggles))
+        kills = asyncio.run(failover(root / "failover", args.kills))
+    ratio = two["cpu_s_per_1000"] / one["cpu_s_per_1000"]
+    for label, figures in (("one process", one), ("two processes on Redis", two)):
+        print(
+            f"{label}: {figures['participants']} participants, {figures['joins_per_s']:.0f} "
+            f"joins/s, {figures['join_errors']} join errors, "
+            f"{figures['kib_per_participant']:.1f} KiB each; fan-out to {GROUP_SIZE - 1}: "
+            f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, "
+            f"{figures['errors']} errors, {figures['cpu_s_per_1000']:.3f} CPU-s per 1000"
+        )
+    print(f"cluster CPU per delivered message: {ratio:.2f}x one process (target <= 1.5x)")
+    print(
+        f"failover over {kills['kills']} owner kills: p50 {kills['p50_s']:.1f} s, "
+        f"p95 {kills['p95_s']:.1f} s, max {kills['max_s']:.1f} s; state intact "
+        f"{kills['state_intact']}/{kills['kills']} (target p95 <= 10 s)"
+    )
+    figures = {"one_process": one, "two_processes": two, "cluster_cpu_ratio": ratio}
+    print(json.dumps({**figures, "failover": kills}))
+
+
+if __name__ == "__main__":
+    main()
