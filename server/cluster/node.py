@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import socket
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from rooms.room import Room, RoomKind
 from server.cluster.bus import ClusterBus
 from server.cluster.fanout import ClusterFanout, RoomConnections
+from server.cluster.late_disconnects import LateDisconnects
 from server.cluster.leases import RENEW_EVERY_S, Leases, Nodes, SeatNodes
 from server.cluster.router import ClusteredRooms
 from server.stores.redis_store import RedisRoomStore
@@ -20,6 +22,8 @@ from server.stores.sealed import Sealer
 from signaling.events import ServerEvent
 from signaling.fanout import SignalingObserver
 from signaling.socket_server import SignalingServer
+
+log = logging.getLogger(__name__)
 
 # What a member's page does with ServerEvent.RELAY_RESTART: open a fresh relay leg.
 RELAY_RESTART_REASON = "owner_changed"
@@ -61,6 +65,12 @@ class ClusterNode:
         )
         fanout = ClusterFanout(sio, RoomConnections(), observer, clock, bus=bus, seats=seats)
         bus.serve(rooms.handle_request, fanout.deliver)
+        rooms.late_disconnects = LateDisconnects(
+            seats,
+            holds_here=lambda room_id, member_id: (
+                fanout.connections.seat_holder(room_id, member_id) is not None
+            ),
+        )
 
         async def restart_legs(room: Room) -> None:
             # The relay lived in the old owner: every member's leg points at nothing.
@@ -81,7 +91,11 @@ class ClusterNode:
     async def _resync_forever(self) -> None:
         while True:
             await asyncio.sleep(RENEW_EVERY_S)
-            await self.fanout.resync()
+            try:
+                await self.fanout.resync()
+                await self.rooms.late_disconnects.retry(self.rooms.execute)
+            except Exception:  # the next beat tries again; this loop must not die
+                log.exception("cluster: re-syncing room channels failed")
 
     async def drain(self) -> int:
         """SIGTERM: hand every owned room to another process; how many were handed."""

@@ -35,6 +35,7 @@ from server.cluster.domain_codec import (
     events_from_data,
     events_to_data,
 )
+from server.cluster.late_disconnects import LateDisconnects
 from server.cluster.leases import RENEW_EVERY_S, Lease, Leases, Nodes, SeatNodes
 from server.room_service import RoomService
 from server.stores.redis_store import LeaseLost, RedisRoomStore
@@ -87,6 +88,8 @@ class ClusteredRooms(RoomService):
             "adopt": self._adopt_request,
         }
         self._draining = False
+        # Who holds a seat on this process: set by the process's fan-out.
+        self.late_disconnects = LateDisconnects(seats, holds_here=lambda room, member: False)
 
     # --- ownership ---------------------------------------------------------------------
 
@@ -192,6 +195,16 @@ class ClusteredRooms(RoomService):
     # --- commands ------------------------------------------------------------------------
 
     async def execute(
+        self, room_id: str, command: AnyCommand
+    ) -> tuple[Room, tuple[DomainEvent, ...]]:
+        try:
+            return await self._execute_on_owner(room_id, command)
+        except DomainError as refusal:
+            if isinstance(command, Disconnect) and refusal.code is ErrorCode.UNAVAILABLE:
+                self.late_disconnects.add(room_id, command.member_id, command.now)
+            raise
+
+    async def _execute_on_owner(
         self, room_id: str, command: AnyCommand
     ) -> tuple[Room, tuple[DomainEvent, ...]]:
         for _ in range(MAX_HOPS):

@@ -72,14 +72,16 @@ async def test_a_redis_restart_refuses_commands_then_carries_on(
     tmp_path: Path, connect: Connector
 ) -> None:
     async with running_cluster(tmp_path, 2) as cluster:
-        room = cluster.create_room("group", "Alex")
-        t_link, alex_link = (token_of(link["url"]) for link in room["links"])
+        room = cluster.create_room("group", "Alex", "Sam")
+        t_link, alex_link, sam_link = (token_of(link["url"]) for link in room["links"])
         therapist = await connect(cluster.url(0), t_link)
         alex = await connect(cluster.url(1), alex_link)
+        sam = await connect(cluster.url(1), sam_link)
         await therapist.join()
-        alex_ack = await alex.join()
+        alex_ack, sam_ack = await alex.join(), await sam.join()
 
         await cluster.redis.kill()
+        await sam.disconnect()  # Sam's network drops while Redis is down
         refused = await therapist.call("lobby.admit", {"member": alex_ack["self"]["id"]})
         assert refused["ok"] is False
         assert refused["error"]["code"] == "unavailable", refused
@@ -98,3 +100,9 @@ async def test_a_redis_restart_refuses_commands_then_carries_on(
         await alex.wait_for("lobby.admitted")
         stored = await cluster.room(room["room"])
         assert stored.require_member(alex_ack["self"]["id"]).admitted
+        # Sam's drop was recorded once Redis answered: the seat is in its grace period.
+        deadline = asyncio.get_running_loop().time() + 5
+        while stored.require_member(sam_ack["self"]["id"]).presence.value != "disconnected":
+            assert asyncio.get_running_loop().time() < deadline, "Sam's disconnect was lost"
+            await asyncio.sleep(0.2)
+            stored = await cluster.room(room["room"])
