@@ -94,6 +94,8 @@ class ErrorCode(StrEnum):
         "Private messages go between a therapist and a member.",
     )
     EMPTY_MESSAGE = "empty_message", "Write something before sending."
+    # Emergency information at check-in (signaling/checkin_routes.py).
+    NO_CHECKIN = "no_checkin", "This session does not ask for emergency information."
 
     # --- the floor (rooms/floor/engine.py) ------------------------------------------------------
     NOT_A_MEMBER = "not_a_member", "That person is not in the group."

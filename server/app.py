@@ -51,6 +51,7 @@ from server.stores.factory import make_store, sealer_for
 from server.stores.redis_store import RedisRoomStore
 from signaling.address_cap import AddressCap
 from signaling.chat_routes import register_chat_routes
+from signaling.checkin_routes import register_checkin_routes
 from signaling.connections import ConnectionRegistry
 from signaling.events import ServerEvent
 from signaling.fanout import Fanout
@@ -179,6 +180,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     )
     register_group_routes(signaling)
     register_chat_routes(signaling)
+    register_checkin_routes(signaling)
     ops_feed = (
         OpsFeed(
             sio,

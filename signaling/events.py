@@ -40,6 +40,8 @@ class ClientEvent(StrEnum):
     CHAT_SEND = "chat.send"
     CHAT_MEMBERS = "chat.members"
     CHAT_STATE = "chat.state"
+    CHECKIN_STATE = "checkin.state"
+    CHECKIN_SHARE = "checkin.share"
 
 
 class ServerEvent(StrEnum):
@@ -69,6 +71,7 @@ class ServerEvent(StrEnum):
     MEDIA_GAPS = "media.gaps"
     CHAT_MESSAGE = "chat.message"
     CHAT_STATE = "chat.state"
+    CHECKIN_INFO = "checkin.info"
     ERROR = "error"
 
 

@@ -21,6 +21,8 @@ class Identity:
     role: Role
     name: str
     member_id: str
+    # This link asks for emergency information at check-in (signaling/checkin_routes.py).
+    checkin: bool = False
 
 
 class Refusal(Exception):

@@ -10,6 +10,7 @@ from rooms.chat import MAX_CHAT_CHARS
 
 MAX_SDP_CHARS = 60_000
 MAX_ID_CHARS = 64
+MAX_CHECKIN_CHARS = 300
 
 
 class Payload(BaseModel):
@@ -93,6 +94,13 @@ class ChatMembersPayload(Payload):
     """Therapist: whether members may write in the chat."""
 
     allowed: bool
+
+
+class CheckinPayload(Payload):
+    """Emergency information a patient confirms at check-in (individual rooms)."""
+
+    location: str = Field(min_length=1, max_length=MAX_CHECKIN_CHARS)
+    contact: str = Field(min_length=1, max_length=MAX_CHECKIN_CHARS)
 
 
 class ExtendPayload(Payload):

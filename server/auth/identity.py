@@ -25,6 +25,7 @@ class TokenAuthenticator:
             role=grant.role,
             name=grant.name,
             member_id=grant.subject,
+            checkin=grant.checkin,
         )
 
     def resume_token(self, identity: Identity) -> str:
@@ -37,5 +38,6 @@ class TokenAuthenticator:
             jti="",
             expires_at=0.0,
             audience=Audience.RESUME,
+            checkin=identity.checkin,
         )
         return self._issuer.reissue(grant, audience=Audience.RESUME, ttl_s=self._resume_ttl_s)

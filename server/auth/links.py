@@ -25,7 +25,17 @@ def join_url(base_url: str, token: str) -> str:
 
 
 def make_link(
-    issuer: TokenIssuer, base_url: str, room: Room, role: Role, name: str, ttl_s: float
+    issuer: TokenIssuer,
+    base_url: str,
+    room: Room,
+    role: Role,
+    name: str,
+    ttl_s: float,
+    *,
+    checkin: bool = False,
 ) -> JoinLink:
-    token = issuer.issue(room=room.id, kind=room.kind, role=role, name=name, ttl_s=ttl_s)
+    """`checkin`: the patient confirms location and an emergency contact before joining."""
+    token = issuer.issue(
+        room=room.id, kind=room.kind, role=role, name=name, ttl_s=ttl_s, checkin=checkin
+    )
     return JoinLink(role=role, name=name, url=join_url(base_url, token))

@@ -42,6 +42,10 @@ class Grant:
     jti: str
     expires_at: float
     audience: Audience
+    # The patient confirms their location and an emergency contact before joining
+    # (individual rooms that ask for it); carried by the link, since the room keeps
+    # no such setting.
+    checkin: bool = False
 
 
 class TokenRefused(Exception):
@@ -81,6 +85,7 @@ class TokenIssuer:
         ttl_s: float,
         subject: str | None = None,
         audience: Audience = Audience.JOIN,
+        checkin: bool = False,
     ) -> str:
         if ttl_s <= 0:
             raise ValueError("ttl must be positive")
@@ -98,6 +103,8 @@ class TokenIssuer:
             "exp": now + int(ttl_s),
             "jti": secrets.token_urlsafe(12),
         }
+        if checkin:
+            claims["checkin"] = True
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
     def issue_ops(self, *, ttl_s: float, name: str = "Ops") -> str:
@@ -125,6 +132,7 @@ class TokenIssuer:
             ttl_s=ttl_s,
             subject=grant.subject,
             audience=audience,
+            checkin=grant.checkin,
         )
 
 
@@ -192,6 +200,7 @@ def _grant_from_claims(claims: dict[str, Any]) -> Grant:
             jti=str(claims["jti"]),
             expires_at=float(claims["exp"]),
             audience=Audience(claims["aud"]),
+            checkin=claims.get("checkin") is True,
         )
     except (KeyError, ValueError):
         raise TokenRefused(ErrorCode.TOKEN_MALFORMED) from None

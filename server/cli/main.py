@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--participant", action="append", default=[], metavar="NAME")
     create.add_argument("--therapist", default="Therapist", metavar="NAME")
     create.add_argument("--admit", choices=["manual", "auto"], default="manual")
+    create.add_argument(
+        "--emergency-info",
+        action="store_true",
+        help="individual rooms: the patient confirms location and an emergency contact first",
+    )
     create.add_argument("--ttl-minutes", type=float)
     create.add_argument("--server", help="server URL (default: from the data directory)")
     _data_dir_arg(create)
@@ -129,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--room", required=True)
     invite.add_argument("--role", choices=["therapist", "participant"], required=True)
     invite.add_argument("--name", required=True)
+    invite.add_argument(
+        "--emergency-info",
+        action="store_true",
+        help="a patient's link in an individual room asks for emergency information",
+    )
     invite.add_argument("--ttl-minutes", type=float)
     invite.add_argument("--server", help="server URL (default: from the data directory)")
     _data_dir_arg(invite)
@@ -227,12 +237,18 @@ def main(argv: list[str] | None = None) -> int:
                 "admit": args.admit,
                 "ttl_minutes": args.ttl_minutes,
             }
+            # Sent only when asked for, so this CLI still talks to servers without it.
+            if args.emergency_info:
+                body["emergency_info"] = True
             print(
                 json.dumps(call_admin_api(args.data_dir, "/api/rooms", body, args.server), indent=2)
             )
             return 0
         if args.command == "invite":
             body = {"role": args.role, "name": args.name, "ttl_minutes": args.ttl_minutes}
+            # Sent only when asked for, so this CLI still talks to servers without it.
+            if args.emergency_info:
+                body["emergency_info"] = True
             path = f"/api/rooms/{quote(args.room, safe='')}/invites"
             print(json.dumps(call_admin_api(args.data_dir, path, body, args.server), indent=2))
             return 0

@@ -27,6 +27,8 @@ class CreateRoomRequest(BaseModel):
     participants: list[str] = Field(default_factory=list, max_length=MAX_GROUP_NAMES)
     admit: Literal["manual", "auto"] = "manual"
     ttl_minutes: float | None = Field(default=None, gt=0, le=7 * 24 * 60)
+    # Individual rooms: the patient confirms location and an emergency contact at check-in.
+    emergency_info: bool = False
 
 
 class InviteRequest(BaseModel):
@@ -34,6 +36,10 @@ class InviteRequest(BaseModel):
     role: Literal["therapist", "participant"]
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
     ttl_minutes: float | None = Field(default=None, gt=0, le=7 * 24 * 60)
+    emergency_info: bool = False
+
+
+EMERGENCY_INFO_INDIVIDUAL_ONLY = "Emergency information at check-in is for individual sessions."
 
 
 def json_error(status: int, code: ErrorCode, message: str | None = None) -> web.Response:
@@ -108,6 +114,8 @@ class AdminApi:
         except ValueError as error:
             return json_error(400, ErrorCode.INVALID_NAME, str(error))
         participants = names[1:]
+        if body.emergency_info and kind is not RoomKind.INDIVIDUAL:
+            return json_error(400, ErrorCode.INVALID_REQUEST, EMERGENCY_INFO_INDIVIDUAL_ONLY)
         if kind is RoomKind.INDIVIDUAL:
             if len(participants) > 1:
                 return json_error(400, ErrorCode.TOO_MANY_PARTICIPANTS)
@@ -126,14 +134,17 @@ class AdminApi:
         room = await self._service.create(kind, policy)
         base, ttl = self._base_url(request), self._ttl(body.ttl_minutes)
         links = [make_link(self._issuer, base, room, Role.THERAPIST, names[0], ttl)]
+        checkin = body.emergency_info
         links += [
-            make_link(self._issuer, base, room, Role.PARTICIPANT, n, ttl) for n in participants
+            make_link(self._issuer, base, room, Role.PARTICIPANT, n, ttl, checkin=checkin)
+            for n in participants
         ]
         return web.json_response(
             {
                 "room": room.id,
                 "kind": kind.value,
                 "admit": body.admit,
+                "emergency_info": body.emergency_info,
                 "links": [link.as_json() for link in links],
             },
             status=201,
@@ -152,6 +163,8 @@ class AdminApi:
             name = clean_display_name(body.name)
         except ValueError as error:
             return json_error(400, ErrorCode.INVALID_NAME, str(error))
+        if body.emergency_info and room.kind is not RoomKind.INDIVIDUAL:
+            return json_error(400, ErrorCode.INVALID_REQUEST, EMERGENCY_INFO_INDIVIDUAL_ONLY)
         link = make_link(
             self._issuer,
             self._base_url(request),
@@ -159,6 +172,7 @@ class AdminApi:
             Role(body.role),
             name,
             self._ttl(body.ttl_minutes),
+            checkin=body.emergency_info and body.role == "participant",
         )
         return web.json_response({"room": room.id, **link.as_json()}, status=201)
 

@@ -14,7 +14,7 @@ const RESTART_RECONNECT_MS = 500;
 /** Server events handed to UI modules as they are (moderation, floor, quality). */
 const PASSTHROUGH_EVENTS = [
   "lobby.state", "room.locked", "floor.state", "talk.report", "quality.update", "media.gaps",
-  "chat.message", "chat.state",
+  "chat.message", "chat.state", "checkin.info",
 ];
 export class SessionClient extends Emitter {
   #socket = null;

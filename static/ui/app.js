@@ -3,6 +3,7 @@ import { SessionClient } from "../protocol.js";
 import { CallView } from "./call-view.js";
 import { ArrivalNotice } from "./arrival-notice.js";
 import { ChatPanel } from "./chat.js";
+import { CheckinCard, CheckinForm } from "./checkin.js";
 import { DeviceCheck } from "./device-check.js";
 import { GroupView } from "./group-view.js";
 import { LocalMedia } from "./local-media.js";
@@ -92,20 +93,35 @@ function start(token, usingResumeToken) {
 
 async function runDeviceCheck(client) {
   await deviceCheck.show();
+  const checkin = await checkinForm(client);
   while (client.state !== "closed") {
     await deviceCheck.waitForJoin();
     if (client.state === "closed") return;
+    if (checkin && !checkin.ready()) continue;
     deviceCheck.setJoinBusy(true);
     announce("Joining…");
     try {
       const { self, room, peers, ack } = await client.join(media.tracks, media.state);
+      checkin?.hide();
       enterCall(client, self, room, peers, ack);
+      checkin?.share(client);
       return;
     } catch (err) {
       if (client.state === "closed") return; // the notice is already shown
       announce(err.code === "offline" ? "Not connected yet. Try again in a moment." : messageFor(err.code).text);
       deviceCheck.setJoinBusy(false);
     }
+  }
+}
+
+/** The emergency-information form, when this link asks for it (individual sessions). */
+async function checkinForm(client) {
+  try {
+    const { required } = await client.command("checkin.state", {});
+    return required ? new CheckinForm(document.getElementById("join-button")) : null;
+  } catch (err) {
+    console.debug("checkin.state not available", err);
+    return null;
   }
 }
 
@@ -128,6 +144,7 @@ function enterCall(client, self, room, peers, ack) {
   if (self.role === "therapist") {
     new SessionClock(document.getElementById("connection"), room.id);
     new ArrivalNotice(client, room, ack);
+    if (room.kind === "individual") new CheckinCard(document.getElementById("tiles"), client);
   }
   controls = new Controls(media, {
     onLeave: () => client.leave(),

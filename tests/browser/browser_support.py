@@ -55,13 +55,15 @@ class Server:
         return result.stdout.strip()
 
     def create_room(
-        self, kind: str, *participants: str, admit: str | None = None
+        self, kind: str, *participants: str, admit: str | None = None, emergency_info: bool = False
     ) -> dict[str, Any]:
         args = ["room", "create", "--kind", kind]
         for name in participants:
             args += ["--participant", name]
         if admit:
             args += ["--admit", admit]
+        if emergency_info:
+            args.append("--emergency-info")
         room = self.cli(*args)
         self.rooms.append(room["room"])
         return room
@@ -175,11 +177,12 @@ async def join_individual(
     therapist_init_script: str = "",
     at_device_check: Callable[[Any], Awaitable[None]] | None = None,
     patient_keyboard: bool = False,
+    emergency_info: bool = False,
 ) -> tuple[dict[str, Any], Any, Any, list[Any]]:
     """A new individual room with both pages joined (the therapist first) and the
     therapist decoding the patient: (the room as created, therapist page, patient page,
     both logs). `at_device_check` sees the patient's page before they join."""
-    room = server.create_room("individual", patient)
+    room = server.create_room("individual", patient, emergency_info=emergency_info)
     therapist_link, patient_link = room["links"]
     therapist, therapist_log = await open_page(
         browser, therapist_link["url"], init_script=therapist_init_script

@@ -1,5 +1,7 @@
 """The therapist's toolkit in an individual session, from the pages, in one session:
-axe-core over the device check and both views, a keyboard-only join, the arrival
+emergency information at check-in (asked before joining, seen only by the therapist,
+again after the therapist reloads), axe-core over the device check and both views, a
+keyboard-only join, the arrival
 chime, the session clock, picture-in-picture, chat between the two (text, never
 markup, Enter to send)."""
 
@@ -9,11 +11,20 @@ from typing import Any
 
 import pytest
 from accessibility import assert_accessible
-from browser_support import COUNT_CHIMES, Server, join_individual, press_with_keyboard
+from browser_support import (
+    COUNT_CHIMES,
+    Server,
+    client_state,
+    join_individual,
+    press_join,
+    press_with_keyboard,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 WAIT_MS = 15_000
+LOCATION = "12 Elm Street, flat 3"
+CONTACT = "Jordan Lee (sister) 555-0142"
 
 
 async def send_chat(page: Any, text: str) -> None:
@@ -23,7 +34,14 @@ async def send_chat(page: Any, text: str) -> None:
 
 async def test_individual_session_toolkit(server: Server, browser: Any) -> None:
     async def device_check(page: Any) -> None:
-        await assert_accessible(page, "the device check")
+        # Emergency information first: Join without it says what is missing.
+        await page.get_by_role("group", name="Before you join: for your safety").wait_for()
+        await assert_accessible(page, "the device check with the check-in form")
+        await page.get_by_role("button", name="Join session", exact=True).click()
+        await page.get_by_test_id("checkin-problem").wait_for(timeout=WAIT_MS)
+        assert (await client_state(page))["state"] != "joined"
+        await page.get_by_label("Where are you right now? (address or place)").fill(LOCATION)
+        await page.get_by_label("Emergency contact (name and phone number)").fill(CONTACT)
 
     # The patient joins with the keyboard alone.
     _, therapist, patient, logs = await join_individual(
@@ -33,6 +51,7 @@ async def test_individual_session_toolkit(server: Server, browser: Any) -> None:
         therapist_init_script=COUNT_CHIMES,
         at_device_check=device_check,
         patient_keyboard=True,
+        emergency_info=True,
     )
     await assert_accessible(therapist, "the individual view (therapist)")
     await assert_accessible(patient, "the individual view (patient)")
@@ -55,6 +74,15 @@ async def test_individual_session_toolkit(server: Server, browser: Any) -> None:
     )
     await therapist.get_by_role("button", name="Exit picture-in-picture").click()
     await therapist.wait_for_function("() => document.pictureInPictureElement === null")
+    # Only the therapist sees the emergency information, and sees it again after a reload
+    # (the patient's page shares it with every therapist page that joins).
+    card = therapist.get_by_test_id("checkin-card")
+    await card.get_by_text(LOCATION).wait_for(timeout=WAIT_MS)
+    await card.get_by_text(CONTACT).wait_for(timeout=WAIT_MS)
+    assert await patient.get_by_test_id("checkin-card").count() == 0
+    await therapist.reload()
+    await press_join(therapist)
+    await therapist.get_by_test_id("checkin-card").get_by_text(LOCATION).wait_for(timeout=WAIT_MS)
 
     # Chat between the two, Enter to send: exactly the text typed.
     await send_chat(patient, "Is my <i>sound</i> OK?")

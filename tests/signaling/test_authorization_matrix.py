@@ -106,6 +106,8 @@ PAYLOADS: dict[E, dict[str, Any]] = {
     E.CHAT_SEND: {"text": "Running five minutes late"},
     E.CHAT_MEMBERS: {"allowed": False},
     E.CHAT_STATE: {},
+    E.CHECKIN_STATE: {},
+    E.CHECKIN_SHARE: {"location": "Home", "contact": "Jordan, 555-0142"},
 }
 
 # --- floor setups, run by the therapist and the participant before the command ---------
@@ -169,6 +171,9 @@ MATRIX: dict[tuple[E, str], Cells] = {
     (E.CHAT_SEND, "open"): (OK, OK, WT, NJ, RV, AUD),
     (E.CHAT_MEMBERS, "open"): (OK, NA, WT, NJ, RV, AUD),
     (E.CHAT_STATE, "open"): (OK, OK, OK, NJ, RV, AUD),
+    # emergency information: individual rooms only; asked before joining
+    (E.CHECKIN_STATE, "open"): (OK, OK, OK, OK, RV, AUD),
+    (E.CHECKIN_SHARE, "open"): ("no_checkin", "no_checkin", "no_checkin", NJ, RV, AUD),
     # floor control: therapists only
     (E.FLOOR_MODE, "open"): (OK, NA, WT, NJ, RV, AUD),
     (E.FLOOR_SETTINGS, "open"): (OK, NA, WT, NJ, RV, AUD),

@@ -4,13 +4,13 @@ note, bounds, and that a message is kept nowhere (no store, no log, no audit lin
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from server.app import COMPONENTS
 from signaling.chat_routes import CHAT_BURST
+from tests.signaling.kept_nowhere import files_holding
 
 if TYPE_CHECKING:
     from tests.conftest import Client, Connector, LiveServer
@@ -162,15 +162,10 @@ async def test_a_message_goes_through_the_fanout_and_is_kept_nowhere(
     caplog.set_level(logging.DEBUG)
     therapist, members, ids, _ = await group_room(live_server, connect)
     assert (await members["Alex"].call("chat.send", {"text": SECRET}))["ok"]
-    assert (await members["Sam"].call("chat.send", {"text": SECRET, "to": ids["therapist"]}))[
-        "ok"
-    ]
+    assert (await members["Sam"].call("chat.send", {"text": SECRET, "to": ids["therapist"]}))["ok"]
     await therapist.wait_for("chat.message", lambda m: m["private"])
     # Through the fan-out's own methods, which a cluster fan-out shares with the others.
     assert ("room", "chat.message") in sent and sent.count(("member", "chat.message")) == 2
 
     assert SECRET not in caplog.text
-    data_dir = Path(live_server.settings.data_dir)
-    for path in data_dir.rglob("*"):
-        if path.is_file():
-            assert SECRET.encode() not in path.read_bytes(), path
+    assert files_holding(live_server.settings.data_dir, SECRET) == []
