@@ -11,6 +11,10 @@ const OUTBOX_LIMIT = 200;
 const STATS_INTERVAL_MS = 5000;
 /** After `server.restarting`, reconnect after this long plus up to as much again (spread). */
 const RESTART_RECONNECT_MS = 500;
+/** `unavailable` (the store is away, or the room is moving to another server process):
+ * try again after this long, growing to the max; reset once back in. */
+const UNAVAILABLE_RETRY_MS = 500;
+const UNAVAILABLE_RETRY_MAX_MS = 4000;
 /** Server events handed to UI modules as they are (moderation, floor, quality). */
 const PASSTHROUGH_EVENTS = [
   "lobby.state", "room.locked", "floor.state", "talk.report", "quality.update", "media.gaps",
@@ -36,6 +40,7 @@ export class SessionClient extends Emitter {
   #parked = false;
   /** The server's `server.restarting` message, until the socket is back. */
   #restartNotice = null;
+  #unavailableRetryMs = UNAVAILABLE_RETRY_MS;
 
   /**
    * @param {object} o
@@ -180,6 +185,12 @@ export class SessionClient extends Emitter {
       // with session.token): the link's own token still names the same seat.
       this.#token = this.#linkToken;
       this.#socket.connect();
+    } else if (code === "unavailable" && this.#state === "reconnecting") {
+      // Transient: socket.io does not retry a connection the server refused, so we do.
+      this.emit("network", { online: false });
+      this.#afterUnavailable(() => {
+        if (this.#state === "reconnecting" && !this.#socket.active) this.#socket.connect();
+      });
     } else if (code) {
       this.#close(code, err.data.message);
     } else if (!this.#socket.active) {
@@ -223,10 +234,23 @@ export class SessionClient extends Emitter {
       ack = await this.#request("session.join", { resume: true });
     } catch (err) {
       if (this.#state !== "reconnecting") return;
+      if (err.code === "unavailable") {
+        this.#afterUnavailable(() => {
+          if (this.#state === "reconnecting" && this.#socket.connected) this.#resume();
+        });
+        return;
+      }
       if (err.code && err.code !== "timeout" && err.code !== "offline") this.#close(err.code);
       return; // offline again: the next connect retries
     }
+    this.#unavailableRetryMs = UNAVAILABLE_RETRY_MS;
     if (this.#state === "reconnecting") this.#enter(ack);
+  }
+
+  #afterUnavailable(retry) {
+    const delay = this.#unavailableRetryMs;
+    this.#unavailableRetryMs = Math.min(delay * 2, UNAVAILABLE_RETRY_MAX_MS);
+    setTimeout(retry, delay);
   }
 
   /** Open the socket the server closed while the page waited on the device check. */
