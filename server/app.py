@@ -23,6 +23,7 @@ from server.cluster.node import ClusterNode
 from server.housekeeping import Housekeeping, Job
 from server.http.admin_api import AdminApi
 from server.http.pages import error_pages, page_routes, stamp_headers
+from server.http.probe import probe_routes
 from server.media.group_media import RelayRegistry
 from server.media.ice import ice_servers_for
 from server.media.voice import VoiceToFloor
@@ -58,6 +59,7 @@ from signaling.fanout import Fanout
 from signaling.gateway import Limits, Signaling
 from signaling.group_routes import register_group_routes
 from signaling.group_views import talk_report_view
+from signaling.net_routes import register_net_routes
 from signaling.origin import OriginPolicy
 from signaling.socket_server import SignalingServer
 
@@ -181,6 +183,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     register_group_routes(signaling)
     register_chat_routes(signaling)
     register_checkin_routes(signaling)
+    register_net_routes(signaling, SettingsIce(settings))
     ops_feed = (
         OpsFeed(
             sio,
@@ -243,6 +246,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
             listening=(lambda: True) if cluster is None else (lambda: cluster.bus.listening),
         )
     )
+    app.add_routes(probe_routes())
     if settings.instrumentation:
         app.add_routes([web.get("/metrics", metrics_endpoint)])
     app.add_routes(AdminApi(settings, rooms, issuer, keys.admin_key).routes())

@@ -42,6 +42,8 @@ class ClientEvent(StrEnum):
     CHAT_STATE = "chat.state"
     CHECKIN_STATE = "checkin.state"
     CHECKIN_SHARE = "checkin.share"
+    NET_PING = "net.ping"
+    NET_ICE = "net.ice"
 
 
 class ServerEvent(StrEnum):

@@ -4,6 +4,7 @@ import { CallView } from "./call-view.js";
 import { ArrivalNotice } from "./arrival-notice.js";
 import { ChatPanel } from "./chat.js";
 import { CheckinCard, CheckinForm } from "./checkin.js";
+import { ConnectionCheck } from "./connection-check.js";
 import { DeviceCheck } from "./device-check.js";
 import { GroupView } from "./group-view.js";
 import { LocalMedia } from "./local-media.js";
@@ -93,6 +94,7 @@ function start(token, usingResumeToken) {
 
 async function runDeviceCheck(client) {
   await deviceCheck.show();
+  new ConnectionCheck(document.getElementById("join-button"), client);
   const checkin = await checkinForm(client);
   while (client.state !== "closed") {
     await deviceCheck.waitForJoin();

@@ -1,12 +1,12 @@
 """The therapist's toolkit in an individual session, from the pages, in one session:
-emergency information at check-in (asked before joining, seen only by the therapist,
-again after the therapist reloads), axe-core over the device check and both views, a
-keyboard-only join, the arrival
-chime, the session clock, picture-in-picture, chat between the two (text, never
-markup, Enter to send)."""
+the pre-join connection check, emergency information at check-in (asked before
+joining, seen only by the therapist, again after the therapist reloads), axe-core over
+the device check and both views, a keyboard-only join, the arrival chime, the session
+clock, picture-in-picture, chat between the two (text, never markup, Enter to send)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -34,9 +34,18 @@ async def send_chat(page: Any, text: str) -> None:
 
 async def test_individual_session_toolkit(server: Server, browser: Any) -> None:
     async def device_check(page: Any) -> None:
+        # The connection check: a verdict with its three measures well within 15 s.
+        started = time.monotonic()
+        await page.get_by_role("button", name="Check my connection").click()
+        check = page.get_by_test_id("connection-check")
+        await page.wait_for_selector('[data-testid="connection-check"][data-state="done"]')
+        assert time.monotonic() - started < 15
+        assert await check.get_attribute("data-verdict") in ("good", "fair", "poor")
+        rows = await check.locator("dd").all_inner_texts()
+        assert len(rows) == 3 and rows[0].endswith(" ms") and rows[2].startswith("about "), rows
         # Emergency information first: Join without it says what is missing.
         await page.get_by_role("group", name="Before you join: for your safety").wait_for()
-        await assert_accessible(page, "the device check with the check-in form")
+        await assert_accessible(page, "the device check with the check-in form and results")
         await page.get_by_role("button", name="Join session", exact=True).click()
         await page.get_by_test_id("checkin-problem").wait_for(timeout=WAIT_MS)
         assert (await client_state(page))["state"] != "joined"

@@ -108,6 +108,8 @@ PAYLOADS: dict[E, dict[str, Any]] = {
     E.CHAT_STATE: {},
     E.CHECKIN_STATE: {},
     E.CHECKIN_SHARE: {"location": "Home", "contact": "Jordan, 555-0142"},
+    E.NET_PING: {},
+    E.NET_ICE: {},
 }
 
 # --- floor setups, run by the therapist and the participant before the command ---------
@@ -174,6 +176,9 @@ MATRIX: dict[tuple[E, str], Cells] = {
     # emergency information: individual rooms only; asked before joining
     (E.CHECKIN_STATE, "open"): (OK, OK, OK, OK, RV, AUD),
     (E.CHECKIN_SHARE, "open"): ("no_checkin", "no_checkin", "no_checkin", NJ, RV, AUD),
+    # the pre-join connection check: any authenticated connection, before joining too
+    (E.NET_PING, "open"): (OK, OK, OK, OK, RV, AUD),
+    (E.NET_ICE, "open"): (OK, OK, OK, OK, RV, AUD),
     # floor control: therapists only
     (E.FLOOR_MODE, "open"): (OK, NA, WT, NJ, RV, AUD),
     (E.FLOOR_SETTINGS, "open"): (OK, NA, WT, NJ, RV, AUD),

@@ -1,0 +1,26 @@
+"""The pre-join connection check's wire (ui/connection-check.js): `net.ping` for the
+signaling round trip, and `net.ice` for the ICE servers (STUN, TURN with this
+connection's credentials) a short candidate-gathering check uses. Both work before
+`session.join`: the check runs on the device check."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from signaling import schemas as s
+from signaling.connections import Connection
+from signaling.dispatch import Reply, Route
+from signaling.events import ClientEvent
+from signaling.gateway import Signaling
+from signaling.ports import IceProvider
+
+
+def register_net_routes(signaling: Signaling, ice: IceProvider) -> None:
+    async def ping(connection: Connection, payload: BaseModel) -> Reply:
+        return {"ok": True}
+
+    async def ice_servers(connection: Connection, payload: BaseModel) -> Reply:
+        return {"ok": True, "ice_servers": ice.ice_servers(connection.identity.member_id)}
+
+    signaling.add_route(ClientEvent.NET_PING, Route(s.EmptyPayload, ping, needs_join=False))
+    signaling.add_route(ClientEvent.NET_ICE, Route(s.EmptyPayload, ice_servers, needs_join=False))
