@@ -8,6 +8,7 @@ check."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -99,7 +100,7 @@ async def test_chat_quiet_cues_and_invitations(server: Server, browser: Any) -> 
 
     # Directed mode: nobody's talk grows until the therapist gives or offers the floor.
     await therapist.locator('button[data-mode="directed"]').click()
-    await therapist.get_by_label("Flag members silent for (minutes)").fill("0.1")
+    await therapist.get_by_label("Flag members silent for (minutes)").fill("0.05")
     await therapist.get_by_label("Flag members silent for (minutes)").press("Enter")
     cues = therapist.get_by_test_id("quiet-cues")
     await cues.get_by_text("Sam: nothing in").wait_for(timeout=WAIT_MS)
@@ -130,9 +131,11 @@ async def test_chat_quiet_cues_and_invitations(server: Server, browser: Any) -> 
         state="attached", timeout=WAIT_MS
     )
 
-    await assert_accessible(therapist, "the group view (therapist, a member speaking)")
-    await assert_accessible(alex, "the group view (member with the floor)")
-    await assert_accessible(sam, "the group view (member)")
+    await asyncio.gather(
+        assert_accessible(therapist, "the group view (therapist, a member speaking)"),
+        assert_accessible(alex, "the group view (member with the floor)"),
+        assert_accessible(sam, "the group view (member)"),
+    )
 
     # Ending the session for all asks first (focus on Cancel); Enter cancels, all stay.
     await press_with_keyboard(therapist, "End session for all")
