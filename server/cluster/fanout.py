@@ -46,15 +46,35 @@ class RoomConnections(ConnectionRegistry):
     def __init__(self) -> None:
         super().__init__()
         self.on_gone: Callable[[str], None] = lambda room_id: None
+        # Connections by room, so "does anyone here sit in this room" costs the room's
+        # connections, not every connection of the process (checked every beat).
+        self._by_room: dict[str, set[str]] = {}
+
+    def add(self, connection: Connection) -> None:
+        super().add(connection)
+        self._by_room.setdefault(connection.identity.room, set()).add(connection.sid)
 
     def remove(self, sid: str) -> Connection | None:
         connection = super().remove(sid)
         if connection is not None:
-            self.on_gone(connection.identity.room)
+            room_id = connection.identity.room
+            sids = self._by_room.get(room_id)
+            if sids is not None:
+                sids.discard(sid)
+                if not sids:
+                    del self._by_room[room_id]
+            self.on_gone(room_id)
         return connection
 
-    def in_room(self, room_id: str) -> int:
-        return sum(1 for c in self.joined() if c.identity.room == room_id)
+    def seated_here(self, room_id: str) -> bool:
+        for sid in self._by_room.get(room_id, ()):
+            connection = self.get(sid)
+            if connection is not None and connection.joined and self.holds_seat(connection):
+                return True
+        return False
+
+    def rooms(self) -> set[str]:
+        return set(self._by_room)
 
 
 class ClusterFanout(Fanout):
@@ -150,8 +170,7 @@ class ClusterFanout(Fanout):
     async def resync(self) -> None:
         """Listen to exactly the rooms with connections here. A subscribe that met a
         Redis outage is not remembered by the pub/sub client: this mends it (every beat)."""
-        rooms = {c.identity.room for c in self._room_connections.joined()} | self._watched
-        for room_id in rooms:
+        for room_id in self._room_connections.rooms() | self._watched:
             await self._sync_watch(room_id)
 
     def _connection_gone(self, room_id: str) -> None:
@@ -159,7 +178,7 @@ class ClusterFanout(Fanout):
 
     async def _sync_watch(self, room_id: str) -> None:
         async with self._watch_lock:
-            wanted = self._room_connections.in_room(room_id) > 0
+            wanted = self._room_connections.seated_here(room_id)
             with contextlib.suppress(DomainError):
                 if wanted and room_id not in self._watched:
                     await self._bus.watch_room(room_id)

@@ -94,12 +94,20 @@ class Leases:
             )
         return Lease(room_id, _text(value)) if int(taken) else None
 
-    async def renew(self, lease: Lease) -> bool:
-        with answering("lease renew"):
-            kept = await self._renew(
-                keys=self._keys(lease.room_id), args=[lease.value, lease.epoch, self._ttl_ms]
+    async def renew(self, leases: list[Lease]) -> list[bool]:
+        """Renew many in one round trip (a process may own hundreds of rooms)."""
+        if not leases:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for lease in leases:
+            await self._renew(
+                keys=self._keys(lease.room_id),
+                args=[lease.value, lease.epoch, self._ttl_ms],
+                client=pipe,
             )
-        return bool(int(kept))
+        with answering("lease renew"):
+            kept = await pipe.execute()
+        return [bool(int(k)) for k in kept]
 
     async def release(self, lease: Lease) -> None:
         with answering("lease release"):

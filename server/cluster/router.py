@@ -182,8 +182,10 @@ class ClusteredRooms(RoomService):
     async def renew(self) -> None:
         """Every RENEW_EVERY_S: say this process is alive, keep the leases it holds."""
         await self._nodes.heartbeat()
-        for room_id, lease in list(self._owned.items()):
-            if not await self._leases.renew(lease):
+        owned = list(self._owned.items())
+        kept = await self._leases.renew([lease for _, lease in owned])
+        for (room_id, lease), still_ours in zip(owned, kept, strict=True):
+            if not still_ours and self._owned.get(room_id) is lease:
                 await self._lose(room_id)
 
     async def renew_forever(self) -> None:
