@@ -98,15 +98,16 @@ class Leases:
         """Renew many in one round trip (a process may own hundreds of rooms)."""
         if not leases:
             return []
-        pipe = self._redis.pipeline(transaction=False)
-        for lease in leases:
-            await self._renew(
-                keys=self._keys(lease.room_id),
-                args=[lease.value, lease.epoch, self._ttl_ms],
-                client=pipe,
-            )
-        with answering("lease renew"):
-            kept = await pipe.execute()
+        # `async with`: a pipeline that met a dead Redis still gives its connection back.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for lease in leases:
+                await self._renew(
+                    keys=self._keys(lease.room_id),
+                    args=[lease.value, lease.epoch, self._ttl_ms],
+                    client=pipe,
+                )
+            with answering("lease renew"):
+                kept = await pipe.execute()
         return [bool(int(k)) for k in kept]
 
     async def release(self, lease: Lease) -> None:

@@ -168,10 +168,23 @@ def _go_around_to_data(go_around: GoAround) -> Json:
 
 
 def room_from_json(text: str | bytes) -> Room:
+    # With several processes the same room arrives twice for one command (on the room's
+    # channel and in the owner's answer): decoding is the costly half, so the room
+    # decoded from the very same text is reused (rooms are immutable).
+    cached = _decoded.get(text)
+    if cached is not None:
+        return cached
     data = json.loads(text)
     if not isinstance(data, dict):
         raise ValueError("a stored room must be a JSON object")
-    return room_from_data(data)
+    room = room_from_data(data)
+    if len(_decoded) >= _RECENT_ROOMS:
+        del _decoded[next(iter(_decoded))]
+    _decoded[text] = room
+    return room
+
+
+_decoded: dict[str | bytes, Room] = {}
 
 
 def room_from_data(data: Json) -> Room:
