@@ -133,27 +133,36 @@ class ClusteredRooms(RoomService):
 
     async def _take(self, room_id: str) -> str:
         lock = self._taking.setdefault(room_id, asyncio.Lock())
-        async with lock:
-            if room_id in self._owned:
-                return self.node_id
-            if self._draining:
-                raise DomainError(ErrorCode.UNAVAILABLE)
-            room = await self.get(room_id)
-            if room is None:
-                raise DomainError(ErrorCode.ROOM_NOT_FOUND, "This session does not exist.")
-            lease = await self._leases.acquire(room_id)
-            if lease is None:
-                holder = await self._leases.holder(room_id)
-                if holder is None:
-                    raise DomainError(ErrorCode.UNAVAILABLE)
-                return holder.node
-            self._rooms.pop(room_id, None)  # load afresh: others wrote it meanwhile
-            self._owned[room_id] = lease
-        self._taking.pop(room_id, None)
+        try:
+            async with lock:
+                if room_id in self._owned:
+                    return self.node_id
+                lease = await self._acquire(room_id)
+                if isinstance(lease, str):
+                    return lease  # another process holds it
+                self._rooms.pop(room_id, None)  # load afresh: others wrote it meanwhile
+                self._owned[room_id] = lease
+        finally:
+            if not lock.locked():
+                self._taking.pop(room_id, None)
         log.info("room taken", extra={"room": room_id, "epoch": lease.epoch})
         if lease.epoch > 1:
             await self._settle(room_id)
         return self.node_id
+
+    async def _acquire(self, room_id: str) -> Lease | str:
+        """Our new lease on the room, or the node that holds it."""
+        if self._draining:
+            raise DomainError(ErrorCode.UNAVAILABLE)
+        if await self.get(room_id) is None:
+            raise DomainError(ErrorCode.ROOM_NOT_FOUND, "This session does not exist.")
+        lease = await self._leases.acquire(room_id)
+        if lease is not None:
+            return lease
+        holder = await self._leases.holder(room_id)
+        if holder is None:
+            raise DomainError(ErrorCode.UNAVAILABLE)
+        return holder.node
 
     async def _settle(self, room_id: str) -> None:
         """After a takeover: seats of dead processes into grace; members re-open legs."""
