@@ -34,7 +34,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import sys
 import tempfile
 import time
@@ -46,7 +45,10 @@ if __package__ in (None, ""):  # run as a script: make the project importable fr
 
 import aiohttp
 
-from benchmarks.signaling import RawSocket, new_session, token_of
+# /proc readings and percentiles as the signaling benchmark takes them.
+from benchmarks.signaling import RawSocket, new_session, percentile, token_of
+from benchmarks.signaling import _cpu_seconds as cpu_seconds
+from benchmarks.signaling import _rss_kib as rss_kib
 from tests.browser.browser_support import Server, running_server
 from tests.cluster.cluster_members import RelayMember, all_receive, fresh_counts
 from tests.cluster.cluster_support import Cluster
@@ -58,23 +60,6 @@ JOINS_IN_FLIGHT = 32
 FAILOVER_BUDGET_S = 30.0
 IDLE_SAMPLE_S = 3.0
 SERVE_ARGS = ("--max-connections-per-address", "0", "--log-level", "WARNING")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 class Deployment:
@@ -204,8 +189,8 @@ async def fan_out(
     for member in members:
         await member.close()
     return {
-        "p50_ms": percentile(samples, 0.50) * 1000,
-        "p99_ms": percentile(samples, 0.99) * 1000,
+        "p50_ms": percentile(samples, 50) * 1000,
+        "p99_ms": percentile(samples, 99) * 1000,
         "delivered": len(samples),
         "errors": errors,
         "cpu_s_per_1000": cpu / max(1, len(samples)) * 1000,
@@ -281,8 +266,8 @@ async def failover(workdir: Path, kills: int) -> dict[str, Any]:
             _restart(deployment, owner)
     return {
         "kills": kills,
-        "p50_s": percentile(samples, 0.50),
-        "p95_s": percentile(samples, 0.95),
+        "p50_s": percentile(samples, 50),
+        "p95_s": percentile(samples, 95),
         "max_s": max(samples),
         "state_intact": intact,
     }

@@ -23,8 +23,6 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from server.cluster.leases import LEASE_KEY
-from server.stores.room_codec import room_from_json
-from server.stores.sealed import Sealer
 from tests.browser.browser_support import Server, free_port, running_server
 from tests.chromium_support import stop_process
 from tests.private_redis import PrivateRedis
@@ -103,13 +101,9 @@ class Cluster:
 
     async def room(self, room_id: str) -> Any:
         """The room as stored in Redis (sealed with the deployment's key)."""
-        client = aioredis.Redis.from_url(self.redis.url, socket_timeout=2)
-        try:
-            raw = await client.get(f"telehealth:room:{room_id}")
-        finally:
-            await client.aclose()
-        assert raw is not None
-        return room_from_json(Sealer.in_data_dir(self.data_dir).open(room_id, raw))
+        room = await self.redis.room(room_id, self.data_dir)
+        assert room is not None
+        return room
 
     async def wait_ready(self, within_s: float) -> None:
         """Until every live process answers /readyz with 200."""
@@ -148,16 +142,10 @@ def _ready(url: str) -> bool:
 
 def _wait_balancer(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + BALANCER_READY_S
-    while time.monotonic() < deadline:
+    while not _ready(url):
         assert process.poll() is None, "haproxy exited at start"
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{url}/readyz", timeout=1) as response,
-        ):
-            if response.status == 200:
-                return
+        assert time.monotonic() < deadline, f"haproxy not serving {url} in {BALANCER_READY_S}s"
         time.sleep(0.1)
-    raise AssertionError(f"haproxy not serving {url} within {BALANCER_READY_S}s")
 
 
 def _start_balancer(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
