@@ -208,6 +208,42 @@ class Voice:
     now: float
 
 
+# Screen share and chat settings (rooms/screen_share.py); any room kind.
+
+
+@dataclass(frozen=True)
+class StartScreenShare:
+    by: str
+    now: float
+
+
+@dataclass(frozen=True)
+class StopScreenShare:
+    """The sharer stops their share; a therapist may stop anyone's."""
+
+    by: str
+    now: float
+
+
+@dataclass(frozen=True)
+class AllowScreenShare:
+    """Therapist: a participant may (or may no longer) share a screen."""
+
+    by: str
+    member_id: str
+    allowed: bool
+    now: float
+
+
+@dataclass(frozen=True)
+class SetMembersChat:
+    """Therapist: members may write in the chat, or not (therapists always may)."""
+
+    by: str
+    allowed: bool
+    now: float
+
+
 ModerationCommand = Admit | Deny | SendBack | Remove | Mute | MuteAllBut | StopVideo | LockRoom
 FloorCommand = (
     SetFloorMode
@@ -224,4 +260,5 @@ FloorCommand = (
     | ExtendTurn
     | Voice
 )
-AnyCommand = Command | ModerationCommand | FloorCommand
+SharingCommand = StartScreenShare | StopScreenShare | AllowScreenShare | SetMembersChat
+AnyCommand = Command | ModerationCommand | FloorCommand | SharingCommand

@@ -7,6 +7,7 @@ from dataclasses import replace
 from rooms.authority import require_capability
 from rooms.commands import (
     Admit,
+    AllowScreenShare,
     AnyCommand,
     ChangeFloorSettings,
     Deny,
@@ -29,7 +30,10 @@ from rooms.commands import (
     SendBack,
     SetFloorMode,
     SetMedia,
+    SetMembersChat,
     SkipTurn,
+    StartScreenShare,
+    StopScreenShare,
     StopVideo,
     Tick,
     Voice,
@@ -53,6 +57,7 @@ from rooms.member import Admission, MediaState, Member, Presence
 from rooms.moderation import apply_moderation
 from rooms.roles import Capability, Role, can
 from rooms.room import INDIVIDUAL_SEATS, AdmitPolicy, Room, RoomKind, RoomState
+from rooms.screen_share import apply_sharing, end_gone_share
 
 # EndRoom by the server itself (admin API, retention), not by a member.
 # Not a possible member id: those come from tokens as "p_" + url-safe random.
@@ -76,9 +81,15 @@ FLOOR = (
 )
 
 
+SHARING = (StartScreenShare, StopScreenShare, AllowScreenShare, SetMembersChat)
+
+
 def apply(room: Room, command: AnyCommand) -> Outcome:
-    """Apply one command; the floor then follows whoever is admitted and seated."""
+    """Apply one command; the floor then follows whoever is admitted and seated, and a
+    screen share ends with its sharer's presence."""
     room, events = _apply(room, command)
+    room, share_ended = end_gone_share(room)
+    events = (*events, *share_ended)
     if room.floor is None:
         return room, events
     room, synced = sync_floor(room, command.now)
@@ -90,6 +101,8 @@ def _apply(room: Room, command: AnyCommand) -> Outcome:
         return apply_moderation(room, command)
     if isinstance(command, FLOOR):
         return apply_floor(room, command)
+    if isinstance(command, SHARING):
+        return apply_sharing(room, command)
     match command:
         case Join():
             return _join(room, command)

@@ -94,6 +94,16 @@ class ErrorCode(StrEnum):
         "Private messages go between a therapist and a member.",
     )
     EMPTY_MESSAGE = "empty_message", "Write something before sending."
+    # Screen share (rooms/screen_share.py).
+    SCREEN_SHARE_NOT_ALLOWED = (
+        "screen_share_not_allowed",
+        "The therapist has not allowed you to share your screen.",
+    )
+    SCREEN_SHARE_BUSY = (
+        "screen_share_busy",
+        "Someone else is sharing a screen; one share at a time.",
+    )
+    NOT_SHARING = "not_sharing", "Nobody is sharing a screen."
     # Emergency information at check-in (signaling/checkin_routes.py).
     NO_CHECKIN = "no_checkin", "This session does not ask for emergency information."
 

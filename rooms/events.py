@@ -23,6 +23,8 @@ class EventName(StrEnum):
     MEMBER_MODERATED = "member_moderated"
     ROOM_LOCK_CHANGED = "room_lock_changed"
     FLOOR_CHANGED = "floor_changed"
+    SCREEN_SHARE_CHANGED = "screen_share_changed"
+    MEMBERS_CHAT_CHANGED = "members_chat_changed"
 
 
 class LeaveReason(StrEnum):
@@ -121,6 +123,23 @@ class FloorChanged:
     name: EventName = EventName.FLOOR_CHANGED
 
 
+@dataclass(frozen=True)
+class ScreenShareChanged:
+    """Who shares, or who may share, changed; the room holds the new state. `by` is
+    who caused it (None: the server, e.g. the sharer left)."""
+
+    sharer: str | None
+    by: str | None
+    name: EventName = EventName.SCREEN_SHARE_CHANGED
+
+
+@dataclass(frozen=True)
+class MembersChatChanged:
+    allowed: bool
+    by: str
+    name: EventName = EventName.MEMBERS_CHAT_CHANGED
+
+
 DomainEvent = (
     MemberJoined
     | MemberReconnected
@@ -134,6 +153,8 @@ DomainEvent = (
     | MemberModerated
     | RoomLockChanged
     | FloorChanged
+    | ScreenShareChanged
+    | MembersChatChanged
 )
 
 # What a room command returns: the new room and what happened, in order.

@@ -72,6 +72,12 @@ class Room:
     locked: bool = False
     # Group rooms only: floor control and talk time.
     floor: FloorState | None = None
+    # Members may write in the chat (therapists always may); a therapist turns it off.
+    members_chat: bool = True
+    # Who shares a screen now: at most one share per room (rooms/screen_share.py).
+    screen_sharer: str | None = None
+    # Participants a therapist allowed to share a screen (therapists always may).
+    share_allowed: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -8,6 +8,10 @@ Version 2 added the group-room state: `locked`, the floor (settings, talk-time
 ledger, hands, turn, go-around, voice activity) and each member's admission and
 moderator flags. Version 1 could only ever hold individual rooms (a group room's
 floor did not serialize), so a version-1 document still reads, with those defaults.
+
+Version 3 added the sharing state of both room kinds: `members_chat` (a therapist
+turned members' chat off), `screen_sharer` and `share_allowed`. Versions 1 and 2 read
+with chat on, nobody sharing and nobody allowed.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ from rooms.roles import Role
 from rooms.room import AdmitPolicy, Room, RoomKind, RoomPolicy, RoomState
 from rooms.talk_time import MemberTalk, TalkTimeLedger
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = frozenset({1, 2})
+FORMAT_VERSION = 3
+READABLE_VERSIONS = frozenset({1, 2, 3})
 
 Json = dict[str, Any]
 
@@ -77,6 +81,9 @@ def room_to_data(room: Room) -> Json:
         "last_activity_at": room.last_activity_at,
         "locked": room.locked,
         "floor": None if room.floor is None else _floor_to_data(room.floor),
+        "members_chat": room.members_chat,
+        "screen_sharer": room.screen_sharer,
+        "share_allowed": sorted(room.share_allowed),
     }
 
 
@@ -210,6 +217,11 @@ def room_from_data(data: Json) -> Room:
         last_activity_at=_float(data["last_activity_at"]),
         locked=_bool(data["locked"]) if version >= 2 else False,
         floor=None if floor is None else _floor(floor),
+        members_chat=_bool(data["members_chat"]) if version >= 3 else True,
+        screen_sharer=_opt_str(data["screen_sharer"]) if version >= 3 else None,
+        share_allowed=(
+            frozenset(_str(m) for m in data["share_allowed"]) if version >= 3 else frozenset()
+        ),
     )
 
 
@@ -309,6 +321,10 @@ def _str(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
     return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else _str(value)
 
 
 def _bool(value: Any) -> bool:

@@ -183,6 +183,9 @@ def group_room(floor: FloorState | None = None, room_id: str = "r_group") -> Roo
         last_activity_at=T0 + 106,
         locked=True,
         floor=go_around_floor() if floor is None else floor,
+        members_chat=False,
+        screen_sharer="p_a",
+        share_allowed=frozenset({"p_b", "p_a"}),
     )
 
 

@@ -45,7 +45,8 @@ def test_encoding_is_deterministic_plain_json() -> None:
     text = room_to_json(room)
     assert text == room_to_json(group_room())
     data = json.loads(text)
-    assert data["v"] == FORMAT_VERSION == 2
+    assert data["v"] == FORMAT_VERSION == 3
+    assert data["share_allowed"] == ["p_a", "p_b"]
     assert data["revoked"] == ["p_denied", "p_gone"]
     assert data["floor"]["voice_active"] == ["p_a", "p_b"]
     assert data["floor"]["go_around"]["taken"] == ["p_a", "p_b"]
@@ -91,7 +92,17 @@ def test_reads_a_version_1_document() -> None:
     assert (room.locked, room.floor) == (False, None)
 
 
-@pytest.mark.parametrize("version", [None, 0, 3, "2"])
+def test_reads_a_version_2_document_with_chat_on_and_nobody_sharing() -> None:
+    data = room_to_data(group_room())
+    for field in ("members_chat", "screen_sharer", "share_allowed"):
+        del data[field]
+    data["v"] = 2
+    room = room_from_json(json.dumps(data))
+    assert (room.members_chat, room.screen_sharer, room.share_allowed) == (True, None, frozenset())
+    assert room.floor == group_room().floor
+
+
+@pytest.mark.parametrize("version", [None, 0, 4, "2"])
 def test_unknown_versions_are_refused(version: Any) -> None:
     data = room_to_data(individual_room())
     data["v"] = version
@@ -105,6 +116,9 @@ def test_unknown_versions_are_refused(version: Any) -> None:
         (("members", 0, "epoch"), "3"),
         (("members", 0, "admission"), "maybe"),
         (("locked",), 1),
+        (("members_chat",), "off"),
+        (("screen_sharer",), 7),
+        (("share_allowed",), [1]),
         (("floor", "next_seq"), 1.5),
         (("floor", "turn", "warned"), "yes"),
         (("floor", "settings", "turn_limit_s"), "180"),
