@@ -6,7 +6,8 @@ stores or logs rooms can keep it.
 - Group rooms: to everyone admitted (`to` None), or privately between a therapist and
   one member. A therapist may also write to a member still in the waiting room
   ("running 5 minutes late"); waiting members cannot write.
-- A therapist can turn members' chat off; therapists can always write.
+- A therapist can turn members' chat off (`Room.members_chat`, set by `SetMembersChat`
+  in rooms/screen_share.py); therapists can always write.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class ChatRoute:
     private: bool
 
 
-def route_message(room: Room, sender_id: str, to: str | None, members_allowed: bool) -> ChatRoute:
+def route_message(room: Room, sender_id: str, to: str | None) -> ChatRoute:
     """Check that `sender_id` may write to `to` (None: the room); raise DomainError if not."""
     if room.is_over:
         raise DomainError(ErrorCode.ROOM_ENDED)
@@ -38,7 +39,7 @@ def route_message(room: Room, sender_id: str, to: str | None, members_allowed: b
     therapist = can(sender.role, Capability.MODERATE)
     if not sender.admitted:
         raise DomainError(ErrorCode.WAITING)
-    if not therapist and not members_allowed:
+    if not therapist and not room.members_chat:
         raise DomainError(ErrorCode.CHAT_OFF)
     if room.kind is RoomKind.INDIVIDUAL:
         if to is not None and to != _other(room, sender_id):

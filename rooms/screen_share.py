@@ -75,8 +75,8 @@ def _allow(room: Room, command: AllowScreenShare) -> Outcome:
 
 
 def _members_chat(room: Room, command: SetMembersChat) -> Outcome:
-    require_group(room)
     require_capability(room, command.by, Capability.MODERATE)
+    require_group(room)
     if room.members_chat == command.allowed:
         return room, ()
     return replace(room, members_chat=command.allowed), (

@@ -1,7 +1,8 @@
 """In-session chat on the wire: `chat.send`, `chat.members` (therapists turn members'
 chat off and on) and `chat.state`. Ephemeral by design: a message goes straight out
 through the fan-out and is kept nowhere, neither stored nor logged; only whether
-members may write is remembered, per room, in this process.
+members may write is kept, in the room's stored state (`Room.members_chat`), so it
+holds after a restart and on every process.
 
 Messages go out through the fan-out's `send_to_room` / `send_to_member`, which a
 cluster fan-out shares with the other processes, so chat reaches members connected
@@ -18,11 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from rooms.authority import require_capability
 from rooms.chat import check_text, route_message
 from rooms.errors import DomainError, ErrorCode
-from rooms.roles import Capability
-from rooms.room import Room, RoomKind
+from rooms.room import Room
+from signaling import codec
 from signaling import schemas as s
 from signaling.connections import Connection
 from signaling.dispatch import Reply, Route, error_reply
@@ -35,22 +35,6 @@ CHAT_RATE_PER_S = 1.0
 CHAT_BURST = 5.0
 # Buckets are per seat; the oldest are dropped beyond this many (a bounded memory).
 MAX_BUCKETS = 10_000
-
-
-class ChatSettings:
-    """Rooms whose therapist turned members' chat off (the default is on)."""
-
-    def __init__(self) -> None:
-        self._off: set[str] = set()
-
-    def members_allowed(self, room_id: str) -> bool:
-        return room_id not in self._off
-
-    def set_members_allowed(self, room_id: str, allowed: bool) -> None:
-        if allowed:
-            self._off.discard(room_id)
-        else:
-            self._off.add(room_id)
 
 
 class ChatLimiter:
@@ -74,17 +58,11 @@ class ChatLimiter:
 
 def register_chat_routes(
     signaling: Signaling, monotonic: Callable[[], float] = time.monotonic
-) -> ChatSettings:
-    settings = ChatSettings()
+) -> None:
     limiter = ChatLimiter(monotonic)
-    signaling.add_route(
-        ClientEvent.CHAT_SEND, Route(s.ChatSendPayload, _send(signaling, settings, limiter))
-    )
-    signaling.add_route(
-        ClientEvent.CHAT_MEMBERS, Route(s.ChatMembersPayload, _members(signaling, settings))
-    )
-    signaling.add_route(ClientEvent.CHAT_STATE, Route(s.EmptyPayload, _state(settings)))
-    return settings
+    signaling.add_route(ClientEvent.CHAT_SEND, Route(s.ChatSendPayload, _send(signaling, limiter)))
+    signaling.add_route(ClientEvent.CHAT_MEMBERS, Route(s.ChatMembersPayload, _members(signaling)))
+    signaling.add_route(ClientEvent.CHAT_STATE, Route(s.EmptyPayload, _state(signaling)))
 
 
 async def _room(signaling: Signaling, connection: Connection) -> Room:
@@ -94,15 +72,13 @@ async def _room(signaling: Signaling, connection: Connection) -> Room:
     return room
 
 
-def _send(signaling: Signaling, settings: ChatSettings, limiter: ChatLimiter) -> Any:
+def _send(signaling: Signaling, limiter: ChatLimiter) -> Any:
     async def handle(connection: Connection, payload: BaseModel) -> Reply:
         assert isinstance(payload, s.ChatSendPayload)
         identity = connection.identity
         room = await _room(signaling, connection)
         text = check_text(payload.text)
-        route = route_message(
-            room, identity.member_id, payload.to, settings.members_allowed(room.id)
-        )
+        route = route_message(room, identity.member_id, payload.to)
         if not limiter.allow(room.id, identity.member_id):
             return error_reply(ErrorCode.RATE_LIMITED, "Chat messages are limited; wait a moment.")
         sender = room.require_member(identity.member_id)
@@ -128,23 +104,21 @@ def _send(signaling: Signaling, settings: ChatSettings, limiter: ChatLimiter) ->
     return handle
 
 
-def _members(signaling: Signaling, settings: ChatSettings) -> Any:
+def _members(signaling: Signaling) -> Any:
     async def handle(connection: Connection, payload: BaseModel) -> Reply:
         assert isinstance(payload, s.ChatMembersPayload)
-        room = await _room(signaling, connection)
-        require_capability(room, connection.identity.member_id, Capability.MODERATE)
-        if room.kind is not RoomKind.GROUP:
-            return error_reply(ErrorCode.NOT_A_GROUP)
-        settings.set_members_allowed(room.id, payload.allowed)
-        state = {"members_allowed": payload.allowed}
-        await signaling.fanout.send_to_room(room.id, ServerEvent.CHAT_STATE, state)
-        return {"ok": True, **state}
+        identity = connection.identity
+        command = codec.members_chat_command(identity, payload.allowed, signaling.clock())
+        # `chat.state` reaches the room from the command's event (codec.to_wire).
+        room, _ = await signaling.rooms.execute(identity.room, command)
+        return {"ok": True, "members_allowed": room.members_chat}
 
     return handle
 
 
-def _state(settings: ChatSettings) -> Any:
+def _state(signaling: Signaling) -> Any:
     async def handle(connection: Connection, payload: BaseModel) -> Reply:
-        return {"ok": True, "members_allowed": settings.members_allowed(connection.identity.room)}
+        room = await _room(signaling, connection)
+        return {"ok": True, "members_allowed": room.members_chat}
 
     return handle

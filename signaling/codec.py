@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from rooms.commands import (
     Admit,
+    AllowScreenShare,
     AnyCommand,
     ChangeFloorSettings,
     Deny,
@@ -32,7 +33,10 @@ from rooms.commands import (
     SendBack,
     SetFloorMode,
     SetMedia,
+    SetMembersChat,
     SkipTurn,
+    StartScreenShare,
+    StopScreenShare,
     StopVideo,
     YieldFloor,
 )
@@ -48,9 +52,11 @@ from rooms.events import (
     MemberModerated,
     MemberReconnected,
     MemberReplaced,
+    MembersChatChanged,
     MemberSentBack,
     RoomLockChanged,
     RoomStateChanged,
+    ScreenShareChanged,
 )
 from rooms.floor.state import FloorMode, FloorSettings, QueuePolicy, TurnLimitAction
 from rooms.member import Admission, Member, Presence
@@ -69,6 +75,7 @@ from signaling.schemas import (
     MediaStatePayload,
     MemberTargetPayload,
     MuteAllPayload,
+    ScreenAllowPayload,
 )
 
 
@@ -183,10 +190,25 @@ GROUP_COMMANDS: dict[ClientEvent, GroupCommand] = {
 }
 
 
+# Screen share, both room kinds (rooms/screen_share.py); same handler as the group's.
+SHARING_COMMANDS: dict[ClientEvent, GroupCommand] = {
+    ClientEvent.SCREEN_START: _by_sender(StartScreenShare),
+    ClientEvent.SCREEN_STOP: _by_sender(StopScreenShare),
+    ClientEvent.SCREEN_ALLOW: GroupCommand(
+        ScreenAllowPayload,
+        lambda by, p, now: AllowScreenShare(by.member_id, p.member, p.allowed, now),
+    ),
+}
+
+
+def members_chat_command(identity: Identity, allowed: bool, now: float) -> SetMembersChat:
+    return SetMembersChat(identity.member_id, allowed, now)
+
+
 def group_command(
     event: ClientEvent, identity: Identity, payload: BaseModel, now: float
 ) -> AnyCommand:
-    return GROUP_COMMANDS[event].build(identity, payload, now)
+    return (GROUP_COMMANDS.get(event) or SHARING_COMMANDS[event]).build(identity, payload, now)
 
 
 # Domain -> wire
@@ -212,6 +234,11 @@ def media_view(member: Member) -> dict[str, Any]:
     }
 
 
+def screen_view(room: Room) -> dict[str, Any]:
+    """Who shares a screen now (null: nobody) and which participants may."""
+    return {"sharer": room.screen_sharer, "allowed": sorted(room.share_allowed)}
+
+
 def room_view(room: Room) -> dict[str, Any]:
     return {"id": room.id, "kind": room.kind.value, "state": room.state.value}
 
@@ -223,6 +250,8 @@ def session_view(room: Room, member: Member, now: float) -> dict[str, Any]:
         "peers": peers_of(room, member.id) if member.admitted else [],
         "media": media_view(member),
     }
+    if member.admitted:
+        view["screen"] = screen_view(room)
     if room.floor is not None:
         view["locked"] = room.locked
         if member.admitted:
@@ -306,6 +335,10 @@ def to_wire(room: Room, events: Sequence[DomainEvent], now: float) -> list[Outgo
                 )
             case MemberReplaced(member=member):
                 messages.append(_to_member(ServerEvent.SESSION_REPLACED, {}, member.id))
+            case ScreenShareChanged():
+                messages.append(Outgoing(ServerEvent.SCREEN_STATE, screen_view(room)))
+            case MembersChatChanged(allowed=allowed):
+                messages.append(Outgoing(ServerEvent.CHAT_STATE, {"members_allowed": allowed}))
             case RoomLockChanged(locked=locked):
                 messages.append(Outgoing(ServerEvent.ROOM_LOCKED, {"locked": locked}))
             case FloorChanged(events=floor_events) if room.floor is not None:

@@ -40,6 +40,9 @@ class ClientEvent(StrEnum):
     CHAT_SEND = "chat.send"
     CHAT_MEMBERS = "chat.members"
     CHAT_STATE = "chat.state"
+    SCREEN_START = "screen.start"
+    SCREEN_STOP = "screen.stop"
+    SCREEN_ALLOW = "screen.allow"
     CHECKIN_STATE = "checkin.state"
     CHECKIN_SHARE = "checkin.share"
     NET_PING = "net.ping"
@@ -73,6 +76,7 @@ class ServerEvent(StrEnum):
     MEDIA_GAPS = "media.gaps"
     CHAT_MESSAGE = "chat.message"
     CHAT_STATE = "chat.state"
+    SCREEN_STATE = "screen.state"
     CHECKIN_INFO = "checkin.info"
     ERROR = "error"
 

@@ -18,7 +18,7 @@ from signaling.group_views import talk_report_view
 
 
 def register_group_routes(signaling: Signaling) -> None:
-    for event, command in codec.GROUP_COMMANDS.items():
+    for event, command in (codec.GROUP_COMMANDS | codec.SHARING_COMMANDS).items():
         signaling.add_route(event, Route(command.schema, _command_handler(signaling, event)))
     signaling.add_route(
         ClientEvent.TALK_REPORT, Route(s.EmptyPayload, _talk_report_handler(signaling))

@@ -96,6 +96,13 @@ class ChatMembersPayload(Payload):
     allowed: bool
 
 
+class ScreenAllowPayload(Payload):
+    """A therapist lets a participant share a screen, or no longer."""
+
+    member: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    allowed: bool
+
+
 class CheckinPayload(Payload):
     """Emergency information a patient confirms at check-in (individual rooms)."""
 

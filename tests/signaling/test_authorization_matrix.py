@@ -106,6 +106,9 @@ PAYLOADS: dict[E, dict[str, Any]] = {
     E.CHAT_SEND: {"text": "Running five minutes late"},
     E.CHAT_MEMBERS: {"allowed": False},
     E.CHAT_STATE: {},
+    E.SCREEN_START: {},
+    E.SCREEN_STOP: {},
+    E.SCREEN_ALLOW: {"member": "@participant", "allowed": True},
     E.CHECKIN_STATE: {},
     E.CHECKIN_SHARE: {"location": "Home", "contact": "Jordan, 555-0142"},
     E.NET_PING: {},
@@ -130,6 +133,8 @@ SETUPS: dict[str, tuple[Step, ...]] = {
     ),
     # The only admitted participant gets the first go-around turn at once.
     "go_around": (("therapist", E.FLOOR_MODE, {"mode": "go_around"}),),
+    "share_allowed": (("therapist", E.SCREEN_ALLOW, {"member": "@participant", "allowed": True}),),
+    "therapist_shares": (("therapist", E.SCREEN_START, {}),),
     # The therapist and the participant have a leg to the room's relay (never connected).
     "relay_legs": (
         ("therapist", E.RELAY_OFFER, {"sdp": RELAY_OFFER_SDP}),
@@ -173,6 +178,14 @@ MATRIX: dict[tuple[E, str], Cells] = {
     (E.CHAT_SEND, "open"): (OK, OK, WT, NJ, RV, AUD),
     (E.CHAT_MEMBERS, "open"): (OK, NA, WT, NJ, RV, AUD),
     (E.CHAT_STATE, "open"): (OK, OK, OK, NJ, RV, AUD),
+    # screen share: therapists always, a participant once allowed; one share per room;
+    # the sharer or a therapist stops it
+    (E.SCREEN_START, "open"): (OK, "screen_share_not_allowed", WT, NJ, RV, AUD),
+    (E.SCREEN_START, "share_allowed"): (OK, OK, WT, NJ, RV, AUD),
+    (E.SCREEN_START, "therapist_shares"): (OK, "screen_share_not_allowed", WT, NJ, RV, AUD),
+    (E.SCREEN_STOP, "open"): ("not_sharing", "not_sharing", WT, NJ, RV, AUD),
+    (E.SCREEN_STOP, "therapist_shares"): (OK, NA, WT, NJ, RV, AUD),
+    (E.SCREEN_ALLOW, "open"): (OK, NA, WT, NJ, RV, AUD),
     # emergency information: individual rooms only; asked before joining
     (E.CHECKIN_STATE, "open"): (OK, OK, OK, OK, RV, AUD),
     (E.CHECKIN_SHARE, "open"): ("no_checkin", "no_checkin", "no_checkin", NJ, RV, AUD),

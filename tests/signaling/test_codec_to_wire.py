@@ -370,7 +370,8 @@ def test_session_view_of_a_therapist_has_the_waiting_room_and_floor() -> None:
 def test_individual_session_view_has_no_group_fields() -> None:
     room = individual()
     view = session_view(room, room.require_member("p"), T0)
-    assert set(view) == {"admission", "peers", "media"}
+    assert set(view) == {"admission", "peers", "media", "screen"}
+    assert view["screen"] == {"sharer": None, "allowed": []}
     assert ids(view["peers"]) == ["t"]
 
 
