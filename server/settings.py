@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,8 @@ DEFAULT_DATA_DIR = Path("telehealth-data")
 MAX_MESSAGE_BYTES = 64 * 1024
 MIN_METRICS_TOKEN_CHARS = 16
 EMBEDDED_STORES = ("sqlite", "memory")
+# "relay": browsers use TURN candidates only (RTCConfiguration.iceTransportPolicy).
+ICE_POLICIES = ("all", "relay")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,13 @@ class Settings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = field(default=None, repr=False)
     turn_ttl_s: float = 6 * 3600.0
+    # "relay": browsers gather and use TURN candidates only, so no member's own address
+    # reaches another member (or the relay). Needs TURN servers.
+    ice_policy: str = "all"
+    # The group relay's UDP ports (first, last), for firewall rules; None: any free port.
+    rtc_ports: tuple[int, int] | None = None
+    # 1:1 NAT: the relay's host candidates announce this public address instead.
+    rtc_announce_ip: str | None = None
     # Hostile or stuck clients: an Engine.IO connection must authenticate (Socket.IO
     # CONNECT) within auth_timeout_s and then session.join within join_timeout_s (the
     # page connects before its device check, so this one is long); at most
@@ -84,6 +94,16 @@ class Settings:
             raise ValueError("TURN servers need --turn-secret (TURN REST shared secret)")
         if self.metrics_token is not None:
             check_metrics_token(self.metrics_token)
+        if self.ice_policy not in ICE_POLICIES:
+            raise ValueError(f"--ice-policy must be one of {', '.join(ICE_POLICIES)}")
+        if self.ice_policy == "relay" and not self.turn_urls:
+            raise ValueError("--ice-policy relay needs a TURN server (--turn and --turn-secret)")
+        if self.turn_ttl_s <= 0:
+            raise ValueError("--turn-ttl-seconds must be positive")
+        if self.rtc_ports is not None:
+            check_port_range(*self.rtc_ports)
+        if self.rtc_announce_ip is not None:
+            check_announce_ip(self.rtc_announce_ip)
         if not 1 <= self.program_retention_days <= 3650:
             raise ValueError("--program-retention-days must be between 1 and 3650")
 
@@ -116,3 +136,41 @@ def check_metrics_token(token: str) -> None:
         raise ValueError(
             "--metrics-token must be printable ASCII without spaces (it travels in an HTTP header)"
         )
+
+
+def parse_port_range(text: str) -> tuple[int, int]:
+    """``"50000-50199"`` as (first, last); ValueError with the reason if unusable.
+
+    One port for every leg would need all legs' ICE muxed on one socket, which the
+    relay does not do: each leg holds a port of the range per host address.
+    """
+    first_text, dash, last_text = text.strip().partition("-")
+    if not dash:
+        raise ValueError(
+            f"--rtc-ports {text!r}: give a range such as 50000-50199 (each relay leg holds "
+            "its own UDP port; one port shared by every leg is not supported)"
+        )
+    try:
+        first, last = int(first_text), int(last_text)
+    except ValueError:
+        raise ValueError(
+            f"--rtc-ports {text!r}: expected a UDP port range such as 50000-50199"
+        ) from None
+    check_port_range(first, last)
+    return first, last
+
+
+def check_port_range(first: int, last: int) -> None:
+    if not 1024 <= first <= 65535 or not 1024 <= last <= 65535:
+        raise ValueError(f"--rtc-ports {first}-{last}: ports must be between 1024 and 65535")
+    if first > last:
+        raise ValueError(f"--rtc-ports {first}-{last}: the first port is above the last")
+
+
+def check_announce_ip(address: str) -> None:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise ValueError(f"--rtc-announce-ip {address!r} is not an IP address") from None
+    if ip.is_unspecified or ip.is_multicast:
+        raise ValueError(f"--rtc-announce-ip {address}: members cannot reach this address")

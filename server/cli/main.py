@@ -12,7 +12,14 @@ from urllib.parse import quote
 
 from server.cli.admin_client import AdminClientError, call_admin_api
 from server.cli.program_commands import add_program_parser, run_program
-from server.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
+from server.settings import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ICE_POLICIES,
+    Settings,
+    parse_port_range,
+)
 
 
 def _data_dir_arg(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +80,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stun", action="append", default=[], help="STUN URL (repeatable)")
     serve.add_argument("--turn", action="append", default=[], help="TURN URL (repeatable)")
     serve.add_argument("--turn-secret", default=os.environ.get("TELEHEALTH_TURN_SECRET"))
+    serve.add_argument(
+        "--turn-ttl-seconds",
+        "--turn-ttl",
+        type=float,
+        default=6 * 3600.0,
+        help="lifetime of the TURN credentials handed out; pages fetch new ones before",
+    )
+    serve.add_argument(
+        "--ice-policy",
+        choices=ICE_POLICIES,
+        default="all",
+        help="relay: browsers use TURN candidates only (members never see each other's "
+        "addresses); needs --turn",
+    )
+    serve.add_argument(
+        "--rtc-ports",
+        metavar="FIRST-LAST",
+        help="UDP port range of the group relay's legs, e.g. 50000-50199 (default: any)",
+    )
+    serve.add_argument(
+        "--rtc-announce-ip",
+        metavar="IP",
+        help="1:1 NAT: the relay announces this public address instead of its own",
+    )
     serve.add_argument("--grace-seconds", type=float, default=30.0)
     serve.add_argument("--max-group-size", type=int, default=16)
     serve.add_argument("--link-ttl-minutes", type=float, default=240.0)
@@ -178,6 +209,10 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         stun_urls=tuple(args.stun),
         turn_urls=tuple(args.turn),
         turn_secret=args.turn_secret,
+        turn_ttl_s=args.turn_ttl_seconds,
+        ice_policy=args.ice_policy,
+        rtc_ports=parse_port_range(args.rtc_ports) if args.rtc_ports else None,
+        rtc_announce_ip=args.rtc_announce_ip,
         grace_s=args.grace_seconds,
         max_group_size=args.max_group_size,
         link_ttl_s=args.link_ttl_minutes * 60,
