@@ -25,7 +25,8 @@ from server.http.admin_api import AdminApi
 from server.http.pages import error_pages, page_routes, stamp_headers
 from server.http.probe import probe_routes
 from server.media.group_media import RelayRegistry
-from server.media.ice import ice_servers_for
+from server.media.ice import ice_config_for, ice_servers_for, relay_ice_servers
+from server.media.relay.aiortc_hooks import HostCandidatePolicy
 from server.media.voice import VoiceToFloor
 from server.ops.alerts import AlertLog
 from server.ops.feed import OpsFeed
@@ -113,6 +114,9 @@ class SettingsIce:
     def ice_servers(self, member_id: str) -> list[dict[str, Any]]:
         return ice_servers_for(self._settings, member_id, time.time())
 
+    def ice_config(self, member_id: str) -> dict[str, Any]:
+        return ice_config_for(self._settings, member_id, time.time())
+
 
 def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.Application:
     keys = load_or_create(settings.data_dir)
@@ -159,6 +163,8 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         on_voice=lambda room_id, member_id, speaking, _at: voice.report(
             room_id, member_id, speaking
         ),
+        relay_ice=lambda room_id: relay_ice_servers(settings, room_id, time.time()),
+        host_candidates=HostCandidatePolicy(settings.rtc_ports, settings.rtc_announce_ip),
     )
     quality = QualityService(metrics, alerts, signals=QualityToWire(fanout))
     # The session namespace and /ops: one origin policy, one set of message limits.

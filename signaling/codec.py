@@ -284,6 +284,7 @@ def to_wire(room: Room, events: Sequence[DomainEvent], now: float) -> list[Outgo
                 admitted: dict[str, Any] = {
                     "locked": room.locked,
                     "peers": peers_of(room, member.id),
+                    "screen": screen_view(room),
                 }
                 if room.floor is not None:
                     admitted["floor"] = floor_view(room.floor, now)

@@ -226,7 +226,8 @@ class Signaling:
             **codec.session_view(room, member, self.clock()),
             # The participant yields in glare (W3C perfect negotiation).
             "polite": identity.role.value != "therapist",
-            "ice_servers": self._ice.ice_servers(identity.member_id),
+            # ice_servers, ice_transport_policy and, with TURN, ice_servers_ttl_s.
+            **self._ice.ice_config(identity.member_id),
             "resume_token": self._auth.resume_token(identity),
             "resumed": any(e.name == "member_reconnected" for e in events),
             **relay,

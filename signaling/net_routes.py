@@ -20,7 +20,8 @@ def register_net_routes(signaling: Signaling, ice: IceProvider) -> None:
         return {"ok": True}
 
     async def ice_servers(connection: Connection, payload: BaseModel) -> Reply:
-        return {"ok": True, "ice_servers": ice.ice_servers(connection.identity.member_id)}
+        # Also how a page renews its TURN credentials in a long session.
+        return {"ok": True, **ice.ice_config(connection.identity.member_id)}
 
     signaling.add_route(ClientEvent.NET_PING, Route(s.EmptyPayload, ping, needs_join=False))
     signaling.add_route(ClientEvent.NET_ICE, Route(s.EmptyPayload, ice_servers, needs_join=False))

@@ -53,6 +53,9 @@ class RoomGateway(Protocol):
 class IceProvider(Protocol):
     def ice_servers(self, member_id: str) -> list[dict[str, Any]]: ...
 
+    def ice_config(self, member_id: str) -> dict[str, Any]:
+        """{"ice_servers", "ice_transport_policy"[, "ice_servers_ttl_s"]} for a page."""
+
 
 class GroupMedia(Protocol):
     """The group relay, as signaling sees it."""

@@ -8,11 +8,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from aiortc import RTCIceServer
+
 from rooms.errors import ErrorCode
 from rooms.events import DomainEvent, MemberLeft, MemberSentBack
 from rooms.gates import media_gates
 from rooms.room import Room, RoomKind
 from server.media.relay import GroupRelay, NegotiationError, RelayClosedError
+from server.media.relay.aiortc_hooks import HostCandidatePolicy
 from server.media.relay.member_leg import TrackMap
 from signaling.events import ServerEvent
 from signaling.ports import Identity, Refusal, RoomGateway
@@ -21,6 +24,12 @@ log = logging.getLogger(__name__)
 
 SendToMember = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
 VoiceListener = Callable[[str, str, bool, float], None]
+# A room id -> the relay's ICE servers as RTCIceServer keyword arguments.
+RelayIce = Callable[[str], list[dict[str, Any]]]
+
+
+def _sharers(room: Room) -> frozenset[str]:
+    return frozenset() if room.screen_sharer is None else frozenset({room.screen_sharer})
 
 
 class RelayToWire:
@@ -50,10 +59,14 @@ class RelayRegistry:
         send_to_member: SendToMember,
         *,
         on_voice: VoiceListener | None = None,
+        relay_ice: RelayIce | None = None,
+        host_candidates: HostCandidatePolicy | None = None,
     ) -> None:
         self._rooms = rooms
         self._send_to_member = send_to_member
         self._on_voice = on_voice
+        self._relay_ice = relay_ice
+        self._host_candidates = host_candidates
         self._relays: dict[str, GroupRelay] = {}
 
     def relay(self, room_id: str) -> GroupRelay | None:
@@ -71,10 +84,21 @@ class RelayRegistry:
                     self._on_voice(room_id, member_id, speaking, at)
 
             relay = GroupRelay(
-                room_id, signals=RelayToWire(room_id, self._send_to_member), on_voice_activity=voice
+                room_id,
+                signals=RelayToWire(room_id, self._send_to_member),
+                on_voice_activity=voice,
+                ice_servers=self._leg_ice_servers(room_id),
+                host_candidates=self._host_candidates,
             )
             self._relays[room_id] = relay
         return relay
+
+    def _leg_ice_servers(self, room_id: str) -> Callable[[], list[RTCIceServer]] | None:
+        """Each new leg's ICE servers (STUN, TURN with credentials minted then)."""
+        relay_ice = self._relay_ice
+        if relay_ice is None:
+            return None
+        return lambda: [RTCIceServer(**server) for server in relay_ice(room_id)]
 
     # --- GroupMedia port ------------------------------------------------------
 
@@ -88,6 +112,7 @@ class RelayRegistry:
         if not member.admitted:
             raise Refusal(ErrorCode.WAITING)
         relay = self._relay_for(identity.room)
+        await relay.set_screen_sharers(_sharers(room))
         try:
             answer = await relay.join(identity.member_id, sdp)
         except NegotiationError as error:
@@ -137,6 +162,7 @@ class RelayRegistry:
             if isinstance(event, MemberLeft | MemberSentBack):
                 await relay.leave(event.member.id)
         self._apply_gates(room, relay)
+        await relay.set_screen_sharers(_sharers(room))
 
     @staticmethod
     def _apply_gates(room: Room, relay: GroupRelay) -> None:

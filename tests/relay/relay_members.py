@@ -15,7 +15,13 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import (
     AUDIO_PTIME,
     VIDEO_CLOCK_RATE,
@@ -27,6 +33,7 @@ from av import AudioFrame, VideoFrame
 
 from server.media.relay import GroupRelay
 
+BUNDLED = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 SAMPLE_RATE = 48_000
 SAMPLES_PER_FRAME = int(AUDIO_PTIME * SAMPLE_RATE)
 LOUD_AMPLITUDE = 12_000  # about -8 dBov: RFC 6464 level ~8
@@ -120,6 +127,8 @@ class Member:
     pc: RTCPeerConnection = field(default_factory=RTCPeerConnection)
     tone: ToneTrack = field(default_factory=ToneTrack)
     video: PatternTrack = field(default_factory=PatternTrack)
+    # A second video track, the browser's screen share m-line (published from the start).
+    screen: PatternTrack | None = None
     track_map: dict[str, dict[str, str]] = field(default_factory=dict)
     decoded: Counter[tuple[str, str]] = field(default_factory=Counter)  # (publisher, kind)
     first_video_at: dict[str, float] = field(default_factory=dict)
@@ -132,6 +141,8 @@ class Member:
     async def join(self) -> None:
         self.pc.addTrack(self.tone)
         self.pc.addTrack(self.video)
+        if self.screen is not None:
+            self.pc.addTrack(self.screen)
 
         @self.pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -168,8 +179,8 @@ class Member:
             if entry is None:
                 continue
             publisher = entry["member"]
-            self.decoded[(publisher, track.kind)] += 1
-            if track.kind == "video":
+            self.decoded[(publisher, entry["kind"])] += 1  # audio, video or screen
+            if entry["kind"] == "video":
                 self.first_video_at.setdefault(publisher, loop.time())
 
     def received(self, publisher: str, kind: str) -> int:
@@ -210,8 +221,18 @@ class Group:
     members: dict[str, Member]
     voice_events: list[tuple[str, bool, float]]
 
-    async def add(self, member_id: str, amplitude: int = LOUD_AMPLITUDE) -> Member:
-        member = Member(member_id, self.relay, tone=ToneTrack(amplitude))
+    async def add(
+        self, member_id: str, amplitude: int = LOUD_AMPLITUDE, *, screen: bool = False
+    ) -> Member:
+        member = Member(
+            member_id,
+            self.relay,
+            tone=ToneTrack(amplitude),
+            screen=PatternTrack(320, 240) if screen else None,
+            # Two video m-lines: aiortc's default "balanced" policy would send the second
+            # on a transport of its own, which the relay's max-bundle answer stops.
+            **({"pc": RTCPeerConnection(BUNDLED)} if screen else {}),
+        )
         self.members[member_id] = member
         await member.join()
         return member

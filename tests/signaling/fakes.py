@@ -128,6 +128,9 @@ class StaticIce:
         self.asked_for.append(member_id)
         return [dict(server) for server in self.servers]
 
+    def ice_config(self, member_id: str) -> dict[str, Any]:
+        return {"ice_servers": self.ice_servers(member_id), "ice_transport_policy": "all"}
+
 
 class EchoGroupMedia:
     """A relay that answers every offer with a fixed answer and remembers who sent what."""

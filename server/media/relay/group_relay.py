@@ -16,7 +16,14 @@ from aiortc.rtp import RtpPacket
 from server.media.relay import aiortc_hooks
 from server.media.relay.forwarding_track import ForwardingCounters
 from server.media.relay.media_completeness import SILENCE_LIMIT_S, MediaGap, PublisherActivity
-from server.media.relay.member_leg import MEDIA_KINDS, MemberLeg, NegotiationError, TrackMap
+from server.media.relay.member_leg import (
+    MEDIA_KINDS,
+    SOURCE_KINDS,
+    SOURCES,
+    MemberLeg,
+    NegotiationError,
+    TrackMap,
+)
 from server.media.relay.published_track import PublishedTrack
 from server.media.relay.relay_stats import (
     KindTotals,
@@ -74,12 +81,14 @@ class GroupRelay:
         signals: RelaySignals,
         on_voice_activity: VoiceActivityCallback | None = None,
         on_audio_level: AudioLevelCallback | None = None,
-        ice_servers: list[RTCIceServer] | None = None,
+        ice_servers: list[RTCIceServer] | Callable[[], list[RTCIceServer]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         voice_activity: VoiceActivityConfig | None = None,
         publisher_remb: bool = False,
+        host_candidates: aiortc_hooks.HostCandidatePolicy | None = None,
     ) -> None:
         aiortc_hooks.check_aiortc_version()
+        self._host_candidates = host_candidates or aiortc_hooks.HostCandidatePolicy()
         self.room_id = room_id
         self._signals = signals
         self._on_voice_activity = on_voice_activity
@@ -99,6 +108,8 @@ class GroupRelay:
         self._closed = False
         self._activity = PublisherActivity()
         self._gaps: list[MediaGap] = []
+        # Whose screen is forwarded: the room's sharer (a screen slot per other leg).
+        self._sharers: frozenset[str] = frozenset()
 
     # --- commands -------------------------------------------------------
 
@@ -113,9 +124,13 @@ class GroupRelay:
             if self._closed:
                 raise RelayClosedError(self.room_id)
             old_leg = self._legs.pop(member_id, None)
-            leg = MemberLeg.create(member_id, self._ice_servers)
+            # A callable mints fresh TURN credentials for each leg (a room outlives them).
+            servers = self._ice_servers() if callable(self._ice_servers) else self._ice_servers
+            leg = MemberLeg.create(member_id, servers)
             try:
                 incoming = await leg.apply_member_offer(offer_sdp)
+                # Before the answer's gathering: ports from the range, the public address.
+                aiortc_hooks.bind_host_candidates(leg.pc, self._host_candidates)
                 changed_legs = self._publish(member_id, incoming)
                 answer = await leg.answer()
                 # Slots are added after the answer: aiortc applies an answer to every
@@ -123,7 +138,8 @@ class GroupRelay:
                 for publisher_id, publications in self._published.items():
                     if publisher_id != member_id:
                         for publication in publications.values():
-                            leg.bind_slot(publication)
+                            if self._forwarded(publication):
+                                leg.bind_slot(publication)
             except Exception:
                 await leg.close()
                 if old_leg is not None:
@@ -174,6 +190,32 @@ class GroupRelay:
 
     def set_video_gate(self, member_id: str, open: bool) -> None:
         self._set_gate(member_id, "video", open)
+
+    async def set_screen_sharers(self, member_ids: frozenset[str]) -> None:
+        """Forward these members' screens (the room's one sharer, or nobody): every other
+        leg gets a video slot for a new sharer's screen and loses the slot of a share
+        that ended; only those legs are renegotiated."""
+        async with self._lock:
+            if member_ids == self._sharers:
+                return
+            started, ended = member_ids - self._sharers, self._sharers - member_ids
+            self._sharers = member_ids
+            changed: list[MemberLeg] = []
+            for member_id in ended:
+                screen = self._published.get(member_id, {}).get("screen")
+                for leg in self._legs.values():
+                    if screen is not None and leg.release_slot_of(screen):
+                        changed.append(leg)
+            for member_id in started:
+                screen = self._published.get(member_id, {}).get("screen")
+                if screen is None:
+                    continue  # bound when (if) the member's leg publishes one
+                for other_id, leg in self._legs.items():
+                    if other_id != member_id:
+                        leg.bind_slot(screen)
+                        changed.append(leg)
+        for leg in changed:
+            self._schedule_negotiation(leg)
 
     def media_gaps(self) -> list[MediaGap]:
         """Tracks a subscriber is owed and has not received for a while (last check)."""
@@ -234,10 +276,10 @@ class GroupRelay:
                 total.frames_dropped_overload += counters.frames_dropped_overload
                 total.frames_skipped_awaiting_keyframe += counters.frames_skipped_awaiting_keyframe
         for publications in self._published.values():
-            for kind, publication in publications.items():
-                if kind in totals:
+            for publication in publications.values():
+                if publication.kind in totals:
                     gated = publication.counters.frames_dropped_by_gate
-                    totals[kind].frames_dropped_by_gate += gated
+                    totals[publication.kind].frames_dropped_by_gate += gated
         return totals
 
     async def close(self) -> None:
@@ -268,24 +310,29 @@ class GroupRelay:
 
     # --- internals --------------------------------------------------------
 
+    def _forwarded(self, publication: PublishedTrack) -> bool:
+        """Camera and microphone always; a screen only while its member shares."""
+        return publication.source != "screen" or publication.member_id in self._sharers
+
     def _publish(self, member_id: str, incoming: dict[str, Any]) -> list[MemberLeg]:
         """Tap the member's receivers; returns the other legs that got a new slot."""
         publications = self._published.setdefault(member_id, {})
         changed: list[MemberLeg] = []
-        for kind in MEDIA_KINDS:
-            transceiver = incoming.get(kind)
+        for source in SOURCES:
+            transceiver = incoming.get(source)
             if transceiver is None:
                 continue
-            publication = publications.get(kind)
+            kind = SOURCE_KINDS[source]
+            publication = publications.get(source)
             is_new = publication is None
             if publication is None:
-                publication = PublishedTrack(member_id, kind, self._clock)
-                publication.gate_open = self._gates.get((member_id, kind), True)
-                publications[kind] = publication
+                publication = PublishedTrack(member_id, kind, self._clock, source=source)
+                publication.gate_open = self._gates.get((member_id, source), True)
+                publications[source] = publication
             on_rtp = self._audio_level_observer(member_id) if kind == "audio" else None
             tap = publication.attach(transceiver.receiver, on_rtp, remb=self._publisher_remb)
             self._taps.append(tap)
-            if is_new:
+            if is_new and self._forwarded(publication):
                 for other_id, other in self._legs.items():
                     if other_id != member_id:
                         other.bind_slot(publication)
@@ -370,8 +417,8 @@ class GroupRelay:
         sending: set[tuple[str, str]] = set()
         published: set[tuple[str, str]] = set()
         for member_id, publications in self._published.items():
-            for kind, publication in publications.items():
-                key = (member_id, kind)
+            for source, publication in publications.items():
+                key = (member_id, source)
                 published.add(key)
                 received = publication.counters.rtp_packets_received
                 if self._activity.active(key, received) and publication.gate_open:
@@ -381,12 +428,12 @@ class GroupRelay:
         for leg in self._legs.values():
             for slot in leg.slots:
                 publisher = slot.publisher_id
-                owed = slot.track.flowing and (publisher, slot.kind) in sending
+                owed = slot.track.flowing and (publisher, slot.source) in sending
                 since = slot.reception.missing_since(
                     owed=owed, now=now, limit_s=SILENCE_LIMIT_S[slot.kind]
                 )
                 if since is not None and publisher is not None:
-                    gaps.append(MediaGap(leg.member_id, publisher, slot.kind, since))
+                    gaps.append(MediaGap(leg.member_id, publisher, slot.source, since))
         return gaps
 
     def _ensure_ticker(self) -> None:

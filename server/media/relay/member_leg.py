@@ -24,6 +24,10 @@ from server.media.relay.published_track import PublishedTrack
 logger = logging.getLogger(__name__)
 
 MEDIA_KINDS = ("audio", "video")
+# What a member publishes: its microphone, camera and, on a second video m-line, its
+# screen (sent only while it shares; docs/relay.md "Screen share").
+SOURCES = ("audio", "video", "screen")
+SOURCE_KINDS = {"audio": "audio", "video": "video", "screen": "video"}
 FORWARDED_CODECS = {"audio": "audio/opus", "video": "video/VP8"}
 CONNECT_TIMEOUT = 20.0
 CLOSE_TIMEOUT = 5.0
@@ -54,6 +58,10 @@ class SenderSlot:
     @property
     def publisher_id(self) -> str | None:
         return self.publication.member_id if self.publication is not None else None
+
+    @property
+    def source(self) -> str:
+        return self.publication.source if self.publication is not None else self.kind
 
     def request_keyframe(self) -> None:
         if self.publication is not None:
@@ -105,20 +113,23 @@ class MemberLeg:
         return leg
 
     async def apply_member_offer(self, offer_sdp: str) -> dict[str, RTCRtpTransceiver]:
-        """Apply the member's first offer; returns its publishing transceivers by kind.
+        """Apply the member's first offer; returns its publishing transceivers by source.
 
-        The caller taps their receivers, then calls ``answer`` (the receivers
-        start only once the answer is set and the transport is up).
+        The first audio and video sections are the microphone and camera; a second
+        video section is the screen. The caller taps their receivers, then calls
+        ``answer`` (the receivers start only once the answer is set and the transport
+        is up).
         """
         await self._apply_remote(offer_sdp, "offer")
         for transceiver in self.pc.getTransceivers():
             kind = transceiver.kind
-            if kind in self.incoming:
-                transceiver.direction = "inactive"  # one track per kind is published
+            source = "screen" if kind == "video" and "video" in self.incoming else kind
+            if source in self.incoming:
+                transceiver.direction = "inactive"  # one track per source is published
                 continue
             aiortc_hooks.restrict_codecs(transceiver, FORWARDED_CODECS[kind])
             transceiver.direction = "recvonly"
-            self.incoming[kind] = transceiver
+            self.incoming[source] = transceiver
         if not self.incoming:
             # Answering it would leave a leg that carries nothing (and say ok to the member).
             raise NegotiationError("the offer has no audio or video section")
@@ -169,6 +180,14 @@ class MemberLeg:
             if slot.publication is not None and slot.publisher_id == publisher_id:
                 self._release(slot)
 
+    def release_slot_of(self, publication: PublishedTrack) -> bool:
+        """Stop forwarding ``publication`` here; whether this leg had a slot for it."""
+        for slot in self.slots:
+            if slot.publication is publication:
+                self._release(slot)
+                return True
+        return False
+
     def release_all_slots(self) -> None:
         for slot in self.slots:
             if slot.publication is not None:
@@ -177,7 +196,7 @@ class MemberLeg:
     def track_map(self) -> TrackMap:
         """mid -> publisher and kind, for the slots negotiated so far."""
         return {
-            slot.transceiver.mid: {"member": slot.publisher_id, "kind": slot.kind}
+            slot.transceiver.mid: {"member": slot.publisher_id, "kind": slot.source}
             for slot in self.slots
             if slot.publisher_id is not None and slot.transceiver.mid is not None
         }

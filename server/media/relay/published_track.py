@@ -41,9 +41,13 @@ class PublishedTrack:
     their peer connections need no renegotiation.
     """
 
-    def __init__(self, member_id: str, kind: str, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, member_id: str, kind: str, clock: Callable[[], float], *, source: str | None = None
+    ) -> None:
         self.member_id = member_id
         self.kind = kind
+        # What it carries, for track maps: "audio", "video" (camera) or "screen" (kind video).
+        self.source = source or kind
         self.gate_open = True
         self.counters = PublisherCounters()
         self._clock = clock

@@ -12,6 +12,7 @@ silently decoding media or dropping keyframe requests. aiortc is pinned to
 * ``send``: subscribers' packets and RTCP, straight into their transports.
 * ``negotiation``: codec restriction and stable re-offers.
 * ``remote_candidates``: members behind mDNS names, reached through their own checks.
+* ``ports``: the relay's own sockets on a configured port range and public address.
 """
 
 from server.media.relay.aiortc_hooks.names import (
@@ -47,6 +48,13 @@ from server.media.relay.aiortc_hooks.negotiation import (
     create_stable_offer,
     negotiated_header_extension_ids,
     restrict_codecs,
+)
+from server.media.relay.aiortc_hooks.ports import (
+    PINNED_AIOICE_VERSION,
+    HostCandidatePolicy,
+    bind_host_candidates,
+    check_aioice_version,
+    host_sockets,
 )
 from server.media.relay.aiortc_hooks.receive import (
     PacketPassThrough,
@@ -84,6 +92,7 @@ __all__ = [
     "MID_URI",
     "NOT_CONNECTED",
     "NOT_SENDABLE",
+    "PINNED_AIOICE_VERSION",
     "PINNED_AIORTC_VERSION",
     "PINNED_PYLIBSRTP_VERSION",
     "RECEIVER_BITRATE_ESTIMATOR",
@@ -95,16 +104,20 @@ __all__ = [
     "SENT",
     "SRTP_SESSION",
     "AiortcHookError",
+    "HostCandidatePolicy",
     "PacketHandler",
     "PacketPassThrough",
     "ReceiverTap",
     "RtpObserver",
     "SenderWire",
+    "bind_host_candidates",
+    "check_aioice_version",
     "check_aiortc_version",
     "create_stable_offer",
     "expect_peer_reflexive_candidates",
     "handle_media_on_arrival",
     "hook_points",
+    "host_sockets",
     "negotiated_header_extension_ids",
     "ntp_time_now",
     "observe_receiver_reports",
