@@ -2,6 +2,7 @@
 // methods and listen to its events; they never see the socket or a peer connection.
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { Emitter } from "./emitter.js";
+import { IceConfig } from "./ice-config.js";
 import { P2PMedia } from "./p2p-media.js";
 import { RelayMedia } from "./relay-media.js";
 import { FINAL_JOIN_ERRORS, ProtocolError, checkTransition } from "./session-state.js";
@@ -24,6 +25,8 @@ export class SessionClient extends Emitter {
   #socket = null;
   #linkToken;
   #ack = null;
+  /** ICE servers and policy for every peer connection, TURN credentials kept fresh. */
+  #ice = this.#makeIceConfig();
   #token;
   #state = "idle";
   #reason = null;
@@ -289,6 +292,7 @@ export class SessionClient extends Emitter {
     this.#outbox = [];
     if (resumed) for (const [event, payload] of queued) this.#send(event, payload);
     this.#ack = ack;
+    this.#ice.update(ack);
     if (!this.#admitted || !this.#media || !resumed) {
       this.#media?.close();
       this.#media = this.#admitted ? this.#makeMedia(ack) : null;
@@ -330,11 +334,24 @@ export class SessionClient extends Emitter {
     }, STATS_INTERVAL_MS);
   }
 
+  #makeIceConfig() {
+    const ice = new IceConfig((event, payload) => this.#request(event, payload));
+    ice.on("change", (config) => this.#media?.iceChanged?.(config));
+    return ice;
+  }
+
   #makeMedia(ack) {
+    const ice = this.#ice;
     const ctx = {
       selfId: ack.self.id,
       polite: Boolean(ack.polite),
-      iceServers: ack.ice_servers ?? [],
+      // Read when a connection is made: the freshest TURN credentials.
+      get iceServers() {
+        return ice.iceServers;
+      },
+      get iceTransportPolicy() {
+        return ice.iceTransportPolicy;
+      },
       tracks: () => ({ ...this.#tracks }),
       send: (event, payload) => this.#send(event, payload),
       request: (event, payload) => this.#request(event, payload),
@@ -363,6 +380,7 @@ export class SessionClient extends Emitter {
     if (this.#state === "closed") return;
     this.#joinedOnSocket = false;
     clearInterval(this.#statsTimer);
+    this.#ice.stop();
     this.#media?.close();
     this.#media = null;
     this.#socket?.disconnect();

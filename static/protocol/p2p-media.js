@@ -82,6 +82,11 @@ export class P2PMedia {
     return Object.fromEntries([...this.#links].map(([id, l]) => [id, l.state]));
   }
 
+  /** Fresh TURN credentials (or policy): every link's next ICE restart gathers with them. */
+  iceChanged(config) {
+    for (const link of this.#links.values()) link.updateIce(config);
+  }
+
   /** Treat every link as failed: restart ICE (tests use this to exercise recovery). */
   fail() {
     for (const link of this.#links.values()) link.restartIce();
@@ -98,6 +103,7 @@ export class P2PMedia {
       epoch,
       polite: ctx.polite,
       iceServers: ctx.iceServers,
+      iceTransportPolicy: ctx.iceTransportPolicy,
       tracks: ctx.tracks(),
       send: ctx.send,
     });

@@ -43,17 +43,22 @@ export class PeerLink extends Emitter {
    * @param {number|null} o.epoch  the other member's join epoch (null: not yet known)
    * @param {boolean} o.polite  our perfect-negotiation role
    * @param {RTCIceServer[]} o.iceServers
+   * @param {RTCIceTransportPolicy} [o.iceTransportPolicy]  "relay": TURN candidates only
    * @param {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} o.tracks
    * @param {(event: string, payload: object) => void} o.send  signal.* sender
    */
-  constructor({ peerId, epoch, polite, iceServers, tracks, send }) {
+  constructor({ peerId, epoch, polite, iceServers, iceTransportPolicy, tracks, send }) {
     super();
     this.peerId = peerId;
     this.epoch = epoch;
     this.createdAt = Date.now();
     this.#polite = polite;
     this.#send = send;
-    this.#pc = new RTCPeerConnection({ iceServers: iceServers ?? [], bundlePolicy: "max-bundle" });
+    this.#pc = new RTCPeerConnection({
+      iceServers: iceServers ?? [],
+      iceTransportPolicy: iceTransportPolicy ?? "all",
+      bundlePolicy: "max-bundle",
+    });
     this.#wire();
     this.#armWatchdog(CONNECT_WATCHDOG_MS + (polite ? POLITE_RESTART_DELAY_MS : 0));
     const stream = new MediaStream(KINDS.map((k) => tracks[k]).filter(Boolean));
@@ -153,6 +158,12 @@ export class PeerLink extends Emitter {
       if (s === "connected" || s === "completed" || this.#pc.signalingState === "closed") return;
       this.restartIce();
     }, ms);
+  }
+
+  /** Fresh TURN credentials or policy: used by the next ICE restart's gathering. */
+  updateIce({ iceServers, iceTransportPolicy }) {
+    if (this.#pc.signalingState === "closed") return;
+    this.#pc.setConfiguration({ ...this.#pc.getConfiguration(), iceServers, iceTransportPolicy });
   }
 
   /** ICE restart through perfect negotiation (the next offer carries new ICE credentials). */

@@ -26,17 +26,21 @@ export class RelayLink extends Emitter {
    * @param {object} o
    * @param {string} o.selfId  our member id (never shown as a remote tile)
    * @param {RTCIceServer[]} o.iceServers
+   * @param {RTCIceTransportPolicy} [o.iceTransportPolicy]  "relay": TURN candidates only
    * @param {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} o.tracks
    * @param {(event: string, payload: object) => Promise<object>} o.request  emit with ack
    * @param {(event: string, payload: object) => void} o.send  emit without waiting
    */
-  constructor({ selfId, iceServers, tracks, request, send }) {
+  constructor({ selfId, iceServers, iceTransportPolicy, tracks, request, send }) {
     super();
     this.createdAt = Date.now();
     this.#selfId = selfId;
     this.#request = request;
     this.#send = send;
-    this.#pc = new RTCPeerConnection({ iceServers: iceServers ?? [] });
+    this.#pc = new RTCPeerConnection({
+      iceServers: iceServers ?? [],
+      iceTransportPolicy: iceTransportPolicy ?? "all",
+    });
     const stream = new MediaStream(KINDS.map((k) => tracks[k]).filter(Boolean));
     for (const kind of KINDS) {
       this.#pc.addTransceiver(tracks[kind] ?? kind, { direction: "sendrecv", streams: [stream] });

@@ -85,6 +85,7 @@ export class RelayMedia {
     const link = new RelayLink({
       selfId: ctx.selfId,
       iceServers: ctx.iceServers,
+      iceTransportPolicy: ctx.iceTransportPolicy,
       tracks: ctx.tracks(),
       request: ctx.request,
       send: ctx.send,

@@ -89,15 +89,19 @@ export class ConnectionCheck {
   /** Gather candidates with the server's ICE servers: TURN relay, STUN, or local only. */
   async #ice() {
     let servers = [];
+    let policy = "all";
     try {
-      servers = (await withTimeout(this.#client.command("net.ice", {}), PING_TIMEOUT_MS)).ice_servers ?? [];
+      const reply = await withTimeout(this.#client.command("net.ice", {}), PING_TIMEOUT_MS);
+      servers = reply.ice_servers ?? [];
+      policy = reply.ice_transport_policy === "relay" ? "relay" : "all";
     } catch {
       return { ok: false, text: "not checked", tip: "The session server did not answer: check that you are online." };
     }
     const urls = servers.flatMap((s) => [].concat(s.urls));
     const turn = urls.some((u) => /^turns?:/.test(u));
     const stun = urls.some((u) => /^stuns?:/.test(u));
-    const types = await gatherCandidateTypes(servers);
+    // As the session will: with the "relay" policy only TURN candidates count.
+    const types = await gatherCandidateTypes(servers, policy);
     if (turn) {
       return types.has("relay")
         ? { ok: true, text: "the relay server (TURN) is reachable" }
@@ -131,9 +135,9 @@ export class ConnectionCheck {
   }
 }
 
-async function gatherCandidateTypes(iceServers) {
+async function gatherCandidateTypes(iceServers, iceTransportPolicy) {
   const types = new Set();
-  const pc = new RTCPeerConnection({ iceServers });
+  const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
   try {
     pc.createDataChannel("check");
     const done = new Promise((resolve) => {
