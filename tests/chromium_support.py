@@ -11,10 +11,15 @@ from typing import Any
 
 # Debian's package; Playwright's own browser downloads are not used (nor reachable).
 CHROMIUM = os.environ.get("TELEHEALTH_CHROMIUM", "/usr/bin/chromium")
+# The fake screen for screen share: with the fake devices and the fake UI below,
+# getDisplayMedia() is answered at once (no picker, no display needed) with Chromium's
+# fake capture of a whole "monitor", 1280x720 with a moving pattern.
+FAKE_SCREEN = "display-media-type=monitor"
+FAKE_DEVICES = f"fps=15,{FAKE_SCREEN}"
 CHROMIUM_ARGS = [
     # 15 fps fake camera (Chromium's fake capture option): a group of six pages encodes
     # and decodes 36 videos on two cores; half the frames keep the machine responsive.
-    "--use-fake-device-for-media-stream=fps=15",
+    f"--use-fake-device-for-media-stream={FAKE_DEVICES}",
     "--use-fake-ui-for-media-stream",
     "--no-sandbox",
     # Without these Chromium keeps calling home, and this network refuses it.
@@ -26,7 +31,7 @@ CHROMIUM_ARGS = [
 
 
 @contextlib.asynccontextmanager
-async def headless_chromium(fake_devices: str = "fps=15") -> AsyncIterator[Any]:
+async def headless_chromium(fake_devices: str = FAKE_DEVICES) -> AsyncIterator[Any]:
     """``fake_devices``: the fake capture's options, e.g. ``"fps=15,device-count=3"``."""
     from playwright.async_api import async_playwright
 

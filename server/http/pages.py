@@ -26,7 +26,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=()",
+    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",
     "Content-Security-Policy": (
         # CSP Level 3: 'self' also matches ws:/wss: to the page's own host (Chromium,
         # Firefox, Safari); no other host may be reached, WebSockets included.

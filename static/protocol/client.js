@@ -32,7 +32,9 @@ export class SessionClient extends Emitter {
   #reason = null;
   #media = null;
   #outbox = [];
-  #tracks = { audio: null, video: null };
+  #tracks = { audio: null, video: null, screen: null };
+  /** Our shared screen's track while we share (null otherwise). */
+  #screenTrack = null;
   #mediaState = { audio: false, video: false };
   #roster = new Map();
   #joinedOnSocket = false;
@@ -64,6 +66,8 @@ export class SessionClient extends Emitter {
     this.selfMedia = null;
     /** `error` events from the server (failures of events sent without acknowledgement). */
     this.serverErrors = [];
+    /** Screen share as the server holds it: {sharer: id|null, allowed: [participant ids]}. */
+    this.screen = { sharer: null, allowed: [] };
   }
 
   get state() {
@@ -108,7 +112,7 @@ export class SessionClient extends Emitter {
 
   /** Enter the room with the local tracks; resolves with {self, room, peers}. */
   async join(tracks, mediaState) {
-    this.#tracks = { audio: tracks.audio ?? null, video: tracks.video ?? null };
+    this.#tracks = { audio: tracks.audio ?? null, video: tracks.video ?? null, screen: this.#screenTrack };
     this.#mediaState = { ...mediaState };
     if (this.#parked) await this.#unpark();
     this.#setState("joining");
@@ -140,6 +144,57 @@ export class SessionClient extends Emitter {
   }
 
   /**
+   * Share a screen (a track from getDisplayMedia): the server must agree first
+   * (`screen.start`; rejects with a ProtocolError such as `screen_share_not_allowed`,
+   * and the track is then stopped). The browser's own "Stop sharing" ends it too.
+   */
+  async startScreenShare(track) {
+    try {
+      await this.#request("screen.start", {});
+    } catch (err) {
+      track.stop();
+      throw err;
+    }
+    if (this.#state === "closed") return track.stop();
+    track.addEventListener("ended", () => {
+      if (this.#screenTrack === track) this.stopScreenShare().catch(() => {});
+    });
+    this.#setScreenTrack(track);
+  }
+
+  /** Stop our share: the others' view drops it at once (`screen.stop`). */
+  async stopScreenShare() {
+    const wasSharing = this.#screenTrack !== null || this.screen.sharer === this.self?.id;
+    this.#setScreenTrack(null);
+    if (wasSharing && this.#joinedOnSocket) {
+      await this.#request("screen.stop", {}).catch((err) => {
+        if (err.code !== "not_sharing") throw err;
+      });
+    }
+  }
+
+  get sharingScreen() {
+    return this.#screenTrack !== null;
+  }
+
+  #setScreenTrack(track) {
+    const old = this.#screenTrack;
+    if (old === track) return;
+    this.#screenTrack = track;
+    this.#tracks.screen = track;
+    old?.stop();
+    this.#media?.setScreen?.(track)?.catch?.((err) => console.warn("screen track not sent", err));
+    this.emit("local-screen", { track });
+  }
+
+  #applyScreen(screen) {
+    this.screen = { sharer: screen?.sharer ?? null, allowed: [...(screen?.allowed ?? [])] };
+    // The server ended our share (revoked, or it ended while we were away): stop sending.
+    if (this.#screenTrack && this.screen.sharer !== this.self?.id) this.#setScreenTrack(null);
+    this.emit("screen", this.screen);
+  }
+
+  /**
    * Any other client event with an acknowledgement (moderation and floor commands:
    * see docs/protocol.md). Resolves with the ack, rejects with a ProtocolError.
    */
@@ -156,6 +211,11 @@ export class SessionClient extends Emitter {
   /** {peerId: {framesDecoded, ...}} for every remote video we receive. */
   async stats() {
     return this.#media ? this.#media.stats() : {};
+  }
+
+  /** The same figures for the screens we receive: {peerId: {framesDecoded, frameWidth, ...}}. */
+  async screenStats() {
+    return this.#media?.screenStats ? this.#media.screenStats() : {};
   }
 
   linkStates() {
@@ -303,6 +363,7 @@ export class SessionClient extends Emitter {
     this.emit("roster", this.peers);
     this.emit("admission", { admission: this.admission });
     this.#media?.sync(ack.peers, resumed, ack);
+    if (this.#admitted) this.#applyScreen(ack.screen);
     this.#send("media.state", this.#mediaState);
     this.#startStats();
   }
@@ -312,6 +373,7 @@ export class SessionClient extends Emitter {
    * already in the room) or sent back to it (no peers: the waiting room sees nobody).
    */
   #setAdmitted(admitted, peers = []) {
+    if (!admitted) this.#setScreenTrack(null);
     this.admission = admitted ? "admitted" : "waiting";
     this.#admitted = admitted;
     this.#media?.close();
@@ -381,6 +443,7 @@ export class SessionClient extends Emitter {
     this.#joinedOnSocket = false;
     clearInterval(this.#statsTimer);
     this.#ice.stop();
+    this.#screenTrack?.stop();
     this.#media?.close();
     this.#media = null;
     this.#socket?.disconnect();
@@ -420,8 +483,10 @@ export class SessionClient extends Emitter {
         this.#patchPeer(id, { media });
       }
     });
-    on("lobby.admitted", ({ floor, locked, peers } = {}) => {
+    on("screen.state", (screen) => this.#applyScreen(screen));
+    on("lobby.admitted", ({ floor, locked, peers, screen } = {}) => {
       this.#setAdmitted(true, peers ?? []);
+      this.#applyScreen(screen);
       // The room's shared state as of admission, so the page need not wait for a change.
       if (floor) this.emit("floor.state", { floor, events: [] });
       if (locked !== undefined) this.emit("room.locked", { locked });

@@ -59,6 +59,20 @@ export class P2PMedia {
     await Promise.all([...this.#links.values()].map((l) => l.replaceTrack(kind, track)));
   }
 
+  /** Our screen share (null: stopped), on every link; new links take it from ctx.tracks(). */
+  async setScreen(track) {
+    await Promise.all([...this.#links.values()].map((l) => l.setScreen(track)));
+  }
+
+  async screenStats() {
+    const out = {};
+    for (const [id, link] of this.#links) {
+      const s = await link.screenStats();
+      if (s) out[id] = s;
+    }
+    return out;
+  }
+
   async stats() {
     const out = {};
     for (const [id, link] of this.#links) {
@@ -108,6 +122,7 @@ export class P2PMedia {
       send: ctx.send,
     });
     link.on("stream", (stream) => ctx.emit("remote-stream", { peerId, stream }));
+    link.on("screen", (stream) => ctx.emit("remote-screen", { peerId, stream }));
     link.on("state", (state) => ctx.emit("link-state", { peerId, state }));
     this.#links.set(peerId, link);
     ctx.emit("link-state", { peerId, state: "connecting" });
@@ -120,5 +135,6 @@ export class P2PMedia {
     this.#links.delete(peerId);
     link.close();
     this.#ctx.emit("remote-stream", { peerId, stream: null });
+    this.#ctx.emit("remote-screen", { peerId, stream: null });
   }
 }

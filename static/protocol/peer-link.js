@@ -71,6 +71,7 @@ export class PeerLink extends Emitter {
         this.#pc.addTransceiver(kind, { direction: "sendrecv", streams: [stream] });
       }
     }
+    if (tracks.screen) this.setScreen(tracks.screen);
   }
 
   get state() {
@@ -106,7 +107,11 @@ export class PeerLink extends Emitter {
     pc.onicecandidate = ({ candidate }) => {
       this.#send("signal.candidate", { to: this.peerId, candidate: candidate ? plainCandidate(candidate) : null });
     };
-    pc.ontrack = ({ track }) => {
+    pc.ontrack = ({ track, transceiver }) => {
+      if (transceiver === this.#screenTransceiver()) {
+        this.emit("screen", new MediaStream([track]));
+        return;
+      }
       this.#remoteTracks.set(track.kind, track);
       track.addEventListener("ended", () => this.#remoteTracks.delete(track.kind));
       this.#scheduleStream();
@@ -241,13 +246,32 @@ export class PeerLink extends Emitter {
     });
   }
 
-  /** Swap (or remove, with null) the track we send for one kind. */
+  /**
+   * The screen's m-line: the second video transceiver (the first is the camera's,
+   * negotiated when the link was made). Either side may share on it, one at a time.
+   */
+  #screenTransceiver() {
+    return this.#pc.getTransceivers().filter((t) => !t.stopped && t.receiver.track?.kind === "video")[1] ?? null;
+  }
+
+  /** Start (a track) or stop (null) sending our screen; perfect negotiation renegotiates. */
+  async setScreen(track) {
+    const pc = this.#pc;
+    if (pc.signalingState === "closed") return;
+    const transceiver = this.#screenTransceiver();
+    if (!transceiver) {
+      if (track) pc.addTransceiver(track, { direction: "sendrecv", streams: [new MediaStream([track])] });
+      return;
+    }
+    await transceiver.sender.replaceTrack(track);
+    transceiver.direction = track ? "sendrecv" : "recvonly";
+  }
+
+  /** Swap (or remove, with null) the track we send for one kind (camera, microphone). */
   async replaceTrack(kind, track) {
     const pc = this.#pc;
     if (pc.signalingState === "closed") return;
-    const transceiver =
-      pc.getTransceivers().find((t) => t.sender.track?.kind === kind) ??
-      pc.getTransceivers().find((t) => !t.stopped && t.receiver.track?.kind === kind);
+    const transceiver = pc.getTransceivers().find((t) => !t.stopped && t.receiver.track?.kind === kind);
     if (transceiver) {
       await transceiver.sender.replaceTrack(track);
       if (track && (transceiver.direction === "recvonly" || transceiver.direction === "inactive")) {
@@ -260,7 +284,15 @@ export class PeerLink extends Emitter {
 
   async stats() {
     if (this.#pc.signalingState === "closed") return null;
-    return inboundMediaStats(await this.#pc.getStats());
+    const screenMid = this.#screenTransceiver()?.mid;
+    return inboundMediaStats(await this.#pc.getStats(), (s) => s.mid == null || s.mid !== screenMid);
+  }
+
+  /** Inbound figures of the screen we receive (null when there is no screen m-line). */
+  async screenStats() {
+    const transceiver = this.#screenTransceiver();
+    if (this.#pc.signalingState === "closed" || !transceiver) return null;
+    return inboundMediaStats(await transceiver.receiver.getStats());
   }
 
   /** The whole getStats() report (for quality reports), or null once closed. */

@@ -19,6 +19,7 @@ export class RelayLink extends Emitter {
   #ops = Promise.resolve();
   #midMap = {};
   #memberTracks = new Map(); // member id -> {audio, video} receiver tracks
+  #memberScreens = new Map(); // member id -> receiver track of their shared screen
   #graceTimer = null;
   #state = "new";
 
@@ -45,6 +46,9 @@ export class RelayLink extends Emitter {
     for (const kind of KINDS) {
       this.#pc.addTransceiver(tracks[kind] ?? kind, { direction: "sendrecv", streams: [stream] });
     }
+    // The third m-line is our screen: negotiated now, sending only while we share
+    // (replaceTrack), so sharing never needs a client offer (the relay alone re-offers).
+    this.#pc.addTransceiver(tracks.screen ?? "video", { direction: "sendonly" });
     this.#pc.ontrack = () => this.#reconcile();
     this.#pc.onconnectionstatechange = () => this.#onConnectionState();
   }
@@ -107,10 +111,15 @@ export class RelayLink extends Emitter {
 
   #reconcile() {
     const next = new Map();
+    const screens = new Map();
     for (const t of this.#pc.getTransceivers()) {
       const entry = t.mid != null ? this.#midMap[t.mid] : undefined;
       if (!entry || entry.member === this.#selfId || t.stopped) continue;
       if (t.currentDirection === "inactive" || t.currentDirection === "sendonly") continue;
+      if (entry.kind === "screen") {
+        screens.set(entry.member, t.receiver.track);
+        continue;
+      }
       const tracks = next.get(entry.member) ?? { audio: null, video: null };
       tracks[entry.kind] = t.receiver.track;
       next.set(entry.member, tracks);
@@ -126,6 +135,15 @@ export class RelayLink extends Emitter {
       if (!next.has(member)) this.emit("member-stream", { memberId: member, stream: null });
     }
     this.#memberTracks = next;
+    for (const [member, track] of screens) {
+      if (this.#memberScreens.get(member) !== track) {
+        this.emit("member-screen", { memberId: member, stream: new MediaStream([track]) });
+      }
+    }
+    for (const member of this.#memberScreens.keys()) {
+      if (!screens.has(member)) this.emit("member-screen", { memberId: member, stream: null });
+    }
+    this.#memberScreens = screens;
   }
 
   #onConnectionState() {
@@ -143,22 +161,37 @@ export class RelayLink extends Emitter {
 
   async replaceTrack(kind, track) {
     if (this.#closed) return;
-    const t = this.#pc.getTransceivers().find((x) => x.sender.track?.kind === kind) ?? this.#ownTransceiver(kind);
+    const t = this.#ownTransceiver(kind);
     if (t) await t.sender.replaceTrack(track);
   }
 
-  #ownTransceiver(kind) {
-    // Our two publishing transceivers are the first two, created in KINDS order.
-    return this.#pc.getTransceivers()[KINDS.indexOf(kind)];
+  /** Start (a track) or stop (null) sending our screen on its own m-line. */
+  async setScreen(track) {
+    if (this.#closed) return;
+    await this.#ownTransceiver("screen")?.sender.replaceTrack(track);
+  }
+
+  #ownTransceiver(source) {
+    // Our publishing transceivers come first, created in this order.
+    return this.#pc.getTransceivers()[[...KINDS, "screen"].indexOf(source)];
   }
 
   /** {memberId: inbound figures} for every member we receive video or audio from. */
-  async stats() {
+  stats() {
+    return this.#inbound((entry) => entry.kind !== "screen");
+  }
+
+  /** The same figures for the screens we receive. */
+  screenStats() {
+    return this.#inbound((entry) => entry.kind === "screen");
+  }
+
+  async #inbound(wanted) {
     const out = {};
     if (this.#closed) return out;
     for (const t of this.#pc.getTransceivers()) {
       const entry = t.mid != null ? this.#midMap[t.mid] : undefined;
-      if (!entry || entry.member === this.#selfId || t.stopped) continue;
+      if (!entry || entry.member === this.#selfId || t.stopped || !wanted(entry)) continue;
       const figures = inboundMediaStats(await t.receiver.getStats());
       if (!figures) continue;
       const sum = out[entry.member];
@@ -185,7 +218,11 @@ export class RelayLink extends Emitter {
     for (const member of this.#memberTracks.keys()) {
       this.emit("member-stream", { memberId: member, stream: null });
     }
+    for (const member of this.#memberScreens.keys()) {
+      this.emit("member-screen", { memberId: member, stream: null });
+    }
     this.#memberTracks.clear();
+    this.#memberScreens.clear();
     this.#setState("closed");
   }
 }

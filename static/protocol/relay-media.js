@@ -56,8 +56,17 @@ export class RelayMedia {
     await this.#link?.replaceTrack(kind, track);
   }
 
+  /** Our screen share (null: stopped); a fresh leg takes it from ctx.tracks(). */
+  async setScreen(track) {
+    await this.#link?.setScreen(track);
+  }
+
   async stats() {
     return this.#link ? this.#link.stats() : {};
+  }
+
+  async screenStats() {
+    return this.#link ? this.#link.screenStats() : {};
   }
 
   linkStates() {
@@ -93,6 +102,7 @@ export class RelayMedia {
     this.#link = link;
     this.#legs += 1;
     link.on("member-stream", ({ memberId, stream }) => ctx.emit("remote-stream", { peerId: memberId, stream }));
+    link.on("member-screen", ({ memberId, stream }) => ctx.emit("remote-screen", { peerId: memberId, stream }));
     link.on("state", (state) => {
       if (link !== this.#link) return;
       ctx.emit("link-state", { peerId: "relay", state });

@@ -4,14 +4,14 @@
  * The inbound media figures of a report: video summed over inbound-rtp video entries,
  * and the audio packets received (tests and support check both arrive).
  */
-export function inboundMediaStats(report) {
+export function inboundMediaStats(report, keep = () => true) {
   let found = false;
   const out = {
     framesDecoded: 0, framesReceived: 0, frameWidth: 0, frameHeight: 0, bytesReceived: 0,
     audioPacketsReceived: 0,
   };
   report.forEach((s) => {
-    if (s.type !== "inbound-rtp") return;
+    if (s.type !== "inbound-rtp" || !keep(s)) return;
     found = true;
     if (s.kind === "audio") {
       out.audioPacketsReceived += s.packetsReceived ?? 0;

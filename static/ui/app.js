@@ -10,6 +10,7 @@ import { GroupView } from "./group-view.js";
 import { LocalMedia } from "./local-media.js";
 import { messageFor } from "./messages.js";
 import { mountPictureInPicture } from "./pip.js";
+import { ScreenShare } from "./screen-share.js";
 import { SessionClock } from "./session-clock.js";
 import { announce, showNotice } from "./status.js";
 import { exposeTestHooks } from "./test-hooks.js";
@@ -21,6 +22,7 @@ let client = null;
 let view = null;
 let controls = null;
 let deviceCheck = null;
+let screenShare = null;
 
 function main() {
   // browser-check.js already showed why this browser cannot join.
@@ -143,6 +145,7 @@ function enterCall(client, self, room, peers, ack) {
   view.setAdmission(client.admission);
   new ChatPanel(document.getElementById("chat"), client, self, room, ack);
   mountPictureInPicture(document.getElementById("pip-button"));
+  screenShare = new ScreenShare(document.getElementById("screen-share"), document.getElementById("share-button"), client, self);
   if (self.role === "therapist") {
     new SessionClock(document.getElementById("connection"), room.id);
     new ArrivalNotice(client, room, ack);
@@ -174,6 +177,7 @@ function finish(reason) {
   deviceCheck.hide();
   controls?.disable();
   view?.close();
+  screenShare?.close();
   showNotice(reason);
 }
 

@@ -14,5 +14,7 @@ export function exposeFaultInjectors(hooks, client, currentView) {
     dropConnection: () => client.dropTransport(),
     /** Simulates a failed media path (P2P: ICE restart; group: a fresh relay leg). */
     failMedia: () => client.failMedia(),
+    /** Sends an event the page's own controls would not (e.g. a refused one): the server's answer. */
+    command: (event, payload) => client.command(event, payload),
   });
 }

@@ -33,6 +33,22 @@ export function exposeTestHooks(client, currentView) {
         liveAudioTracks: v.srcObject?.getAudioTracks().filter((t) => t.readyState === "live").length ?? 0,
         paused: v.paused,
       })),
+    /** {memberId: inbound figures} of the screens this page receives (getStats). */
+    screenStats: () => client.screenStats(),
+    /** The share shown large: who shares, and what the <video> presents. */
+    screen: () => {
+      const video = document.querySelector('video[data-role="screen"]');
+      const stage = video?.closest(".screen-stage");
+      return {
+        state: client.screen,
+        sharing: client.sharingScreen,
+        shown: Boolean(stage && !stage.hidden),
+        sharer: stage?.dataset.sharer || null,
+        width: video?.videoWidth ?? 0,
+        height: video?.videoHeight ?? 0,
+        totalVideoFrames: video ? presentedFrames(video) : 0,
+      };
+    },
     /** Group rooms: the last floor view and check-in round this page has seen (or null). */
     floor: () => {
       const group = currentView()?.group;

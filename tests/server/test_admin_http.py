@@ -165,6 +165,8 @@ async def test_join_page_security_headers(live_server: LiveServer) -> None:
     for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'"):
         assert directive in csp
     assert "camera=(self)" in page.headers["Permissions-Policy"]
+    # Screen share (getDisplayMedia) for the page itself, nobody else.
+    assert "display-capture=(self)" in page.headers["Permissions-Policy"]
     # Every page gets them, JSON included.
     health = await live_server.get("/healthz")
     assert health.headers["Referrer-Policy"] == "no-referrer"
