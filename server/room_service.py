@@ -86,6 +86,11 @@ class RoomService:
             await self._notify(updated, events)
         return updated, events
 
+    async def perform(self, room_id: str, command: AnyCommand) -> None:
+        """`execute`, for a caller that needs only to know it is done and saved (with
+        several processes, no room needs to travel back to it)."""
+        await self.execute(room_id, command)
+
     async def _load(self, room_id: str) -> Room | None:
         """The room a command starts from (called under the room's lock)."""
         return await self.store.get(room_id)

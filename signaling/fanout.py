@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rooms.events import DomainEvent, MemberAdmitted, MemberSentBack
@@ -43,6 +44,31 @@ class SignalingObserver:
     def join_connected(self, seconds: float) -> None: ...
 
     def malformed_frame(self, kind: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class WireBatch:
+    """What one batch of a room's domain events does on the wire, worked out once.
+
+    Rendering needs the room; delivering needs only this, so a process that did not run
+    the command (several processes) delivers it without the room.
+    """
+
+    room_id: str
+    # (member id, True: into the room's channel / False: out of it), before any message.
+    moves: tuple[tuple[str, bool], ...]
+    messages: tuple[codec.Outgoing, ...]
+    # The room ended: its channels close after the messages.
+    over: bool
+
+
+def render(room: Room, events: Sequence[DomainEvent], now: float) -> WireBatch:
+    moves = tuple(
+        (event.member.id, isinstance(event, MemberAdmitted))
+        for event in events
+        if isinstance(event, MemberAdmitted | MemberSentBack)
+    )
+    return WireBatch(room.id, moves, tuple(codec.to_wire(room, events, now)), room.is_over)
 
 
 class Fanout:
@@ -103,25 +129,28 @@ class Fanout:
 
     async def publish(self, room: Room, events: Sequence[DomainEvent]) -> None:
         """RoomService listener: turn domain events into wire messages."""
-        for event in events:
-            await self._move_channels(room.id, event)
-        for message in codec.to_wire(room, events, self._clock()):
-            await self._send(room.id, message)
+        await self.deliver_batch(render(room, events, self._clock()))
+
+    async def deliver_batch(self, batch: WireBatch) -> None:
+        """A rendered batch to this process's connections."""
+        room_id = batch.room_id
+        for member_id, into_room in batch.moves:
+            await self._move_channel(room_id, member_id, into_room)
+        for message in batch.messages:
+            await self._send(room_id, message)
             if message.event in (ServerEvent.SESSION_REPLACED, ServerEvent.SESSION_REMOVED):
                 assert message.member is not None
-                await self._disconnect_member(room.id, message.member)
-        if room.is_over:
-            await self._sio.close_room(room_channel(room.id))
-            await self._sio.close_room(moderators_channel(room.id))
+                await self._disconnect_member(room_id, message.member)
+        if batch.over:
+            await self._sio.close_room(room_channel(room_id))
+            await self._sio.close_room(moderators_channel(room_id))
 
-    async def _move_channels(self, room_id: str, event: DomainEvent) -> None:
+    async def _move_channel(self, room_id: str, member_id: str, into_room: bool) -> None:
         """Admission moves a member's connection in or out of the room's fan-out."""
-        if not isinstance(event, MemberAdmitted | MemberSentBack):
-            return
-        holder = self._connections.seat_holder(room_id, event.member.id)
+        holder = self._connections.seat_holder(room_id, member_id)
         if holder is None:
             return
-        if isinstance(event, MemberAdmitted):
+        if into_room:
             await self._sio.enter_room(holder.sid, room_channel(room_id))
         else:
             await self._sio.leave_room(holder.sid, room_channel(room_id))

@@ -235,7 +235,7 @@ class Signaling:
 
     async def _leave(self, connection: Connection, payload: EmptyPayload) -> Reply:
         identity = connection.identity
-        await self.rooms.execute(identity.room, codec.leave_command(identity, self.clock()))
+        await self.rooms.perform(identity.room, codec.leave_command(identity, self.clock()))
         self.connections.release_seat(connection)
         await self.fanout.leave_channels(connection.sid, identity.room, identity.member_id)
         return {"ok": True}
@@ -255,7 +255,7 @@ class Signaling:
     async def _media_state(self, connection: Connection, payload: MediaStatePayload) -> Reply:
         identity = connection.identity
         command = codec.media_command(identity, payload, self.clock())
-        await self.rooms.execute(identity.room, command)
+        await self.rooms.perform(identity.room, command)
         return {"ok": True}
 
     async def _relay_description(

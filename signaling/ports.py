@@ -49,6 +49,9 @@ class RoomGateway(Protocol):
         self, room_id: str, command: AnyCommand
     ) -> tuple[Room, tuple[DomainEvent, ...]]: ...
 
+    async def perform(self, room_id: str, command: AnyCommand) -> None:
+        """execute, when the caller needs no room back."""
+
 
 class IceProvider(Protocol):
     def ice_servers(self, member_id: str) -> list[dict[str, Any]]: ...

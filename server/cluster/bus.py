@@ -11,7 +11,14 @@
 
 Messages are sealed with the deployment's storage key (the channel name is the
 associated data): they carry display names and SDP, and Redis is shared
-infrastructure.
+infrastructure. The sending process's id goes in clear before the sealed part (and
+inside it), so a process skips its own room messages without opening them.
+
+A request whose caller listens to the room's channel and needs no result (`perform`:
+a media toggle, a hand raised) is answered by the owner's fan-out of that command's
+events: the message carries `done` with the request's id, and the caller resolves
+its call after delivering the events. One publish and one delivery fewer per command
+than a separate reply, and the caller still hears the events before its caller goes on.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -52,6 +61,20 @@ class RemoteRefusal(DomainError):
     """The owner refused the request: its code and message, as the owner said them."""
 
 
+@dataclass
+class _Answerable:
+    """A request being run here whose answer may ride on the room's fan-out."""
+
+    request_id: str
+    room_id: str
+    answered: bool = False
+
+
+# Set in the task that runs such a request (a context variable: the command's listeners
+# run in that same task, several requests run at once in others).
+_answerable: ContextVar[_Answerable | None] = ContextVar("cluster_answerable", default=None)
+
+
 class ClusterBus:
     def __init__(self, redis: aioredis.Redis, node_id: str, sealer: Sealer) -> None:
         self._redis = redis
@@ -60,6 +83,8 @@ class ClusterBus:
         self._pubsub = redis.pubsub()
         self._rpc_channel = RPC_CHANNEL.format(node=node_id)
         self._pending: dict[str, asyncio.Future[Message]] = {}
+        self._watching: set[str] = set()
+        self._node_prefix = node_id.encode() + b"|"  # node ids hold no "|"
         self._requests: set[asyncio.Task[None]] = set()
         self._reader: asyncio.Task[None] | None = None
         self._on_request: RequestHandler | None = None
@@ -93,13 +118,27 @@ class ClusterBus:
     async def watch_room(self, room_id: str) -> None:
         with answering("watch room"):
             await self._pubsub.subscribe(FANOUT_CHANNEL.format(room_id=room_id))
+        self._watching.add(room_id)
 
     async def unwatch_room(self, room_id: str) -> None:
+        self._watching.discard(room_id)
         with answering("unwatch room"):
             await self._pubsub.unsubscribe(FANOUT_CHANNEL.format(room_id=room_id))
 
-    async def publish_room(self, room_id: str, message: Message) -> None:
+    def hears(self, room_id: str) -> bool:
+        """Whether a message on the room's channel reaches this process now."""
+        return self.listening and room_id in self._watching
+
+    async def publish_room(self, room_id: str, message: Message, *, answers: bool = False) -> None:
+        """`answers`: this message may also answer the request being run (see above)."""
+        answerable = _answerable.get() if answers else None
+        if answerable is not None and (answerable.answered or answerable.room_id != room_id):
+            answerable = None
+        if answerable is not None:
+            message["done"] = answerable.request_id
         await self._publish(FANOUT_CHANNEL.format(room_id=room_id), message)
+        if answerable is not None:
+            answerable.answered = True
 
     # --- requests --------------------------------------------------------------------
 
@@ -110,11 +149,9 @@ class ClusterBus:
         request_id = secrets.token_hex(8)
         reply: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = reply
+        request = {"kind": kind, "id": request_id, "from": self.node_id, "room": room_id, **body}
         try:
-            await self._publish(
-                RPC_CHANNEL.format(node=node),
-                {"kind": kind, "id": request_id, "from": self.node_id, "room": room_id, **body},
-            )
+            await self._publish(RPC_CHANNEL.format(node=node), request)
             answer = await asyncio.wait_for(reply, timeout_s)
         except TimeoutError:
             raise DomainError(ErrorCode.UNAVAILABLE) from None
@@ -132,7 +169,7 @@ class ClusterBus:
         message["sender"] = self.node_id
         sealed = self._sealer.seal(channel, json.dumps(message, separators=(",", ":")))
         with answering("publish"):
-            await self._redis.publish(channel, sealed)
+            await self._redis.publish(channel, self._node_prefix + sealed)
 
     async def _read(self) -> None:
         while True:
@@ -150,10 +187,19 @@ class ClusterBus:
                 continue
             channel = raw["channel"]
             channel = channel.decode() if isinstance(channel, bytes) else str(channel)
+            data = raw["data"]
+            data = data if isinstance(data, bytes) else str(data).encode()
+            sender_bytes, _, sealed = data.partition(b"|")
+            sender = sender_bytes.decode(errors="replace")
+            if sender == self.node_id and channel != self._rpc_channel:
+                continue  # our own room message, back from Redis: delivered here already
             try:
-                message = json.loads(self._sealer.open(channel, raw["data"]))
+                message = json.loads(self._sealer.open(channel, sealed))
             except Exception:
                 log.warning("cluster bus: a message that does not open", extra={"c": channel})
+                continue
+            if message.get("sender") != sender:
+                log.warning("cluster bus: a message from a spoofed sender", extra={"c": channel})
                 continue
             self.handled += 1
             await self._dispatch(channel, message)
@@ -169,19 +215,31 @@ class ClusterBus:
             self._requests.add(task)
             task.add_done_callback(self._requests.discard)
             return
-        if message.get("sender") == self.node_id or self._on_room is None:
+        if self._on_room is None:
             return
         room_id = channel[len(FANOUT_CHANNEL.format(room_id="")) :]
         try:
             await self._on_room(room_id, message)
         except Exception:
             log.exception("cluster bus: a room message failed", extra={"room": room_id})
+        done = message.get("done")
+        if isinstance(done, str):
+            waiting = self._pending.get(done)
+            if waiting is not None and not waiting.done():
+                waiting.set_result({"result": None})
 
     async def _answer(self, request: Message) -> None:
         assert self._on_request is not None
         reply: Message = {"reply_to": request["id"]}
+        answerable = None
+        if request.get("answer_on_room") is True:
+            answerable = _Answerable(str(request["id"]), str(request["room"]))
+            _answerable.set(answerable)
         try:
-            reply["result"] = await self._on_request(request["kind"], request["room"], request)
+            result = await self._on_request(request["kind"], request["room"], request)
+            if answerable is not None and answerable.answered and result is None:
+                return  # the room's fan-out carried the answer
+            reply["result"] = result
         except (DomainError, Refusal) as refusal:
             reply["refusal"] = {"code": refusal.code.value, "message": refusal.message}
         except Exception:

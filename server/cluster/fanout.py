@@ -6,11 +6,11 @@ they are. This subclass adds one thing: whatever it pushes is also published on 
 room's cluster channel, and what other processes publish there is delivered here
 through the plain `Fanout` methods, never shared again.
 
-- Domain events: the room's owner runs the listeners, so `publish` happens there and
-  the batch (room and events) goes out once; each process turns it into wire
-  messages for its own members. The owner publishes inside the room's lock, before
-  it answers the command, so the process that asked has handled the events before
-  its caller goes on (as when one process does it all).
+- Domain events: the room's owner runs the listeners, so `publish` happens there; it
+  renders the batch into wire messages once and sends them out once; each process
+  delivers them to its own members, without the room. The owner publishes inside the
+  room's lock, before it answers the command, so the process that asked has handled
+  the events before its caller goes on (as when one process does it all).
 - Pushes from anywhere (relay offers, quality, talk reports, speaking hints): sent
   here and published for the rest.
 
@@ -29,12 +29,13 @@ from rooms.errors import DomainError
 from rooms.events import DomainEvent
 from rooms.room import Room
 from server.cluster.bus import ClusterBus, Message
-from server.cluster.domain_codec import events_from_data, events_to_data
+from server.cluster.domain_codec import events_from_data
 from server.cluster.leases import SeatNodes
-from server.stores.room_codec import room_from_json, room_to_json
+from server.cluster.wire_batch import batch_from_data, batch_to_data
+from server.stores.room_codec import room_from_json
 from signaling.connections import Connection, ConnectionRegistry
 from signaling.events import ServerEvent
-from signaling.fanout import Fanout, SignalingObserver
+from signaling.fanout import Fanout, SignalingObserver, render
 from signaling.socket_server import SignalingServer
 
 log = logging.getLogger(__name__)
@@ -100,16 +101,10 @@ class ClusterFanout(Fanout):
     # --- pushes: here, then to the other processes -------------------------------------
 
     async def publish(self, room: Room, events: Sequence[DomainEvent]) -> None:
-        await super().publish(room, events)
+        batch = render(room, events, self._clock())
+        await self.deliver_batch(batch)
         if events:
-            await self._share(
-                room.id,
-                {
-                    "kind": "events",
-                    "room": room_to_json(room),
-                    "events": events_to_data(tuple(events)),
-                },
-            )
+            await self._share(room.id, {"kind": "wire", **batch_to_data(batch)}, answers=True)
 
     async def send_to_member(
         self, room_id: str, member_id: str, event: str, payload: dict[str, Any]
@@ -136,9 +131,9 @@ class ClusterFanout(Fanout):
         }
         self._spawn(self._share(room_id, message))
 
-    async def _share(self, room_id: str, message: Message) -> None:
+    async def _share(self, room_id: str, message: Message, *, answers: bool = False) -> None:
         try:
-            await self._bus.publish_room(room_id, message)
+            await self._bus.publish_room(room_id, message, answers=answers)
         except DomainError:
             # Redis is away: members here were told; the others hear the next change.
             log.warning("cluster: a push reached only this process", extra={"room": room_id})
@@ -147,7 +142,10 @@ class ClusterFanout(Fanout):
 
     async def deliver(self, room_id: str, message: Message) -> None:
         kind = message.get("kind")
-        if kind == "events":
+        if kind == "wire":
+            await self.deliver_batch(batch_from_data(room_id, message))
+        elif kind == "events":
+            # From a process of the previous release during a rolling restart.
             room = room_from_json(message["room"])
             await Fanout.publish(self, room, events_from_data(message["events"]))
         elif kind == "member":

@@ -45,6 +45,11 @@ log = logging.getLogger(__name__)
 
 # A request that meets a moved room follows it at most this many times.
 MAX_HOPS = 3
+# How long a process trusts what it last read of another process owning a room, so a
+# busy room's commands do not each cost a read of the lease. Short: a process that
+# hands its rooms over and exits is asked for no longer than this (a room that moved
+# while its owner lives answers MOVED, which forgets the entry at once).
+OWNER_CACHE_S = 0.5
 MOVED = {"moved": True}
 
 # Called with a room this process just took from another owner (the relay restart push).
@@ -81,10 +86,13 @@ class ClusteredRooms(RoomService):
         # writes, so reading them back from Redis on every command is wasted work.
         self._rooms: dict[str, Room] = {}
         self._taking: dict[str, asyncio.Lock] = {}
+        # Rooms owned elsewhere: (node, monotonic time until which it is trusted).
+        self._owners: dict[str, tuple[str, float]] = {}
         self._on_takeover: list[TakeoverHook] = []
         self._on_lost: list[LostHook] = []
         self._requests: dict[str, LocalRequest] = {
             "execute": self._execute_request,
+            "perform": self._perform_request,
             "adopt": self._adopt_request,
         }
         self._draining = False
@@ -126,10 +134,23 @@ class ClusteredRooms(RoomService):
         """The node that runs this room now; takes it when nobody does."""
         if room_id in self._owned:
             return self.node_id
+        known = self._owners.get(room_id)
+        if known is not None and known[1] > time.monotonic():
+            return known[0]
         lease = await self._leases.holder(room_id)
         if lease is not None:
+            if lease.node != self.node_id:  # ours, yet not taken: a take is under way
+                self._owners[room_id] = (lease.node, time.monotonic() + OWNER_CACHE_S)
             return lease.node
         return await self._take(room_id)
+
+    def _forget_owner(self, room_id: str) -> None:
+        self._owners.pop(room_id, None)
+
+    def _forget_stale_owners(self) -> None:
+        now = time.monotonic()
+        for room_id in [r for r, (_, until) in self._owners.items() if until <= now]:
+            del self._owners[room_id]
 
     async def _take(self, room_id: str) -> str:
         lock = self._taking.setdefault(room_id, asyncio.Lock())
@@ -181,6 +202,7 @@ class ClusteredRooms(RoomService):
 
     async def _lose(self, room_id: str) -> None:
         self._rooms.pop(room_id, None)
+        self._forget_owner(room_id)
         if self._owned.pop(room_id, None) is None:
             return
         log.info("room lease lost", extra={"room": room_id})
@@ -191,6 +213,7 @@ class ClusteredRooms(RoomService):
     async def renew(self) -> None:
         """Every RENEW_EVERY_S: say this process is alive, keep the leases it holds."""
         await self._nodes.heartbeat()
+        self._forget_stale_owners()
         owned = list(self._owned.items())
         kept = await self._leases.renew([lease for _, lease in owned])
         for (room_id, lease), still_ours in zip(owned, kept, strict=True):
@@ -208,16 +231,26 @@ class ClusteredRooms(RoomService):
     async def execute(
         self, room_id: str, command: AnyCommand
     ) -> tuple[Room, tuple[DomainEvent, ...]]:
+        result = await self._run_on_owner(room_id, command, answer_wanted=True)
+        assert result is not None
+        return result
+
+    async def perform(self, room_id: str, command: AnyCommand) -> None:
+        await self._run_on_owner(room_id, command, answer_wanted=False)
+
+    async def _run_on_owner(
+        self, room_id: str, command: AnyCommand, *, answer_wanted: bool
+    ) -> tuple[Room, tuple[DomainEvent, ...]] | None:
         try:
-            return await self._execute_on_owner(room_id, command)
+            return await self._execute_on_owner(room_id, command, answer_wanted)
         except DomainError as refusal:
             if isinstance(command, Disconnect) and refusal.code is ErrorCode.UNAVAILABLE:
                 self.late_disconnects.add(room_id, command.member_id, command.now)
             raise
 
     async def _execute_on_owner(
-        self, room_id: str, command: AnyCommand
-    ) -> tuple[Room, tuple[DomainEvent, ...]]:
+        self, room_id: str, command: AnyCommand, answer_wanted: bool
+    ) -> tuple[Room, tuple[DomainEvent, ...]] | None:
         for _ in range(MAX_HOPS):
             owner = await self.owner(room_id)
             if owner == self.node_id:
@@ -226,13 +259,37 @@ class ClusteredRooms(RoomService):
                 except LeaseLost:
                     await self._lose(room_id)
                     continue
-            result = await self._bus.call(
-                owner, "execute", room_id, {"command": command_to_json(command)}
-            )
-            if result == MOVED:
+            if answer_wanted:
+                request: Message = {"command": command_to_json(command)}
+                result = await self._ask(owner, "execute", room_id, request)
+                if result == MOVED:
+                    continue
+                return room_from_json(result["room"]), events_from_data(result["events"])
+            # No room travels back; when this process hears the room's channel, the
+            # owner's fan-out of the events is the answer (bus.py).
+            body: Message = {
+                "command": command_to_json(command),
+                "answer_on_room": self._bus.hears(room_id),
+            }
+            if await self._ask(owner, "perform", room_id, body) == MOVED:
                 continue
-            return room_from_json(result["room"]), events_from_data(result["events"])
+            return None
         raise DomainError(ErrorCode.UNAVAILABLE)
+
+    async def _ask(
+        self, owner: str, kind: str, room_id: str, body: Message, timeout_s: float = RPC_TIMEOUT_S
+    ) -> Any:
+        """A request to the room's owner; an owner that moved the room or did not
+        answer is not asked again before the lease is read afresh."""
+        try:
+            result = await self._bus.call(owner, kind, room_id, body, timeout_s)
+        except DomainError as refusal:
+            if refusal.code is ErrorCode.UNAVAILABLE:
+                self._forget_owner(room_id)
+            raise
+        if result == MOVED:
+            self._forget_owner(room_id)
+        return result
 
     async def on_owner(
         self, room_id: str, kind: str, body: Message, timeout_s: float = RPC_TIMEOUT_S
@@ -242,7 +299,7 @@ class ClusteredRooms(RoomService):
             owner = await self.owner(room_id)
             if owner == self.node_id:
                 return await self._requests[kind](room_id, body)
-            result = await self._bus.call(owner, kind, room_id, body, timeout_s)
+            result = await self._ask(owner, kind, room_id, body, timeout_s)
             if result != MOVED:
                 return result
         raise DomainError(ErrorCode.UNAVAILABLE)
@@ -262,6 +319,14 @@ class ClusteredRooms(RoomService):
             await self._lose(room_id)
             return MOVED
         return {"room": room_to_json(room), "events": events_to_data(events)}
+
+    async def _perform_request(self, room_id: str, body: Message) -> Any:
+        try:
+            await super().execute(room_id, command_from_json(body["command"]))
+        except LeaseLost:
+            await self._lose(room_id)
+            return MOVED
+        return None
 
     async def _adopt_request(self, room_id: str, body: Message) -> Any:
         """A draining process handed this room over: take it now."""

@@ -112,6 +112,9 @@ class InMemoryRooms:
                 await listener(updated, events)
         return updated, events
 
+    async def perform(self, room_id: str, command: AnyCommand) -> None:
+        await self.execute(room_id, command)
+
     def commands(self, kind: type[Any]) -> list[Any]:
         return [command for _, command in self.executed if isinstance(command, kind)]
 
