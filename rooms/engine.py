@@ -88,7 +88,8 @@ def apply(room: Room, command: AnyCommand) -> Outcome:
     """Apply one command; the floor then follows whoever is admitted and seated, and a
     screen share ends with its sharer's presence."""
     room, events = _apply(room, command)
-    room, share_ended = end_gone_share(room)
+    fresh_page = command.member_id if isinstance(command, Join) and not command.resume else None
+    room, share_ended = end_gone_share(room, fresh_page)
     events = (*events, *share_ended)
     if room.floor is None:
         return room, events

@@ -6,7 +6,8 @@
   the first stops, so every page shows one share large and nobody's screen is taken
   over by surprise. A therapist may stop anyone's share.
 - A share ends when its sharer is no longer admitted and connected (left, removed,
-  sent back, or their transport dropped): their media is gone with them.
+  sent back, or their transport dropped) or opens a fresh page: their media is gone
+  with them.
 - Whether members may write in the chat is kept here too (`SetMembersChat`), so it is
   stored with the room and holds on every process.
 """
@@ -84,9 +85,14 @@ def _members_chat(room: Room, command: SetMembersChat) -> Outcome:
     )
 
 
-def end_gone_share(room: Room) -> Outcome:
-    """After any command: a share whose sharer is not here any more ends."""
+def end_gone_share(room: Room, fresh_page_of: str | None = None) -> Outcome:
+    """After any command: a share whose sharer is not here any more ends, and so does
+    one whose sharer opened a fresh page (`fresh_page_of`: a reload or a second tab has
+    no capture running; a resumed page keeps its share)."""
     sharer = None if room.screen_sharer is None else room.member(room.screen_sharer)
-    if sharer is None or (sharer.admitted and sharer.presence is Presence.CONNECTED):
+    if sharer is None:
+        return room, ()
+    here = sharer.admitted and sharer.presence is Presence.CONNECTED
+    if here and sharer.id != fresh_page_of:
         return room, ()
     return replace(room, screen_sharer=None), (ScreenShareChanged(None, None),)

@@ -92,6 +92,14 @@ def test_a_share_ends_with_its_sharer(gone: AnyCommand) -> None:
     assert ScreenShareChanged(None, None) in events
 
 
+def test_a_fresh_page_of_the_sharer_ends_the_share_a_resumed_one_keeps_it() -> None:
+    room = run(group(), StartScreenShare("p_t", T0))
+    assert run(room, Join("p_t", Role.THERAPIST, "Therapist", T0, resume=True)).screen_sharer
+    room, events = apply(room, Join("p_t", Role.THERAPIST, "Therapist", T0))
+    assert room.screen_sharer is None
+    assert ScreenShareChanged(None, None) in events
+
+
 def test_individual_rooms_share_too() -> None:
     room = run(
         new_room("r", RoomKind.INDIVIDUAL, T0),
