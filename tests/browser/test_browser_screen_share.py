@@ -68,6 +68,16 @@ async def shows_no_share(page: Any) -> None:
     )
 
 
+async def share_is_larger_than_tiles(page: Any) -> bool:
+    return await page.evaluate(  # type: ignore[no-any-return]
+        """() => {
+            const share = document.querySelector('video[data-role="screen"]').clientWidth;
+            const tiles = [...document.querySelectorAll('video[data-role="remote"]')];
+            return tiles.length > 0 && tiles.every((v) => share > v.clientWidth);
+        }"""
+    )
+
+
 async def end_share_as_the_browser_does(page: Any) -> None:
     """The browser's own "Stop sharing" ends the captured track ("ended" event)."""
     await page.evaluate(
@@ -113,6 +123,9 @@ async def test_screen_share_in_a_group(server: Server, browser: Any) -> None:
     await alex.get_by_role("button", name="Share screen", exact=True).click(timeout=WAIT_MS)
     for page in (therapist, sam):
         await shows_share_of(page, alex_id)
+        assert await share_is_larger_than_tiles(page)
+    # Every camera, the sharer's included, keeps decoding beside the share.
+    await assert_decoding(therapist, remotes=2)
     await end_share_as_the_browser_does(alex)
     for page in (therapist, alex, sam):
         await shows_no_share(page)
@@ -137,6 +150,7 @@ async def test_screen_share_in_an_individual_room(server: Server, browser: Any) 
     await press_with_keyboard(therapist, "Allow Pat to share")
     await patient.get_by_role("button", name="Share screen", exact=True).click(timeout=WAIT_MS)
     await shows_share_of(therapist, patient_id)
+    assert await share_is_larger_than_tiles(therapist)
     await assert_accessible(therapist, "the individual view with a screen share (therapist)")
     # The patient's camera stays on beside the share.
     await assert_decoding(therapist, remotes=1)
