@@ -31,6 +31,9 @@ export class PeerLink extends Emitter {
   #settingRemoteAnswer = false;
   #inbox = Promise.resolve();
   #remoteTracks = new Map();
+  /** The screen we mean to send (null: none); applied once the camera's m-line is negotiated. */
+  #screen = null;
+  #screenPending = false;
   #streamTimer = null;
   #iceTimer = null;
   #watchdogMs = CONNECT_WATCHDOG_MS;
@@ -71,7 +74,7 @@ export class PeerLink extends Emitter {
         this.#pc.addTransceiver(kind, { direction: "sendrecv", streams: [stream] });
       }
     }
-    if (tracks.screen) this.setScreen(tracks.screen);
+    if (tracks.screen) this.setScreen(tracks.screen).catch(() => {});
   }
 
   get state() {
@@ -257,7 +260,14 @@ export class PeerLink extends Emitter {
   /** Start (a track) or stop (null) sending our screen; perfect negotiation renegotiates. */
   async setScreen(track) {
     const pc = this.#pc;
+    this.#screen = track;
     if (pc.signalingState === "closed") return;
+    if (!pc.currentRemoteDescription) {
+      // Before the first negotiation the camera's m-line may not exist here yet: a
+      // screen added now would take its place as "the first video transceiver".
+      this.#applyScreenOnceNegotiated();
+      return;
+    }
     const transceiver = this.#screenTransceiver();
     if (!transceiver) {
       if (track) pc.addTransceiver(track, { direction: "sendrecv", streams: [new MediaStream([track])] });
@@ -265,6 +275,22 @@ export class PeerLink extends Emitter {
     }
     await transceiver.sender.replaceTrack(track);
     transceiver.direction = track ? "sendrecv" : "recvonly";
+  }
+
+  #applyScreenOnceNegotiated() {
+    if (this.#screenPending) return;
+    this.#screenPending = true;
+    const pc = this.#pc;
+    const onChange = () => {
+      if (pc.signalingState === "closed") {
+        pc.removeEventListener("signalingstatechange", onChange);
+      } else if (pc.signalingState === "stable" && pc.currentRemoteDescription) {
+        pc.removeEventListener("signalingstatechange", onChange);
+        this.#screenPending = false;
+        this.setScreen(this.#screen).catch((err) => console.warn(`peer ${this.peerId}: screen not sent`, err));
+      }
+    };
+    pc.addEventListener("signalingstatechange", onChange);
   }
 
   /** Swap (or remove, with null) the track we send for one kind (camera, microphone). */

@@ -19,6 +19,7 @@ from browser_support import (
     client_state,
     join_group,
     join_individual,
+    press_join,
     press_with_keyboard,
 )
 
@@ -144,6 +145,10 @@ async def test_screen_share_in_an_individual_room(server: Server, browser: Any) 
     await press_with_keyboard(therapist, "Share screen")
     await shows_share_of(patient, therapist_id)
     await assert_accessible(patient, "the individual view with a screen share (patient)")
+    # A reloaded page gets a fresh peer link: the share is offered on it again.
+    await patient.reload()
+    await press_join(patient)
+    await shows_share_of(patient, therapist_id)
     await therapist.get_by_role("button", name="Stop sharing", exact=True).click()
     await shows_no_share(patient)
 
