@@ -48,6 +48,7 @@ class Settings:
     # reaches another member (or the relay). Needs TURN servers.
     ice_policy: str = "all"
     # The group relay's UDP ports (first, last), for firewall rules; None: any free port.
+    # One port (first == last): every leg shares it (ICE muxed by username and address).
     rtc_ports: tuple[int, int] | None = None
     # 1:1 NAT: the relay's host candidates announce this public address instead.
     rtc_announce_ip: str | None = None
@@ -139,22 +140,15 @@ def check_metrics_token(token: str) -> None:
 
 
 def parse_port_range(text: str) -> tuple[int, int]:
-    """``"50000-50199"`` as (first, last); ValueError with the reason if unusable.
-
-    One port for every leg would need all legs' ICE muxed on one socket, which the
-    relay does not do: each leg holds a port of the range per host address.
-    """
+    """``"50000-50199"`` (each leg its own port of the range) or ``"50000"`` (every
+    leg on that one port, muxed) as (first, last); ValueError with the reason."""
     first_text, dash, last_text = text.strip().partition("-")
-    if not dash:
-        raise ValueError(
-            f"--rtc-ports {text!r}: give a range such as 50000-50199 (each relay leg holds "
-            "its own UDP port; one port shared by every leg is not supported)"
-        )
     try:
-        first, last = int(first_text), int(last_text)
+        first = int(first_text)
+        last = int(last_text) if dash else first
     except ValueError:
         raise ValueError(
-            f"--rtc-ports {text!r}: expected a UDP port range such as 50000-50199"
+            f"--rtc-ports {text!r}: expected a UDP port range such as 50000-50199, or one port"
         ) from None
     check_port_range(first, last)
     return first, last

@@ -96,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--rtc-ports",
-        metavar="FIRST-LAST",
-        help="UDP port range of the group relay's legs, e.g. 50000-50199 (default: any)",
+        metavar="FIRST-LAST|PORT",
+        help="UDP ports of the group relay's legs: a range, e.g. 50000-50199, or one port "
+        "that every leg shares (default: any free port)",
     )
     serve.add_argument(
         "--rtc-announce-ip",

@@ -186,3 +186,5 @@ class RelayRegistry:
         """Close every relay at once, waiting at most `within_s` seconds in all (shutdown)."""
         rooms = list(self._relays)
         await asyncio.gather(*(self._close(room_id, within_s) for room_id in rooms))
+        if self._host_candidates is not None and self._host_candidates.mux is not None:
+            self._host_candidates.mux.close()  # the one port every leg shared

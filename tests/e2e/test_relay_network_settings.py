@@ -55,3 +55,27 @@ async def test_relay_policy_and_renewable_turn_credentials_reach_the_page(
         [turn] = reply["ice_servers"]
         assert turn["urls"] == ["turn:turn.test:3478?transport=udp"]
         assert turn["username"].endswith(":" + ack["self"]["id"]) and turn["credential"]
+
+
+async def test_one_port_for_every_leg_through_the_app_and_closed_with_it(
+    start_server: StartServer, connect: Connector
+) -> None:
+    port = PORTS[1] + 1
+    server = await start_server(rtc_ports=(port, port))
+    room = await server.create_room("group", ["Alex"], admit="auto")
+    clients = [await connect(server, server.token_of(link["url"])) for link in room["links"]]
+    members = []
+    try:
+        for client in clients:
+            await client.join()
+            member = WireMember(client)
+            members.append(member)
+            await member.publish()
+            answer = member.pc.remoteDescription.sdp
+            ports = {int(p) for _, p, _ in CANDIDATE.findall(answer)}
+            assert ports == {port}, answer
+    finally:
+        for member in members:
+            await member.close()
+    # The app's shutdown (the fixture's) closes the shared socket: no unclosed
+    # transport is left for the warnings filter to turn into a failure.

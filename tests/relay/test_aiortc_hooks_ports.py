@@ -11,6 +11,7 @@ import logging
 import re
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aioice
 import aioice.ice
@@ -68,6 +69,14 @@ def test_aioice_is_the_pinned_version_and_gathers_as_the_hook_mirrors() -> None:
     assert getattr(connection, ports.ICE_TRANSPORT_POLICY) == aioice.TransportPolicy.ALL
     gatherer = RTCIceGatherer(iceServers=[])
     assert isinstance(getattr(gatherer, ports.GATHERER_CONNECTION), aioice.Connection)
+    # The single-port mux: a StunProtocol takes any transport given to connection_made,
+    # sends only through it, and its close() waits for connection_lost.
+    stun_protocol = inspect.getsource(aioice.ice.StunProtocol)
+    assert "self.transport = cast(asyncio.DatagramTransport, transport)" in stun_protocol
+    assert "self.transport.sendto(data, addr)" in stun_protocol
+    assert "self.transport.close()\n        await self.__closed" in stun_protocol
+    assert "self.receiver.protocol_lost(self)" in stun_protocol
+    assert "self.receiver.request_received(message, addr, self)" in stun_protocol
 
 
 def test_announced_address_replaces_host_addresses_of_its_family_only() -> None:
@@ -142,16 +151,17 @@ async def test_every_relay_socket_is_bound_in_the_range_and_media_flows(
 async def test_a_range_with_no_free_port_left_is_logged_not_silent(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    first, last = _free_range(1)
+    first, last = _free_range(2)  # one port would be shared by every leg
     relay = GroupRelay(
         "room-full",
         signals=MemberPages({}),
         host_candidates=aiortc_hooks.HostCandidatePolicy(ports=(first, last)),
     )
-    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holders = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in (first, last)]
     pc = RTCPeerConnection()
     try:
-        holder.bind(("0.0.0.0", first))  # the only port, taken on every IPv4 address
+        for holder, port in zip(holders, (first, last), strict=True):
+            holder.bind(("0.0.0.0", port))  # both ports, taken on every IPv4 address
         pc.addTransceiver("audio")
         pc.addTransceiver("video")
         await pc.setLocalDescription(await pc.createOffer())
@@ -161,7 +171,8 @@ async def test_a_range_with_no_free_port_left_is_logged_not_silent(
         assert v4_hosts == []
         assert f"every UDP port of {first}-{last} is taken" in caplog.text
     finally:
-        holder.close()
+        for holder in holders:
+            holder.close()
         await pc.close()
         await relay.close()
 
@@ -187,3 +198,34 @@ async def test_the_answer_announces_the_public_address_instead_of_the_hosts() ->
     finally:
         await pc.close()
         await relay.close()
+
+
+async def test_one_port_for_every_leg_muxes_them_and_a_rejoin_is_rerouted() -> None:
+    first, _ = _free_range(1)
+    members: dict[str, Any] = {}
+    policy = aiortc_hooks.HostCandidatePolicy(ports=(first, first))
+    relay = GroupRelay("room-mux", signals=MemberPages(members), host_candidates=policy)
+    group = Group(relay, members, [])
+    try:
+        for name in ("a", "b", "c"):
+            await group.add(name)
+        bound = {
+            address for leg in relay._legs.values() for address in aiortc_hooks.host_sockets(leg.pc)
+        }
+        assert bound and {port for _, port in bound} == {first}, bound
+        for member in members.values():
+            hosts = [c for c in CANDIDATE.findall(member.pc.remoteDescription.sdp)]
+            assert hosts and {int(port) for _, port, _ in hosts} == {first}, hosts
+        await eventually(lambda: everyone_hears_everyone(group), MEDIA_TIMEOUT, "muxed media")
+
+        # A member's fresh peer connection (a new leg, new ufrag) on the same shared port.
+        await group.rejoin("b")
+        await eventually(
+            lambda: everyone_hears_everyone(group), MEDIA_TIMEOUT, "media after the rejoin"
+        )
+    finally:
+        for member in list(members.values()):
+            await member.close()
+        await relay.close()
+        assert policy.mux is not None
+        policy.mux.close()

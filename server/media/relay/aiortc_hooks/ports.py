@@ -30,7 +30,7 @@ import logging
 import random
 import socket
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aioice
@@ -41,6 +41,7 @@ from aioice.turn import UDP_SOCKET_BUFFER_SIZE
 from aiortc import RTCPeerConnection
 
 from server.media.relay.aiortc_hooks.names import ICE_PROTOCOLS, AiortcHookError
+from server.media.relay.aiortc_hooks.udp_mux import UdpMux
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +58,18 @@ ComponentCandidates = Callable[..., Awaitable[list[Candidate]]]
 
 @dataclass(frozen=True)
 class HostCandidatePolicy:
-    """Where the relay's host candidates bind and what address they announce."""
+    """Where the relay's host candidates bind and what address they announce.
+
+    A range of one port (``ports=(p, p)``) is shared by every leg (``udp_mux``).
+    """
 
     ports: tuple[int, int] | None = None
     announce_ip: str | None = None
+    mux: UdpMux | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.ports is not None and self.ports[0] == self.ports[1] and self.mux is None:
+            object.__setattr__(self, "mux", UdpMux(self.ports[0]))
 
     @property
     def changes_gathering(self) -> bool:
@@ -143,7 +152,10 @@ async def component_candidates(
     host_protocols: list[StunProtocol] = []
     for address in addresses:
         try:
-            protocol = await bind_host_socket(connection, address, policy)
+            if policy.mux is not None:
+                protocol = await policy.mux.protocol_for(connection, address)
+            else:
+                protocol = await bind_host_socket(connection, address, policy)
         except OSError as error:
             logger.warning("relay: no UDP socket on %s for a leg: %s", address, error)
             continue
