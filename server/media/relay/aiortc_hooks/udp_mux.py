@@ -94,6 +94,7 @@ class MuxedTransport(asyncio.DatagramTransport):
         self._shared = mux.transport
         self._protocol = protocol
         self._closing = False
+        self._loop = asyncio.get_running_loop()
         # SenderWire sends straight on the socket, as on asyncio's own transports.
         raw_socket = getattr(mux.transport, ASYNCIO_TRANSPORT_SOCKET, None)
         if raw_socket is not None:
@@ -117,7 +118,7 @@ class MuxedTransport(asyncio.DatagramTransport):
             return
         self._closing = True
         self._mux.forget(self._protocol)
-        asyncio.get_running_loop().call_soon(self._protocol.connection_lost, None)
+        self._loop.call_soon(self._protocol.connection_lost, None)
 
     def abort(self) -> None:
         self.close()
