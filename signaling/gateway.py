@@ -171,7 +171,7 @@ class Signaling:
         if holds_seat:
             identity = connection.identity
             with contextlib.suppress(DomainError):
-                await self.rooms.execute(
+                await self.rooms.perform(
                     identity.room, Disconnect(identity.member_id, self.clock())
                 )
 
@@ -206,7 +206,7 @@ class Signaling:
             # The connection closed while the join ran (its disconnect found no seat to
             # release): undo the seat, or the room would show a member nobody holds.
             with contextlib.suppress(DomainError):
-                await self.rooms.execute(
+                await self.rooms.perform(
                     identity.room, Disconnect(identity.member_id, self.clock())
                 )
             return error_reply(ErrorCode.NOT_CONNECTED)

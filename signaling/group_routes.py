@@ -29,7 +29,7 @@ def _command_handler(signaling: Signaling, event: ClientEvent) -> Any:
     async def handle(connection: Connection, payload: BaseModel) -> Reply:
         identity = connection.identity
         command = codec.group_command(event, identity, payload, signaling.clock())
-        await signaling.rooms.execute(identity.room, command)
+        await signaling.rooms.perform(identity.room, command)
         return {"ok": True}
 
     return handle

@@ -28,7 +28,7 @@ class VoiceToFloor:
 
     async def _record(self, room_id: str, member_id: str, speaking: bool) -> None:
         try:
-            await self._rooms.execute(room_id, Voice(member_id, speaking, self._rooms.clock()))
+            await self._rooms.perform(room_id, Voice(member_id, speaking, self._rooms.clock()))
         except DomainError:
             # The room ended or the member left while the packet was in flight.
             pass

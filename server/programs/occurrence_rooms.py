@@ -77,5 +77,5 @@ class OccurrenceRooms:
         for room_id in await self.store.rooms_to_close(self.clock()):
             # Ended meanwhile, or forgotten by the room store: nothing left to end.
             with contextlib.suppress(DomainError):
-                await self._rooms.execute(room_id, EndRoom(by=SYSTEM, now=self.clock()))
+                await self._rooms.perform(room_id, EndRoom(by=SYSTEM, now=self.clock()))
             await self.store.mark_closed(room_id)
