@@ -30,10 +30,12 @@ export class ScreenShare {
       shareButton,
       stage: el("figure", { className: "screen-stage", hidden: true }, video),
       caption: el("figcaption"),
+      // Therapists: end someone else's share (their permission stays).
+      stopOther: button("Stop this share", { onClick: () => this.#stopOther() }),
       video,
       permissions: el("div", { className: "share-permissions", role: "group", "aria-label": "Screen share permissions" }),
     };
-    this.#el.stage.append(this.#el.caption);
+    this.#el.stage.append(this.#el.caption, this.#el.stopOther);
     section.replaceChildren(this.#el.stage, this.#el.permissions);
     section.hidden = false;
     shareButton.hidden = !navigator.mediaDevices?.getDisplayMedia;
@@ -91,6 +93,17 @@ export class ScreenShare {
     this.render();
   }
 
+  async #stopOther() {
+    const trigger = this.#el.stopOther;
+    trigger.disabled = true;
+    try {
+      await this.#client.command("screen.stop", {});
+    } catch (err) {
+      announce(refusalText(err));
+    }
+    trigger.disabled = false;
+  }
+
   render() {
     const { sharer, allowed } = this.#client.screen;
     const sharing = this.#client.sharingScreen;
@@ -116,6 +129,7 @@ export class ScreenShare {
     const name = sharer === this.#self.id ? null : this.#peers.find((p) => p.id === sharer)?.name;
     caption.textContent = sharer === this.#self.id ? "You are sharing your screen" : `${name ?? "Someone"} is sharing their screen`;
     video.setAttribute("aria-label", caption.textContent);
+    this.#el.stopOther.hidden = !this.#therapist || !shown || sharer === this.#self.id;
     this.#renderPermissions(allowed);
   }
 

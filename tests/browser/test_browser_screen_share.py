@@ -127,6 +127,12 @@ async def test_screen_share_in_a_group(server: Server, browser: Any) -> None:
         assert await share_is_larger_than_tiles(page)
     # Every camera, the sharer's included, keeps decoding beside the share.
     await assert_decoding(therapist, remotes=2)
+    # The therapist can end a member's share (the permission stays); Alex shares again.
+    await therapist.get_by_role("button", name="Stop this share", exact=True).click()
+    for page in (therapist, alex, sam):
+        await shows_no_share(page)
+    await alex.get_by_role("button", name="Share screen", exact=True).click(timeout=WAIT_MS)
+    await shows_share_of(sam, alex_id)
     await end_share_as_the_browser_does(alex)
     for page in (therapist, alex, sam):
         await shows_no_share(page)
