@@ -15,6 +15,7 @@ from aiortc.rtp import RtpPacket
 
 from server.media.relay import aiortc_hooks
 from server.media.relay.forwarding_track import ForwardingCounters
+from server.media.relay.last_n import BitrateMeter, LastNConfig, LastNPolicy
 from server.media.relay.media_completeness import SILENCE_LIMIT_S, MediaGap, PublisherActivity
 from server.media.relay.member_leg import (
     MEDIA_KINDS,
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 VoiceActivityCallback = Callable[[str, bool, float], None]
 AudioLevelCallback = Callable[[str, int, float], None]
+# (subscriber, publishers whose camera last-N paused for it); called when the set changes.
+VideoPausedCallback = Callable[[str, frozenset[str]], None]
 
 TICK_INTERVAL = 0.1
 QUALITY_INTERVAL = 5.0
@@ -46,6 +49,8 @@ QUALITY_INTERVAL = 5.0
 SENDER_REPORT_INTERVAL = 1.0
 # What each subscriber receives is checked against what it is owed this often.
 COMPLETENESS_INTERVAL = 1.0
+# Each subscriber's bandwidth estimate against what it is sent (last_n.py).
+LAST_N_INTERVAL = 1.0
 
 __all__ = ["GroupRelay", "NegotiationError", "RelayClosedError", "RelaySignals"]
 
@@ -86,6 +91,8 @@ class GroupRelay:
         voice_activity: VoiceActivityConfig | None = None,
         publisher_remb: bool = False,
         host_candidates: aiortc_hooks.HostCandidatePolicy | None = None,
+        last_n: LastNConfig | None = None,
+        on_video_paused: VideoPausedCallback | None = None,
     ) -> None:
         aiortc_hooks.check_aiortc_version()
         self._host_candidates = host_candidates or aiortc_hooks.HostCandidatePolicy()
@@ -110,6 +117,17 @@ class GroupRelay:
         self._gaps: list[MediaGap] = []
         # Whose screen is forwarded: the room's sharer (a screen slot per other leg).
         self._sharers: frozenset[str] = frozenset()
+        # Last-N (off when None): per subscriber, the policy and what it paused.
+        self._last_n = last_n
+        self._on_video_paused = on_video_paused
+        self._last_n_policies: dict[str, LastNPolicy] = {}
+        self._last_n_paused: dict[str, frozenset[str]] = {}
+        self._meter = BitrateMeter()
+        # Cameras every subscriber keeps under last-N (the therapists), and the
+        # members who chose audio only (they are sent no camera at all).
+        self._video_priority: frozenset[str] = frozenset()
+        self._audio_only: frozenset[str] = frozenset()
+        self._speakers: list[str] = []  # most recent first
 
     # --- commands -------------------------------------------------------
 
@@ -146,6 +164,8 @@ class GroupRelay:
                     self._legs[member_id] = old_leg
                 raise
             self._legs[member_id] = leg
+            for subscriber in (leg, *changed_legs):
+                self._apply_pauses(subscriber)
             self._ensure_ticker()
         if old_leg is not None:
             await old_leg.close()
@@ -172,6 +192,10 @@ class GroupRelay:
             detector = self._voice.pop(member_id, None)
             if detector is not None and detector.reset() is not None:
                 self._report_voice(member_id, False)
+            self._last_n_policies.pop(member_id, None)
+            self._last_n_paused.pop(member_id, None)
+            if member_id in self._speakers:
+                self._speakers.remove(member_id)
             for publication in publications.values():
                 await publication.close()
             others = list(self._legs.values())
@@ -216,6 +240,28 @@ class GroupRelay:
                         changed.append(leg)
         for leg in changed:
             self._schedule_negotiation(leg)
+
+    def set_video_priority(self, member_ids: frozenset[str]) -> None:
+        """Cameras last-N never pauses (the therapists), beside the current speaker's."""
+        self._video_priority = member_ids
+
+    def set_audio_only(self, member_ids: frozenset[str]) -> None:
+        """Members who chose audio only: the relay sends them no camera (screens still)."""
+        if member_ids == self._audio_only:
+            return
+        self._audio_only = member_ids
+        for leg in self._legs.values():
+            self._apply_pauses(leg)
+
+    def paused_cameras(self, member_id: str) -> frozenset[str]:
+        """Whose camera the member is not sent now (last-N or its own audio-only choice)."""
+        leg = self._legs.get(member_id)
+        return leg.paused_cameras() if leg is not None else frozenset()
+
+    def downlink_estimate(self, member_id: str) -> int | None:
+        """The member's latest REMB (bit/s), or None before its browser sent one."""
+        leg = self._legs.get(member_id)
+        return leg.downlink_estimate_bps if leg is not None else None
 
     def media_gaps(self) -> list[MediaGap]:
         """Tracks a subscriber is owed and has not received for a while (last check)."""
@@ -364,6 +410,10 @@ class GroupRelay:
         return observe
 
     def _report_voice(self, member_id: str, speaking: bool) -> None:
+        if speaking:  # the current speaker keeps its camera under last-N
+            if member_id in self._speakers:
+                self._speakers.remove(member_id)
+            self._speakers.insert(0, member_id)
         if self._on_voice_activity is None:
             return
         try:
@@ -428,13 +478,67 @@ class GroupRelay:
         for leg in self._legs.values():
             for slot in leg.slots:
                 publisher = slot.publisher_id
-                owed = slot.track.flowing and (publisher, slot.source) in sending
+                owed = (
+                    slot.track.flowing and not slot.paused and (publisher, slot.source) in sending
+                )
                 since = slot.reception.missing_since(
                     owed=owed, now=now, limit_s=SILENCE_LIMIT_S[slot.kind]
                 )
                 if since is not None and publisher is not None:
                     gaps.append(MediaGap(leg.member_id, publisher, slot.source, since))
         return gaps
+
+    def _decide_last_n(self, now: float) -> None:
+        """Measure every publication, ask each subscriber's policy, apply, tell the pages."""
+        if self._last_n is None:
+            return
+        keys = []
+        for member_id, publications in self._published.items():
+            for source, publication in publications.items():
+                key = f"{member_id}/{source}"
+                keys.append(key)
+                self._meter.update(key, publication.counters.bytes_received, now)
+        self._meter.forget_others(keys)
+        for member_id, leg in self._legs.items():
+            reserved, cameras = 0.0, {}
+            for slot in leg.slots:
+                bound = slot.publication
+                if bound is None or not bound.gate_open:
+                    continue
+                rate = self._meter.rate(f"{bound.member_id}/{bound.source}")
+                if bound.source == "video" and bound.member_id not in self._audio_only:
+                    cameras[bound.member_id] = rate
+                elif bound.source != "video":
+                    reserved += rate
+            speaker = next((m for m in self._speakers if m != member_id), None)
+            keep = self._video_priority | ({speaker} if speaker is not None else set())
+            policy = self._last_n_policies.setdefault(member_id, LastNPolicy(self._last_n))
+            self._last_n_paused[member_id] = policy.decide(
+                now=now,
+                estimate_bps=leg.downlink_estimate_bps,
+                reserved_bps=reserved,
+                video_bps=cameras,
+                keep=keep,
+            )
+            self._apply_pauses(leg)
+
+    def _apply_pauses(self, leg: MemberLeg) -> None:
+        """Pause the cameras this leg should not get: all of them for an audio-only member,
+        else the ones last-N paused; tell the page when the last-N set changes."""
+        last_n = self._last_n_paused.get(leg.member_id, frozenset())
+        if leg.member_id in self._audio_only:
+            leg.pause_cameras(frozenset(self._published))
+        else:
+            # Audio-only publishers send no camera; nothing of theirs to pause or show.
+            leg.pause_cameras(last_n)
+        shown = frozenset() if leg.member_id in self._audio_only else last_n - self._audio_only
+        if shown != leg.reported_paused:
+            leg.reported_paused = shown
+            if self._on_video_paused is not None:
+                try:
+                    self._on_video_paused(leg.member_id, shown)
+                except Exception:  # called from the ticker, which must keep running
+                    logger.exception("on_video_paused failed in room %s", self.room_id)
 
     def _ensure_ticker(self) -> None:
         if self._ticker is None:
@@ -446,6 +550,7 @@ class GroupRelay:
         next_quality = self._clock() + QUALITY_INTERVAL
         next_reports = self._clock() + SENDER_REPORT_INTERVAL
         next_completeness = self._clock() + COMPLETENESS_INTERVAL
+        next_last_n = self._clock() + LAST_N_INTERVAL
         while not self._closed:
             await asyncio.sleep(TICK_INTERVAL)
             now = self._clock()
@@ -455,6 +560,9 @@ class GroupRelay:
             if now >= next_completeness:
                 next_completeness = now + COMPLETENESS_INTERVAL
                 self._gaps = self._check_completeness(now)
+            if now >= next_last_n:
+                next_last_n = now + LAST_N_INTERVAL
+                self._decide_last_n(now)
             if now >= next_reports:
                 next_reports = now + SENDER_REPORT_INTERVAL
                 for leg in list(self._legs.values()):

@@ -54,6 +54,8 @@ class SenderSlot:
     publication: PublishedTrack | None = None
     # What the subscriber's receiver reports say arrives on this slot.
     reception: ReceptionWatch = field(default_factory=ReceptionWatch)
+    # Last-N or audio-only: bound and negotiated, but no packets (docs/relay.md "Last-N").
+    paused: bool = False
 
     @property
     def publisher_id(self) -> str | None:
@@ -91,6 +93,10 @@ class MemberLeg:
     offer_in_flight: bool = False
     last_sent_track_map: TrackMap | None = None
     quality: LegQuality = field(default_factory=LegQuality)
+    # The member's latest REMB (bit/s): what its downlink carries, by its browser's estimate.
+    downlink_estimate_bps: int | None = None
+    # The last-N pauses the member's page was last told of (``video.paused``).
+    reported_paused: frozenset[str] = frozenset()
     _extension_ids: dict[str, int] = field(default_factory=dict)
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -168,6 +174,7 @@ class MemberLeg:
         if slot is None:
             slot = self._add_slot(publication.kind)
         slot.publication = publication
+        slot.paused = False
         slot.transceiver.direction = "sendonly"
         slot.track.restart()
         slot.reception.restart()
@@ -187,6 +194,40 @@ class MemberLeg:
                 self._release(slot)
                 return True
         return False
+
+    def pause_cameras(self, publishers: frozenset[str]) -> bool:
+        """Forward no camera of ``publishers`` (and every other one); whether anything changed.
+
+        A paused slot stays bound and negotiated (no renegotiation either way): it is
+        only taken off its publication's fan-out. Resuming starts a new numbering
+        epoch on a keyframe, which the slot asks the publisher for.
+        """
+        changed = False
+        for slot in self.slots:
+            publication = slot.publication
+            if publication is None or publication.source != "video":
+                continue
+            pause = publication.member_id in publishers
+            if pause == slot.paused:
+                continue
+            changed, slot.paused = True, pause
+            if pause:
+                publication.unsubscribe(slot.track)
+            else:
+                publication.subscribe(slot.track)
+                slot.track.restart()
+                slot.reception.restart()
+        return changed
+
+    def paused_cameras(self) -> frozenset[str]:
+        return frozenset(
+            slot.publisher_id
+            for slot in self.slots
+            if slot.paused and slot.publisher_id is not None
+        )
+
+    def on_downlink_estimate(self, bitrate: int) -> None:
+        self.downlink_estimate_bps = bitrate
 
     def release_all_slots(self) -> None:
         for slot in self.slots:
@@ -298,6 +339,8 @@ class MemberLeg:
         track.use_wire(lambda: aiortc_hooks.SenderWire(transceiver.sender, transceiver))
         slot = SenderSlot(kind=kind, transceiver=transceiver, track=track)
         aiortc_hooks.observe_receiver_reports(transceiver.sender, slot.reception.on_report)
+        if kind == "video":
+            aiortc_hooks.observe_bandwidth_estimates(transceiver.sender, self.on_downlink_estimate)
         slot_ref.append(slot)
         self.slots.append(slot)
         return slot
@@ -306,6 +349,7 @@ class MemberLeg:
         if slot.publication is not None:
             slot.publication.unsubscribe(slot.track)
         slot.publication = None
+        slot.paused = False
         slot.transceiver.direction = "inactive"
         slot.track.set_sending(False)
 

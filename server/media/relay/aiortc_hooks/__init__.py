@@ -13,8 +13,14 @@ silently decoding media or dropping keyframe requests. aiortc is pinned to
 * ``negotiation``: codec restriction and stable re-offers.
 * ``remote_candidates``: members behind mDNS names, reached through their own checks.
 * ``ports``: the relay's own sockets on a configured port range and public address.
+* ``bandwidth``: each subscriber's downlink estimate, from its REMB feedback.
 """
 
+from server.media.relay.aiortc_hooks.bandwidth import (
+    REMB_FEEDBACK,
+    observe_bandwidth_estimates,
+    remb_bitrate,
+)
 from server.media.relay.aiortc_hooks.names import (
     ABS_SEND_TIME_URI,
     ASYNCIO_TRANSPORT_SOCKET,
@@ -100,6 +106,7 @@ __all__ = [
     "RECEIVER_DECODER_QUEUE",
     "RECEIVER_JITTER_BUFFER",
     "RECEIVER_STARTED",
+    "REMB_FEEDBACK",
     "SENDER_REPORT_FIELDS",
     "SENT",
     "SRTP_SESSION",
@@ -120,9 +127,11 @@ __all__ = [
     "host_sockets",
     "negotiated_header_extension_ids",
     "ntp_time_now",
+    "observe_bandwidth_estimates",
     "observe_receiver_reports",
     "redirect_keyframe_requests",
     "redirect_retransmissions",
+    "remb_bitrate",
     "restrict_codecs",
     "run_now",
     "send_compound_reports",
