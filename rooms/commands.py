@@ -37,6 +37,8 @@ class SetMedia:
     audio: bool
     video: bool
     now: float
+    # None: unchanged. True turns the camera off with it; False leaves ``video`` as given.
+    audio_only: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -225,7 +225,10 @@ def _disconnect(room: Room, command: Disconnect) -> Outcome:
 def _set_media(room: Room, command: SetMedia) -> Outcome:
     _ensure_open(room)
     member = room.require_member(command.member_id)
-    media = MediaState(audio=command.audio, video=command.video)
+    audio_only = member.media.audio_only if command.audio_only is None else command.audio_only
+    media = MediaState(
+        audio=command.audio, video=command.video and not audio_only, audio_only=audio_only
+    )
     # The member's own unmute (camera on) lifts a moderator's mute (video stop).
     updated = replace(
         member,

@@ -25,7 +25,8 @@ def media_gates(room: Room) -> dict[str, MediaGates]:
     return {
         m.id: MediaGates(
             audio=audio.get(m.id, False) and not m.muted_by_moderator,
-            video=not m.video_stopped_by_moderator,
+            # Audio only means no video either way: the member's own camera is not forwarded.
+            video=not m.video_stopped_by_moderator and not m.media.audio_only,
         )
         for m in admitted
     }

@@ -25,6 +25,12 @@ class Admission(StrEnum):
 class MediaState:
     audio: bool = True
     video: bool = True
+    # The member chose audio only: it sends no camera and the relay sends it none.
+    audio_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.audio_only and self.video:
+            raise ValueError("an audio-only member has its camera off")
 
 
 @dataclass(frozen=True)

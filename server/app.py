@@ -27,6 +27,7 @@ from server.http.probe import probe_routes
 from server.media.group_media import RelayRegistry
 from server.media.ice import ice_config_for, ice_servers_for, relay_ice_servers
 from server.media.relay.aiortc_hooks import HostCandidatePolicy
+from server.media.relay.last_n import LastNConfig
 from server.media.voice import VoiceToFloor
 from server.ops.alerts import AlertLog
 from server.ops.feed import OpsFeed
@@ -165,6 +166,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         ),
         relay_ice=lambda room_id: relay_ice_servers(settings, room_id, time.time()),
         host_candidates=HostCandidatePolicy(settings.rtc_ports, settings.rtc_announce_ip),
+        last_n=LastNConfig() if settings.last_n else None,
     )
     quality = QualityService(metrics, alerts, signals=QualityToWire(fanout))
     # The session namespace and /ops: one origin policy, one set of message limits.

@@ -52,6 +52,9 @@ class Settings:
     rtc_ports: tuple[int, int] | None = None
     # 1:1 NAT: the relay's host candidates announce this public address instead.
     rtc_announce_ip: str | None = None
+    # Last-N: a member whose REMB cannot carry every camera gets the speaker's and the
+    # therapists' only (docs/relay.md "Last-N"). False forwards every camera to everyone.
+    last_n: bool = True
     # Hostile or stuck clients: an Engine.IO connection must authenticate (Socket.IO
     # CONNECT) within auth_timeout_s and then session.join within join_timeout_s (the
     # page connects before its device check, so this one is long); at most

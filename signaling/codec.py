@@ -116,7 +116,13 @@ def leave_command(identity: Identity, now: float) -> Leave:
 
 
 def media_command(identity: Identity, payload: MediaStatePayload, now: float) -> SetMedia:
-    return SetMedia(member_id=identity.member_id, audio=payload.audio, video=payload.video, now=now)
+    return SetMedia(
+        member_id=identity.member_id,
+        audio=payload.audio,
+        video=payload.video,
+        now=now,
+        audio_only=payload.audio_only,
+    )
 
 
 # Group rooms: waiting room, moderation and floor. The sender is always the command's
@@ -231,6 +237,7 @@ def media_view(member: Member) -> dict[str, Any]:
         "video": member.media.video,
         "muted_by_moderator": member.muted_by_moderator,
         "video_stopped_by_moderator": member.video_stopped_by_moderator,
+        "audio_only": member.media.audio_only,
     }
 
 

@@ -74,6 +74,7 @@ class ServerEvent(StrEnum):
     ROOM_LOCKED = "room.locked"
     QUALITY_UPDATE = "quality.update"
     MEDIA_GAPS = "media.gaps"
+    VIDEO_PAUSED = "video.paused"
     CHAT_MESSAGE = "chat.message"
     CHAT_STATE = "chat.state"
     SCREEN_STATE = "screen.state"

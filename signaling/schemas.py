@@ -28,6 +28,7 @@ class EmptyPayload(Payload):
 class MediaStatePayload(Payload):
     audio: bool
     video: bool
+    audio_only: bool | None = None  # absent: unchanged
 
 
 class SessionDescription(Payload):

@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IP",
         help="1:1 NAT: the relay announces this public address instead of its own",
     )
+    serve.add_argument(
+        "--no-last-n",
+        dest="last_n",
+        action="store_false",
+        help="forward every camera to every member, whatever its downlink (no last-N)",
+    )
     serve.add_argument("--grace-seconds", type=float, default=30.0)
     serve.add_argument("--max-group-size", type=int, default=16)
     serve.add_argument("--link-ttl-minutes", type=float, default=240.0)
@@ -214,6 +220,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         ice_policy=args.ice_policy,
         rtc_ports=parse_port_range(args.rtc_ports) if args.rtc_ports else None,
         rtc_announce_ip=args.rtc_announce_ip,
+        last_n=args.last_n,
         grace_s=args.grace_seconds,
         max_group_size=args.max_group_size,
         link_ttl_s=args.link_ttl_minutes * 60,

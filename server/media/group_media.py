@@ -13,9 +13,11 @@ from aiortc import RTCIceServer
 from rooms.errors import ErrorCode
 from rooms.events import DomainEvent, MemberLeft, MemberSentBack
 from rooms.gates import media_gates
+from rooms.roles import Role
 from rooms.room import Room, RoomKind
 from server.media.relay import GroupRelay, NegotiationError, RelayClosedError
 from server.media.relay.aiortc_hooks import HostCandidatePolicy
+from server.media.relay.last_n import LastNConfig
 from server.media.relay.member_leg import TrackMap
 from signaling.events import ServerEvent
 from signaling.ports import Identity, Refusal, RoomGateway
@@ -30,6 +32,13 @@ RelayIce = Callable[[str], list[dict[str, Any]]]
 
 def _sharers(room: Room) -> frozenset[str]:
     return frozenset() if room.screen_sharer is None else frozenset({room.screen_sharer})
+
+
+def _video_choices(room: Room, relay: GroupRelay) -> None:
+    """Whose camera last-N always keeps (the therapists) and who chose audio only."""
+    admitted = [m for m in room.members if m.admitted]
+    relay.set_video_priority(frozenset(m.id for m in admitted if m.role is Role.THERAPIST))
+    relay.set_audio_only(frozenset(m.id for m in admitted if m.media.audio_only))
 
 
 class RelayToWire:
@@ -61,13 +70,17 @@ class RelayRegistry:
         on_voice: VoiceListener | None = None,
         relay_ice: RelayIce | None = None,
         host_candidates: HostCandidatePolicy | None = None,
+        last_n: LastNConfig | None = None,
     ) -> None:
         self._rooms = rooms
         self._send_to_member = send_to_member
         self._on_voice = on_voice
         self._relay_ice = relay_ice
         self._host_candidates = host_candidates
+        # Last-N for members whose downlink is short (docs/relay.md); None turns it off.
+        self._last_n = last_n
         self._relays: dict[str, GroupRelay] = {}
+        self._notices: set[asyncio.Task[None]] = set()
 
     def relay(self, room_id: str) -> GroupRelay | None:
         return self._relays.get(room_id)
@@ -83,12 +96,21 @@ class RelayRegistry:
                 if self._on_voice is not None:
                     self._on_voice(room_id, member_id, speaking, at)
 
+            def video_paused(member_id: str, paused: frozenset[str]) -> None:
+                payload = {"members": sorted(paused)}
+                send = self._send_to_member(room_id, member_id, ServerEvent.VIDEO_PAUSED, payload)
+                task = asyncio.ensure_future(send)
+                self._notices.add(task)
+                task.add_done_callback(self._notices.discard)
+
             relay = GroupRelay(
                 room_id,
                 signals=RelayToWire(room_id, self._send_to_member),
                 on_voice_activity=voice,
                 ice_servers=self._leg_ice_servers(room_id),
                 host_candidates=self._host_candidates,
+                last_n=self._last_n,
+                on_video_paused=video_paused,
             )
             self._relays[room_id] = relay
         return relay
@@ -113,6 +135,7 @@ class RelayRegistry:
             raise Refusal(ErrorCode.WAITING)
         relay = self._relay_for(identity.room)
         await relay.set_screen_sharers(_sharers(room))
+        _video_choices(room, relay)  # an audio-only member's new leg gets no camera at all
         try:
             answer = await relay.join(identity.member_id, sdp)
         except NegotiationError as error:
@@ -162,6 +185,7 @@ class RelayRegistry:
             if isinstance(event, MemberLeft | MemberSentBack):
                 await relay.leave(event.member.id)
         self._apply_gates(room, relay)
+        _video_choices(room, relay)
         await relay.set_screen_sharers(_sharers(room))
 
     @staticmethod

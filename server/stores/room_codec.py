@@ -12,6 +12,9 @@ floor did not serialize), so a version-1 document still reads, with those defaul
 Version 3 added the sharing state of both room kinds: `members_chat` (a therapist
 turned members' chat off), `screen_sharer` and `share_allowed`. Versions 1 and 2 read
 with chat on, nobody sharing and nobody allowed.
+
+Version 4 added each member's `audio_only` choice (in `media`). Versions 1-3 read with
+nobody audio-only.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ from rooms.roles import Role
 from rooms.room import AdmitPolicy, Room, RoomKind, RoomPolicy, RoomState
 from rooms.talk_time import MemberTalk, TalkTimeLedger
 
-FORMAT_VERSION = 3
-READABLE_VERSIONS = frozenset({1, 2, 3})
+FORMAT_VERSION = 4
+READABLE_VERSIONS = frozenset({1, 2, 3, 4})
 
 Json = dict[str, Any]
 
@@ -96,7 +99,11 @@ def _member_to_data(member: Member) -> Json:
         "epoch": member.epoch,
         "disconnected_at": member.disconnected_at,
         "joined_at": member.joined_at,
-        "media": {"audio": member.media.audio, "video": member.media.video},
+        "media": {
+            "audio": member.media.audio,
+            "video": member.media.video,
+            "audio_only": member.media.audio_only,
+        },
         "admission": member.admission.value,
         "muted_by_moderator": member.muted_by_moderator,
         "video_stopped_by_moderator": member.video_stopped_by_moderator,
@@ -241,7 +248,11 @@ def _member(data: Json, version: int) -> Member:
         epoch=_int(data["epoch"]),
         disconnected_at=_opt_float(data["disconnected_at"]),
         joined_at=_float(data["joined_at"]),
-        media=MediaState(audio=_bool(media["audio"]), video=_bool(media["video"])),
+        media=MediaState(
+            audio=_bool(media["audio"]),
+            video=_bool(media["video"]),
+            audio_only=_bool(media["audio_only"]) if version >= 4 else False,
+        ),
         admission=admission,
         muted_by_moderator=muted,
         video_stopped_by_moderator=video_stopped,

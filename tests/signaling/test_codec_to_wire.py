@@ -93,6 +93,7 @@ def test_an_admitted_join_is_peer_joined_to_the_others() -> None:
             "video": True,
             "muted_by_moderator": False,
             "video_stopped_by_moderator": False,
+            "audio_only": False,
         },
     }
 
@@ -315,6 +316,7 @@ def test_media_changes_go_to_the_whole_room() -> None:
         "video": True,
         "muted_by_moderator": False,
         "video_stopped_by_moderator": False,
+        "audio_only": False,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -45,7 +46,7 @@ def test_encoding_is_deterministic_plain_json() -> None:
     text = room_to_json(room)
     assert text == room_to_json(group_room())
     data = json.loads(text)
-    assert data["v"] == FORMAT_VERSION == 3
+    assert data["v"] == FORMAT_VERSION == 4
     assert data["share_allowed"] == ["p_a", "p_b"]
     assert data["revoked"] == ["p_denied", "p_gone"]
     assert data["floor"]["voice_active"] == ["p_a", "p_b"]
@@ -102,7 +103,20 @@ def test_reads_a_version_2_document_with_chat_on_and_nobody_sharing() -> None:
     assert room.floor == group_room().floor
 
 
-@pytest.mark.parametrize("version", [None, 0, 4, "2"])
+def test_reads_a_version_3_document_with_nobody_audio_only() -> None:
+    room = group_room()
+    audio_only = replace(room.members[0], media=MediaState(video=False, audio_only=True))
+    data = room_to_data(room.with_member(audio_only))
+    assert data["members"][0]["media"]["audio_only"] is True
+    for member in data["members"]:
+        del member["media"]["audio_only"]
+    data["v"] = 3
+    old = room_from_json(json.dumps(data))
+    assert not any(m.media.audio_only for m in old.members)
+    assert old.members[0].media == MediaState(video=False)
+
+
+@pytest.mark.parametrize("version", [None, 0, 5, "2"])
 def test_unknown_versions_are_refused(version: Any) -> None:
     data = room_to_data(individual_room())
     data["v"] = version
