@@ -16,6 +16,11 @@ const RESTART_RECONNECT_MS = 500;
  * try again after this long, growing to the max; reset once back in. */
 const UNAVAILABLE_RETRY_MS = 500;
 const UNAVAILABLE_RETRY_MAX_MS = 4000;
+/** A media link going down often means the network changed under us (a new address):
+ * the socket's TCP connection is then dead too, and socket.io would notice only at a
+ * missed ping (up to 45 s later). So we ask the server at once (net.ping); no answer
+ * within this long, and the socket is reopened (and the session resumed) now. */
+const SIGNALING_PROBE_MS = 4000;
 /** Server events handed to UI modules as they are (moderation, floor, quality). */
 const PASSTHROUGH_EVENTS = [
   "lobby.state", "room.locked", "floor.state", "talk.report", "quality.update", "media.gaps",
@@ -46,6 +51,7 @@ export class SessionClient extends Emitter {
   /** The server's `server.restarting` message, until the socket is back. */
   #restartNotice = null;
   #unavailableRetryMs = UNAVAILABLE_RETRY_MS;
+  #probingSignaling = false;
 
   /**
    * @param {object} o
@@ -185,6 +191,24 @@ export class SessionClient extends Emitter {
     old?.stop();
     this.#media?.setScreen?.(track)?.catch?.((err) => console.warn("screen track not sent", err));
     this.emit("local-screen", { track });
+  }
+
+  /**
+   * After a join. The server ends a share when its sharer's connection drops; a page
+   * that resumes while still capturing asks for it again (the peer link or relay leg
+   * kept sending), so a signaling blip does not end the share for good.
+   */
+  #enterScreen(screen, resumed) {
+    const track = this.#screenTrack;
+    if (!resumed || track?.readyState !== "live" || screen?.sharer) {
+      this.#applyScreen(screen);
+      return;
+    }
+    this.screen = { sharer: null, allowed: [...(screen?.allowed ?? [])] };
+    this.emit("screen", this.screen);
+    this.#request("screen.start", {}).catch(() => {
+      if (this.#screenTrack === track) this.#setScreenTrack(null);
+    });
   }
 
   #applyScreen(screen) {
@@ -363,7 +387,7 @@ export class SessionClient extends Emitter {
     this.emit("roster", this.peers);
     this.emit("admission", { admission: this.admission });
     this.#media?.sync(ack.peers, resumed, ack);
-    if (this.#admitted) this.#applyScreen(ack.screen);
+    if (this.#admitted) this.#enterScreen(ack.screen, resumed);
     this.#send("media.state", this.#mediaState);
     this.#startStats();
   }
@@ -419,11 +443,32 @@ export class SessionClient extends Emitter {
       request: (event, payload) => this.#request(event, payload),
       emit: (event, detail) => {
         if (event === "link-state" && detail.state === "connected") this.#onMediaConnected();
+        if (event === "link-state" && ["reconnecting", "failed"].includes(detail.state)) {
+          this.#probeSignaling();
+        }
         this.emit(event, detail);
       },
       isJoined: () => this.#joinedOnSocket,
     };
     return ack.room.kind === "group" ? new RelayMedia(ctx) : new P2PMedia(ctx);
+  }
+
+  /** See SIGNALING_PROBE_MS. */
+  #probeSignaling() {
+    const socket = this.#socket;
+    if (this.#probingSignaling || !socket?.connected) return;
+    this.#probingSignaling = true;
+    socket
+      .timeout(SIGNALING_PROBE_MS)
+      .emitWithAck("net.ping", {})
+      .catch(() => {
+        if (socket !== this.#socket || !socket.connected) return;
+        console.debug("client: no answer on the socket while media is down; reconnecting");
+        socket.io.engine?.close();
+      })
+      .finally(() => {
+        this.#probingSignaling = false;
+      });
   }
 
   /** Tell the server once per join that media flows (it measures join-to-connected time). */
