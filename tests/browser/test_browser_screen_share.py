@@ -151,6 +151,14 @@ async def test_screen_share_in_an_individual_room(server: Server, browser: Any) 
     await press_with_keyboard(therapist, "Share screen")
     await shows_share_of(patient, therapist_id)
     await assert_accessible(patient, "the individual view with a screen share (patient)")
+    # The sharer's signaling drops: the share ends with it, and the page, still
+    # capturing, asks for it again on resume.
+    await therapist.evaluate("() => window.__telehealth.dropConnection()")
+    await therapist.wait_for_function(
+        "() => { const s = window.__telehealth.state(); return s.state === 'joined' && s.resumed }",
+        timeout=WAIT_MS,
+    )
+    await shows_share_of(patient, therapist_id)
     # A reloaded page gets a fresh peer link: the share is offered on it again.
     await patient.reload()
     await press_join(patient)
