@@ -81,7 +81,7 @@ class RoomService:
                 raise DomainError(ErrorCode.ROOM_NOT_FOUND, "This session does not exist.")
             updated, events = apply(room, command)
             if updated is not room and not _quiet_tick(command, events):
-                await self.store.save(updated)
+                await self._save(updated, events)
             self._applied(updated)
             await self._notify(updated, events)
         return updated, events
@@ -90,6 +90,10 @@ class RoomService:
         """`execute`, for a caller that needs only to know it is done and saved (with
         several processes, no room needs to travel back to it)."""
         await self.execute(room_id, command)
+
+    async def _save(self, room: Room, events: Sequence[DomainEvent]) -> None:
+        """A command's room, durably (a subclass may send its events along)."""
+        await self.store.save(room)
 
     async def _load(self, room_id: str) -> Room | None:
         """The room a command starts from (called under the room's lock)."""

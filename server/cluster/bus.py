@@ -19,6 +19,8 @@ a media toggle, a hand raised) is answered by the owner's fan-out of that comman
 events: the message carries `done` with the request's id, and the caller resolves
 its call after delivering the events. One publish and one delivery fewer per command
 than a separate reply, and the caller still hears the events before its caller goes on.
+The owner publishes that fan-out inside its fenced save (`room_message`), so it goes
+out only when the command's result is saved.
 """
 
 from __future__ import annotations
@@ -68,6 +70,17 @@ class _Answerable:
     request_id: str
     room_id: str
     answered: bool = False
+
+
+@dataclass(frozen=True)
+class SealedRoomMessage:
+    channel: str
+    message: bytes
+    _answers: _Answerable | None
+
+    def published(self) -> None:
+        if self._answers is not None:
+            self._answers.answered = True
 
 
 # Set in the task that runs such a request (a context variable: the command's listeners
@@ -129,16 +142,20 @@ class ClusterBus:
         """Whether a message on the room's channel reaches this process now."""
         return self.listening and room_id in self._watching
 
-    async def publish_room(self, room_id: str, message: Message, *, answers: bool = False) -> None:
-        """`answers`: this message may also answer the request being run (see above)."""
-        answerable = _answerable.get() if answers else None
+    async def publish_room(self, room_id: str, message: Message) -> None:
+        await self._publish(FANOUT_CHANNEL.format(room_id=room_id), message)
+
+    def room_message(self, room_id: str, message: Message) -> SealedRoomMessage:
+        """A room message for someone else to publish (the owner's fenced save), which
+        may also answer the request being run here (see above): call `published()`
+        once it is out."""
+        answerable = _answerable.get()
         if answerable is not None and (answerable.answered or answerable.room_id != room_id):
             answerable = None
         if answerable is not None:
             message["done"] = answerable.request_id
-        await self._publish(FANOUT_CHANNEL.format(room_id=room_id), message)
-        if answerable is not None:
-            answerable.answered = True
+        channel = FANOUT_CHANNEL.format(room_id=room_id)
+        return SealedRoomMessage(channel, self._sealed(channel, message), answerable)
 
     # --- requests --------------------------------------------------------------------
 
@@ -166,10 +183,14 @@ class ClusterBus:
     # --- wire ------------------------------------------------------------------------
 
     async def _publish(self, channel: str, message: Message) -> None:
-        message["sender"] = self.node_id
-        sealed = self._sealer.seal(channel, json.dumps(message, separators=(",", ":")))
+        sealed = self._sealed(channel, message)
         with answering("publish"):
-            await self._redis.publish(channel, self._node_prefix + sealed)
+            await self._redis.publish(channel, sealed)
+
+    def _sealed(self, channel: str, message: Message) -> bytes:
+        message["sender"] = self.node_id
+        text = json.dumps(message, separators=(",", ":"))
+        return self._node_prefix + self._sealer.seal(channel, text)
 
     async def _read(self) -> None:
         while True:

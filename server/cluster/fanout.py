@@ -6,11 +6,12 @@ they are. This subclass adds one thing: whatever it pushes is also published on 
 room's cluster channel, and what other processes publish there is delivered here
 through the plain `Fanout` methods, never shared again.
 
-- Domain events: the room's owner runs the listeners, so `publish` happens there; it
-  renders the batch into wire messages once and sends them out once; each process
-  delivers them to its own members, without the room. The owner publishes inside the
-  room's lock, before it answers the command, so the process that asked has handled
-  the events before its caller goes on (as when one process does it all).
+- Domain events: the room's owner renders the batch into wire messages once; its
+  fenced save publishes them (`announcement`), and `publish` delivers them here; each
+  other process delivers them to its own members, without the room. The owner
+  publishes inside the room's lock, before it answers the command, so the process that
+  asked has handled the events before its caller goes on (as when one process does it
+  all).
 - Pushes from anywhere (relay offers, quality, talk reports, speaking hints): sent
   here and published for the rest.
 
@@ -28,14 +29,14 @@ from typing import Any
 from rooms.errors import DomainError
 from rooms.events import DomainEvent
 from rooms.room import Room
-from server.cluster.bus import ClusterBus, Message
+from server.cluster.bus import ClusterBus, Message, SealedRoomMessage
 from server.cluster.domain_codec import events_from_data
 from server.cluster.leases import SeatNodes
 from server.cluster.wire_batch import batch_from_data, batch_to_data
 from server.stores.room_codec import room_from_json
 from signaling.connections import Connection, ConnectionRegistry
 from signaling.events import ServerEvent
-from signaling.fanout import Fanout, SignalingObserver, render
+from signaling.fanout import Fanout, SignalingObserver, WireBatch, render
 from signaling.socket_server import SignalingServer
 
 log = logging.getLogger(__name__)
@@ -96,15 +97,28 @@ class ClusterFanout(Fanout):
         self._watched: set[str] = set()
         self._watch_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Batches the owner's save published, by room, until `publish` delivers them here.
+        self._announced: dict[str, tuple[Room, WireBatch]] = {}
         connections.on_gone = self._connection_gone
 
     # --- pushes: here, then to the other processes -------------------------------------
 
+    def announcement(self, room: Room, events: Sequence[DomainEvent]) -> SealedRoomMessage:
+        """The command's fan-out, for the owner's fenced save to publish; `publish`
+        then only delivers it here."""
+        batch = render(room, events, self._clock())
+        self._announced[room.id] = (room, batch)
+        return self._bus.room_message(room.id, {"kind": "wire", **batch_to_data(batch)})
+
     async def publish(self, room: Room, events: Sequence[DomainEvent]) -> None:
+        announced = self._announced.pop(room.id, None)
+        if announced is not None and announced[0] is room:
+            await self.deliver_batch(announced[1])  # the save published it
+            return
         batch = render(room, events, self._clock())
         await self.deliver_batch(batch)
         if events:
-            await self._share(room.id, {"kind": "wire", **batch_to_data(batch)}, answers=True)
+            await self._share(room.id, {"kind": "wire", **batch_to_data(batch)})
 
     async def send_to_member(
         self, room_id: str, member_id: str, event: str, payload: dict[str, Any]
@@ -131,9 +145,9 @@ class ClusterFanout(Fanout):
         }
         self._spawn(self._share(room_id, message))
 
-    async def _share(self, room_id: str, message: Message, *, answers: bool = False) -> None:
+    async def _share(self, room_id: str, message: Message) -> None:
         try:
-            await self._bus.publish_room(room_id, message, answers=answers)
+            await self._bus.publish_room(room_id, message)
         except DomainError:
             # Redis is away: members here were told; the others hear the next change.
             log.warning("cluster: a push reached only this process", extra={"room": room_id})

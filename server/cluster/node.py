@@ -65,6 +65,7 @@ class ClusterNode:
         )
         fanout = ClusterFanout(sio, RoomConnections(), observer, clock, bus=bus, seats=seats)
         bus.serve(rooms.handle_request, fanout.deliver)
+        rooms.announce_with_saves(fanout.announcement)
         rooms.late_disconnects = LateDisconnects(
             seats,
             holds_here=lambda room_id, member_id: (

@@ -28,7 +28,7 @@ from rooms.commands import AnyCommand, Disconnect, Tick
 from rooms.errors import DomainError, ErrorCode
 from rooms.events import DomainEvent
 from rooms.room import Room
-from server.cluster.bus import RPC_TIMEOUT_S, ClusterBus, Message
+from server.cluster.bus import RPC_TIMEOUT_S, ClusterBus, Message, SealedRoomMessage
 from server.cluster.domain_codec import (
     command_from_json,
     command_to_json,
@@ -38,7 +38,7 @@ from server.cluster.domain_codec import (
 from server.cluster.late_disconnects import LateDisconnects
 from server.cluster.leases import RENEW_EVERY_S, Lease, Leases, Nodes, SeatNodes
 from server.room_service import RoomService
-from server.stores.redis_store import LeaseLost, RedisRoomStore
+from server.stores.redis_store import Announcement, LeaseLost, RedisRoomStore
 from server.stores.room_codec import room_from_json, room_to_json
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ TakeoverHook = Callable[[Room], Awaitable[None]]
 LostHook = Callable[[str], Awaitable[None]]
 # Requests other processes may send this one about a room it owns: (room, body) -> result.
 LocalRequest = Callable[[str, Message], Awaitable[Any]]
+# A command's fan-out message, for the fenced save to publish (the process's fan-out).
+Announcer = Callable[[Room, Sequence[DomainEvent]], SealedRoomMessage]
 
 
 class ClusteredRooms(RoomService):
@@ -96,6 +98,8 @@ class ClusteredRooms(RoomService):
             "adopt": self._adopt_request,
         }
         self._draining = False
+        self._announcer: Announcer | None = None
+        self._redis_store = store
         # Who holds a seat on this process: set by the process's fan-out.
         self.late_disconnects = LateDisconnects(seats, holds_here=lambda room, member: False)
 
@@ -106,6 +110,18 @@ class ClusteredRooms(RoomService):
 
     def on_lost(self, hook: LostHook) -> None:
         self._on_lost.append(hook)
+
+    def announce_with_saves(self, announcer: Announcer) -> None:
+        """Each command's events go out with its fenced save, in one round trip."""
+        self._announcer = announcer
+
+    async def _save(self, room: Room, events: Sequence[DomainEvent]) -> None:
+        if self._announcer is None or not events:
+            await self._redis_store.save(room)
+            return
+        sealed = self._announcer(room, events)
+        await self._redis_store.save(room, Announcement(sealed.channel, sealed.message))
+        sealed.published()
 
     def serve_request(self, kind: str, handler: LocalRequest) -> None:
         """Other processes may ask this one `kind` about a room it owns (relay offers)."""

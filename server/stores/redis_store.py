@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -32,11 +33,15 @@ log = logging.getLogger(__name__)
 
 # With leases (server.cluster), a save is fenced: it lands only while the lease value
 # the writer holds is still the room's lease. Atomic in Redis; see server.cluster.leases.
+# It may carry the command's fan-out message (ARGV[6] channel, ARGV[7] message),
+# published only when the save landed: one round trip for both, and a stalled former
+# owner's events never reach anyone.
 _FENCED_SAVE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[3] == '0' then redis.call('SET', KEYS[2], ARGV[2])
 else redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end
 if ARGV[4] == '1' then redis.call('SREM', KEYS[3], ARGV[5]) end
+if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
 return 1
 """
 LEASE_KEY = KEY_PREFIX + "lease:{room_id}"
@@ -48,6 +53,15 @@ class LeaseLost(StoreUnavailable):
 
 # The lease value this process holds for a room, or None when it holds none.
 Fence = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A message to publish with a fenced save, atomically after it lands."""
+
+    channel: str
+    message: bytes
+
 
 # Redis not answering, as redis-py raises it (OSError: a socket error it did not wrap).
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -108,21 +122,29 @@ class RedisRoomStore:
             return room_from_json(raw)
         return room_from_json(self._sealer.open(room_id, raw))
 
-    async def save(self, room: Room) -> None:
+    async def save(self, room: Room, announcement: Announcement | None = None) -> None:
+        """`announcement` only with a fence (several processes)."""
         ttl = ROOM_RETENTION_S if room.is_over else None
         if self.fence is not None:
-            await self._fenced_save(room, self.fence(room.id), ttl)
+            await self._fenced_save(room, self.fence(room.id), ttl, announcement)
             return
+        assert announcement is None, "an announcement rides on a fenced save only"
         with answering("save"):
             await self.redis.set(ROOM_KEY.format(room_id=room.id), self._seal(room), ex=ttl)
             if room.is_over:
                 await self.redis.srem(ROOM_INDEX_KEY, room.id)
 
-    async def _fenced_save(self, room: Room, lease: str | None, ttl: int | None) -> None:
+    async def _fenced_save(
+        self, room: Room, lease: str | None, ttl: int | None, announcement: Announcement | None
+    ) -> None:
         if lease is None:
             raise LeaseLost()
         keys = [LEASE_KEY.format(room_id=room.id), ROOM_KEY.format(room_id=room.id), ROOM_INDEX_KEY]
         args = [lease, self._seal(room), ttl or 0, int(room.is_over), room.id]
+        if announcement is None:
+            args += ["", ""]
+        else:
+            args += [announcement.channel, announcement.message]
         with answering("save"):
             saved = await self._fenced(keys=keys, args=args)
         if not int(saved):

@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from rooms.room import RoomKind, new_room
 from server.cluster.bus import FANOUT_CHANNEL, ClusterBus, Message
+from server.cluster.leases import LEASE_KEY
 from server.cluster.wire_batch import batch_from_data, batch_to_data
+from server.stores.redis_store import Announcement, LeaseLost, RedisRoomStore
 from server.stores.sealed import Sealer
 from signaling.codec import Audience, Outgoing
 from signaling.events import ServerEvent
@@ -33,6 +36,7 @@ class Process:
 
     def __init__(self, redis: aioredis.Redis, sealer: Sealer, name: str) -> None:
         self.bus = ClusterBus(redis, f"{name}-{secrets.token_hex(3)}", sealer)
+        self._redis = redis
         self.room_messages: list[Message] = []
         self.requests: list[Message] = []
         self.bus.serve(self._on_request, self._on_room)
@@ -41,8 +45,11 @@ class Process:
         self.requests.append(body)
         if kind == "echo":
             return {"echo": body["text"]}
-        # "act": what an owner does for a command: fan the events out, answer nothing.
-        await self.bus.publish_room(room_id, {"kind": "wire", "n": body["n"]}, answers=True)
+        # "act": what an owner does for a command: its fenced save publishes the events
+        # (here a plain PUBLISH), and it answers nothing more.
+        sealed = self.bus.room_message(room_id, {"kind": "wire", "n": body["n"]})
+        await self._redis.publish(sealed.channel, sealed.message)
+        sealed.published()
         return None
 
     async def _on_room(self, room_id: str, message: Message) -> None:
@@ -154,3 +161,34 @@ def test_a_wire_batch_travels_intact() -> None:
 def test_a_malformed_wire_batch_is_refused(broken: dict[str, Any]) -> None:
     with pytest.raises((KeyError, TypeError, ValueError)):
         batch_from_data(ROOM, broken)
+
+
+async def test_a_fenced_save_publishes_its_announcement_only_when_it_lands(
+    tmp_path: Path,
+) -> None:
+    sealer = Sealer.in_data_dir(tmp_path)
+    store = RedisRoomStore(REDIS_URL, sealer=sealer)
+    room = new_room(f"r_fence_{secrets.token_hex(4)}", RoomKind.GROUP, 1.0)
+    lease = {"value": "node-a|1"}
+    store.fence = lambda room_id: lease["value"]
+    listener = store.redis.pubsub()
+    channel = FANOUT_CHANNEL.format(room_id=room.id)
+    try:
+        await store.create(room)
+        await listener.subscribe(channel)
+        await store.redis.set(LEASE_KEY.format(room_id=room.id), "node-a|1")
+        await store.save(room, Announcement(channel, b"landed"))
+        lease["value"] = "node-a|0"  # a stalled former owner's fence
+        with pytest.raises(LeaseLost):
+            await store.save(room, Announcement(channel, b"stale"))
+        heard = []
+        for _ in range(5):  # the subscribe confirmation reads as None, then the messages
+            raw = await listener.get_message(ignore_subscribe_messages=True, timeout=0.3)
+            if raw is not None:
+                heard.append(raw["data"])
+        assert heard == [b"landed"]
+    finally:
+        await store.redis.delete(LEASE_KEY.format(room_id=room.id))
+        await store.delete(room.id)
+        await listener.aclose()
+        await store.close()
