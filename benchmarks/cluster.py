@@ -18,7 +18,8 @@ How it is measured
   the time from the emit to each other member's `peer.media` is one sample (15 per
   toggle). Delivered messages are those samples; CPU-seconds per 1,000 delivered
   messages are the servers' (and Redis's) CPU over the fan-out phase, with the idle
-  load connected. `cluster_cpu_ratio` divides the two-process figure by the one-process
+  load connected, less their CPU in idle spells of the same length between bursts
+  of 40 toggles. `cluster_cpu_ratio` divides the two-process figure by the one-process
   figure measured in the same run.
 * Failover: a group room of three aiortc members (therapist and two members, audio and
   video through the relay), connected to the process that does not own the room; the
@@ -58,7 +59,7 @@ from tests.private_redis import PrivateRedis
 GROUP_SIZE = 16
 JOINS_IN_FLIGHT = 32
 FAILOVER_BUDGET_S = 30.0
-IDLE_SAMPLE_S = 4.0
+TOGGLES_PER_BURST = 40  # 2 s of toggles, then 2 s idle
 SERVE_ARGS = ("--max-connections-per-address", "0", "--log-level", "WARNING")
 
 
@@ -169,25 +170,34 @@ async def fan_out(
     errors = 0
     speaker, listeners = members[1], [m for m in members if m is not members[1]]
     # What the processes burn with nobody talking (housekeeping, leases, the idle
-    # load's pings), per second, is subtracted: the figure is the cost of messages.
-    # Read before and after the toggles and averaged: at 1,000 idle participants a
-    # process, one short reading made the ratio swing by a third between runs.
-    idle_before = await _idle_rate(deployment)
-    started, cpu_before = time.monotonic(), deployment.cpu()
-    for toggle in range(toggles):
-        sent = time.monotonic()
-        # Off first: members join with their microphone on, and no change sends nothing.
-        reply = await speaker.call("media.state", {"audio": toggle % 2 == 1, "video": True})
-        errors += not reply.get("ok")
-        try:
-            samples += await asyncio.gather(*(_arrival(m, sent) for m in listeners))
-        except TimeoutError:
-            errors += 1
-        await asyncio.sleep(max(0.0, 0.05 - (time.monotonic() - sent)))
-    elapsed = time.monotonic() - started
-    busy_cpu = deployment.cpu() - cpu_before
-    idle_rate = (idle_before + await _idle_rate(deployment)) / 2
-    cpu = busy_cpu - idle_rate * elapsed
+    # load's pings) is subtracted: the figure is the cost of messages. At 1,000 idle
+    # participants a process that is most of the CPU, so bursts of toggles alternate
+    # with idle spells of the same length, and the idle spells' CPU is subtracted: a
+    # drift or a beat then weighs on both sides alike (one idle reading before the
+    # toggles made the ratio swing by a third between runs).
+    busy_cpu = idle_cpu = busy_s = idle_s = 0.0
+    toggle = 0
+    while toggle < toggles:
+        started, cpu_before = time.monotonic(), deployment.cpu()
+        for _ in range(min(TOGGLES_PER_BURST, toggles - toggle)):
+            sent = time.monotonic()
+            # Off first: members join with their microphone on; no change sends nothing.
+            reply = await speaker.call("media.state", {"audio": toggle % 2 == 1, "video": True})
+            errors += not reply.get("ok")
+            try:
+                samples += await asyncio.gather(*(_arrival(m, sent) for m in listeners))
+            except TimeoutError:
+                errors += 1
+            toggle += 1
+            await asyncio.sleep(max(0.0, 0.05 - (time.monotonic() - sent)))
+        busy_s += time.monotonic() - started
+        busy_cpu += deployment.cpu() - cpu_before
+        started, cpu_before = time.monotonic(), deployment.cpu()
+        await asyncio.sleep(TOGGLES_PER_BURST * 0.05)
+        idle_s += time.monotonic() - started
+        idle_cpu += deployment.cpu() - cpu_before
+    idle_rate = idle_cpu / idle_s
+    cpu = busy_cpu - idle_rate * busy_s
     for member in members:
         await member.close()
     return {
@@ -198,13 +208,6 @@ async def fan_out(
         "cpu_s_per_1000": cpu / max(1, len(samples)) * 1000,
         "idle_cpu_s_per_s": idle_rate,
     }
-
-
-async def _idle_rate(deployment: Deployment) -> float:
-    """CPU-seconds per second of the deployment with nobody talking."""
-    started, cpu = time.monotonic(), deployment.cpu()
-    await asyncio.sleep(IDLE_SAMPLE_S)
-    return (deployment.cpu() - cpu) / (time.monotonic() - started)
 
 
 async def _arrival(listener: RawSocket, sent: float) -> float:
