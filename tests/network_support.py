@@ -237,9 +237,11 @@ class NetLab:
         if self.announce:
             run(*ipt, "-t", "nat", "-A", "POSTROUTING", "-s", SERVER_PRIVATE, "-j", "SNAT",
                 "--to-source", SERVER_PUBLIC)  # fmt: skip
-            # Its private address is not reachable from outside, only through the NAT.
-            run(*ipt, "-A", "FORWARD", "-o", "srv", "-m", "conntrack", "!", "--ctstate",
-                "DNAT", "-j", "DROP")  # fmt: skip
+            # Its private address is not reachable from outside, only through the NAT
+            # (what was sent to the private address itself is dropped; replies to the
+            # server's own connections, e.g. to TURN, pass).
+            run(*ipt, "-A", "FORWARD", "-o", "srv", "-m", "conntrack", "--ctorigdst",
+                "10.77.0.0/24", "-j", "DROP")  # fmt: skip
         else:
             # No announced address: the relay's host candidate must be reachable, so its
             # UDP keeps the private address (routed); everything else is 1:1 NATed.
