@@ -24,7 +24,7 @@ const SIGNALING_PROBE_MS = 4000;
 /** Server events handed to UI modules as they are (moderation, floor, quality). */
 const PASSTHROUGH_EVENTS = [
   "lobby.state", "room.locked", "floor.state", "talk.report", "quality.update", "media.gaps",
-  "chat.message", "chat.state", "checkin.info",
+  "chat.message", "chat.state", "checkin.info", "video.paused",
 ];
 export class SessionClient extends Emitter {
   #socket = null;

@@ -16,6 +16,8 @@ import { announce, showNotice } from "./status.js";
 import { exposeTestHooks } from "./test-hooks.js";
 import { storeResumeToken, storedResumeToken, takeLinkToken } from "./token.js";
 import { Controls } from "./controls.js";
+import { AudioOnlyControl } from "./audio-only.js";
+import { mountVideoNotes } from "./video-notes.js";
 
 const media = new LocalMedia();
 let client = null;
@@ -155,6 +157,13 @@ function enterCall(client, self, room, peers, ack) {
     onLeave: () => client.leave(),
     onError: (text) => announce(text),
   });
+  if (room.kind === "group") {
+    const tiles = document.getElementById("tiles");
+    mountVideoNotes(client, tiles);
+    new AudioOnlyControl(document.getElementById("audio-only-button"), client, media, tiles, {
+      onChange: () => controls?.render(),
+    });
+  }
   announce(room.kind === "group" ? "You joined the group session." : "You joined the session.");
   document.getElementById("mic-button").focus({ preventScroll: true });
 }
