@@ -26,6 +26,7 @@ from server.http.pages import error_pages, page_routes, stamp_headers
 from server.http.probe import probe_routes
 from server.media.group_media import RelayRegistry
 from server.media.ice import ice_config_for, ice_servers_for, relay_ice_servers
+from server.media.probe import MediaProbes
 from server.media.relay.aiortc_hooks import HostCandidatePolicy
 from server.media.relay.last_n import LastNConfig
 from server.media.voice import VoiceToFloor
@@ -101,6 +102,7 @@ class Components:
     ops_feed: OpsFeed | None  # None when Settings.instrumentation is off
     webhooks: WebhookDispatcher | None
     cluster: ClusterNode | None  # with Redis: this process's part in the deployment
+    probes: MediaProbes  # the connection check's media probes
 
 
 COMPONENTS = web.AppKey("components", Components)
@@ -158,6 +160,8 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         rooms = RoomService(store)
         fanout = Fanout(sio, ConnectionRegistry(), observer, time.time)
     voice = VoiceToFloor(rooms, fanout)
+    host_candidates = HostCandidatePolicy(settings.rtc_ports, settings.rtc_announce_ip)
+    probes = MediaProbes(host_candidates)
     relays = RelayRegistry(
         rooms,
         fanout.send_to_member,
@@ -165,7 +169,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
             room_id, member_id, speaking
         ),
         relay_ice=lambda room_id: relay_ice_servers(settings, room_id, time.time()),
-        host_candidates=HostCandidatePolicy(settings.rtc_ports, settings.rtc_announce_ip),
+        host_candidates=host_candidates,
         last_n=LastNConfig() if settings.last_n else None,
     )
     quality = QualityService(metrics, alerts, signals=QualityToWire(fanout))
@@ -191,7 +195,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
     register_group_routes(signaling)
     register_chat_routes(signaling)
     register_checkin_routes(signaling)
-    register_net_routes(signaling, SettingsIce(settings))
+    register_net_routes(signaling, SettingsIce(settings), probes)
     ops_feed = (
         OpsFeed(
             sio,
@@ -245,6 +249,7 @@ def create_app(settings: Settings, *, store: RoomStore | None = None) -> web.App
         ops_feed,
         hooks,
         cluster,
+        probes,
     )
     sio.attach(app)
     app.add_routes(
@@ -290,6 +295,7 @@ async def close_sockets(app: web.Application) -> None:
         )
     relays = len(components.relays.relays())
     await components.relays.close(within_s=RELAY_DRAIN_TIMEOUT_S)
+    await components.probes.close()
     with contextlib.suppress(Exception):
         await asyncio.wait_for(sio.eio.disconnect(), timeout=NOTICE_TIMEOUT_S)
     with contextlib.suppress(Exception):
@@ -373,6 +379,7 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
     if components.webhooks is not None:
         await components.webhooks.aclose()
     await components.relays.close()
+    await components.probes.close()
     if components.cluster is not None:
         await components.cluster.close()
     await components.store.close()

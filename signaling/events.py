@@ -47,6 +47,7 @@ class ClientEvent(StrEnum):
     CHECKIN_SHARE = "checkin.share"
     NET_PING = "net.ping"
     NET_ICE = "net.ice"
+    NET_PROBE = "net.probe"
 
 
 class ServerEvent(StrEnum):

@@ -53,6 +53,12 @@ class RoomGateway(Protocol):
         """execute, when the caller needs no room back."""
 
 
+class MediaProbe(Protocol):
+    async def answer(self, key: str, offer_sdp: str) -> str:
+        """The answer to the connection check's data-channel offer (server/media/probe.py)."""
+        ...
+
+
 class IceProvider(Protocol):
     def ice_servers(self, member_id: str) -> list[dict[str, Any]]: ...
 

@@ -3,3 +3,4 @@
 export { SessionClient } from "./protocol/client.js";
 export { ProtocolError, STATES } from "./protocol/session-state.js";
 export { Emitter } from "./protocol/emitter.js";
+export { probeMedia } from "./protocol/media-probe.js";

@@ -1,14 +1,18 @@
 // The pre-join connection check, next to the device check: the signaling round trip
-// (net.ping), a short ICE check (candidates gathered with the server's STUN/TURN, from
-// net.ice), and a rough download measure (GET /probe/bytes). A plain verdict with tips
-// in under 15 s; joining is allowed whatever it says.
+// (net.ping), a short ICE and DTLS check against the server's media sockets (net.probe,
+// gathered with the server's STUN/TURN and policy from net.ice; when it fails, the
+// candidates gathered tell why), and a rough download measure (GET /probe/bytes). A
+// plain verdict with tips in under 15 s (3 + 5 + 2.5 + 4 at worst); joining is allowed
+// whatever it says.
+import { probeMedia } from "../protocol.js";
 import { el } from "./dom.js";
 import { announce } from "./status.js";
 
 const PINGS = 5;
 const PING_TIMEOUT_MS = 3000;
-const ICE_TIMEOUT_MS = 5000;
-const DOWNLOAD_TIMEOUT_MS = 5000;
+const PROBE_TIMEOUT_MS = 5000;
+const ICE_TIMEOUT_MS = 2500;
+const DOWNLOAD_TIMEOUT_MS = 4000;
 const SLOW_RTT_MS = 300;
 const LOW_KBPS = 600;
 
@@ -97,20 +101,34 @@ export class ConnectionCheck {
     } catch {
       return { ok: false, text: "not checked", tip: "The session server did not answer: check that you are online." };
     }
+    const probe = await probeMedia((event, payload) => this.#client.command(event, payload),
+      servers, policy, PROBE_TIMEOUT_MS);
+    if (probe.ok) {
+      const ms = Math.round(probe.ms);
+      return { ok: true, text: probe.via === "turn"
+        ? `reaches the session server through the relay server (TURN), in ${ms} ms`
+        : `reaches the session server, in ${ms} ms` };
+    }
+    const blocked = { ok: false, text: "cannot reach the session server's media",
+      tip: "Your network may block video calls: try another network, such as your phone's hotspot." };
     const urls = servers.flatMap((s) => [].concat(s.urls));
     const turn = urls.some((u) => /^turns?:/.test(u));
     const stun = urls.some((u) => /^stuns?:/.test(u));
     // As the session will: with the "relay" policy only TURN candidates count.
     const types = await gatherCandidateTypes(servers, policy);
+    if (probe.reason === "no_path") {
+      return turn && !types.has("relay")
+        ? { ...blocked, text: "the relay server (TURN) is not reachable" }
+        : blocked;
+    }
+    // The server could not probe (busy, or an older server): judge by the gathering.
     if (turn) {
       return types.has("relay")
         ? { ok: true, text: "the relay server (TURN) is reachable" }
-        : { ok: false, text: "the relay server (TURN) is not reachable",
-          tip: "Your network may block video calls: try another network, such as your phone's hotspot." };
+        : { ...blocked, text: "the relay server (TURN) is not reachable" };
     }
     if (stun && !types.has("srflx") && types.size) {
-      return { ok: false, text: "only your local network",
-        tip: "Your network may block video calls: try another network, such as your phone's hotspot." };
+      return { ...blocked, text: "only your local network" };
     }
     return types.size
       ? { ok: true, text: types.has("srflx") ? "direct connections possible" : "your device can connect" }

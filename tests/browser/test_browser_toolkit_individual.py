@@ -43,6 +43,8 @@ async def test_individual_session_toolkit(server: Server, browser: Any) -> None:
         assert await check.get_attribute("data-verdict") in ("good", "fair", "poor")
         rows = await check.locator("dd").all_inner_texts()
         assert len(rows) == 3 and rows[0].endswith(" ms") and rows[2].startswith("about "), rows
+        # The media probe really connected (ICE and DTLS) to the server's media sockets.
+        assert rows[1].startswith("reaches the session server, in "), rows
         # Emergency information first: Join without it says what is missing.
         await page.get_by_role("group", name="Before you join: for your safety").wait_for()
         await assert_accessible(page, "the device check with the check-in form and results")

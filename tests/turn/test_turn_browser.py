@@ -184,6 +184,11 @@ async def test_p2p_session_goes_through_turn_only_and_renews_its_credentials(
         for link in room["links"]
     ]
     therapist, patient = (page for page, _ in opened)
+    # The patient's connection check reaches the server's media through TURN only.
+    await patient.get_by_role("button", name="Check my connection").click()
+    await patient.wait_for_selector('[data-testid="connection-check"][data-state="done"]')
+    rows = await patient.get_by_test_id("connection-check").locator("dd").all_inner_texts()
+    assert rows[1].startswith("reaches the session server through the relay server (TURN)"), rows
     started = time.monotonic()
     await press_join(therapist)
     await press_join(patient)

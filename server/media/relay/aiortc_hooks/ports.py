@@ -106,8 +106,10 @@ def check_aioice_version() -> None:
 def ice_connections(pc: RTCPeerConnection) -> Iterator[aioice.Connection]:
     """The aioice connection of each of ``pc``'s ICE transports, once each."""
     seen: set[int] = set()
-    for transceiver in pc.getTransceivers():
-        dtls = transceiver.receiver.transport
+    transports = [transceiver.receiver.transport for transceiver in pc.getTransceivers()]
+    if pc.sctp is not None:  # a data channel's (the connection check's media probe)
+        transports.append(pc.sctp.transport)
+    for dtls in transports:
         if dtls is None:
             continue
         connection = getattr(dtls.transport.iceGatherer, GATHERER_CONNECTION)
