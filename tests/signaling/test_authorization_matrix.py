@@ -113,6 +113,8 @@ PAYLOADS: dict[E, dict[str, Any]] = {
     E.CHECKIN_SHARE: {"location": "Home", "contact": "Jordan, 555-0142"},
     E.NET_PING: {},
     E.NET_ICE: {},
+    # Reaches the probe (an offer without a data channel): authorization, not media.
+    E.NET_PROBE: {"sdp": "v=0"},
 }
 
 # --- floor setups, run by the therapist and the participant before the command ---------
@@ -192,6 +194,7 @@ MATRIX: dict[tuple[E, str], Cells] = {
     # the pre-join connection check: any authenticated connection, before joining too
     (E.NET_PING, "open"): (OK, OK, OK, OK, RV, AUD),
     (E.NET_ICE, "open"): (OK, OK, OK, OK, RV, AUD),
+    (E.NET_PROBE, "open"): ("invalid_sdp", "invalid_sdp", "invalid_sdp", "invalid_sdp", RV, AUD),
     # floor control: therapists only
     (E.FLOOR_MODE, "open"): (OK, NA, WT, NJ, RV, AUD),
     (E.FLOOR_SETTINGS, "open"): (OK, NA, WT, NJ, RV, AUD),
