@@ -92,7 +92,10 @@ async def test_ten_percent_loss_and_200ms_rtt_on_one_member(
     # second at a time (benchmarks/network.py measures how much), so this waits for one
     # window in which everything flows rather than testing a single 1.5 s window.
     await wait_media_flowing(pages, timeout_s=RECOVERY_TIMEOUT_S)
+    # And once the link clears, nothing is left stuck (the relay may first need a
+    # keyframe from the lossy member: wait for it, bounded, before the end check).
     lab.impair(remote, CLEAR)
+    await wait_media_flowing(pages, timeout_s=RECOVERY_TIMEOUT_S)
     await assert_media_complete(pages)
 
 
