@@ -95,7 +95,13 @@ async def test_a_weak_subscriber_keeps_speaker_and_therapist_video_and_all_audio
         lambda: ("wes", frozenset({"ann", "bob"})) in told, MEDIA_TIMEOUT, "wes is told"
     )
     assert relay.paused_cameras("wes") == {"ann", "bob"}
-    assert all(member == "wes" for member, _ in told)  # nobody else was paused anything
+    # The others' REMB is plenty: nothing is paused for them (aiortc's own estimator,
+    # before the test replaced it, may have been low for a moment under load).
+    await eventually(
+        lambda: all(relay.paused_cameras(m) == frozenset() for m in others),
+        MEDIA_TIMEOUT,
+        "the others get every camera",
+    )
     # Paused slots send nothing: what wes decodes of ann's and bob's camera stops.
     await settled(lambda: wes.received("ann", "video") + wes.received("bob", "video"))
     stopped = {p: wes.received(p, "video") for p in ("ann", "bob")}
