@@ -12,10 +12,18 @@ CAMERAS = {"ann": 400_000.0, "bob": 400_000.0, "cat": 400_000.0, "dan": 400_000.
 KEEP = frozenset({"ann", "bob"})  # the therapist and the current speaker
 AUDIO = 4 * 40_000.0
 EVERYTHING = AUDIO + sum(CAMERAS.values())
+# Carries the audio and the kept cameras, not all four.
+SHORT = AUDIO + 1_000_000.0
+# Carries the audio alone.
+AUDIO_ONLY_LINK = 300_000.0
 
 
 def run(
-    policy: LastNPolicy, estimate: float | None, start: float, seconds: int
+    policy: LastNPolicy,
+    estimate: float | None,
+    start: float,
+    seconds: int,
+    loss: float | None = None,
 ) -> list[frozenset[str]]:
     """One decision a second, as the relay's ticker asks."""
     return [
@@ -25,6 +33,7 @@ def run(
             reserved_bps=AUDIO,
             video_bps=CAMERAS,
             keep=KEEP,
+            loss_fraction=loss,
         )
         for t in range(seconds)
     ]
@@ -39,7 +48,7 @@ def test_nothing_is_paused_without_an_estimate_or_while_it_carries_everything() 
 def test_a_short_link_keeps_only_speaker_and_therapist_after_the_grace_and_the_wait() -> None:
     config = LastNConfig()
     policy = LastNPolicy(config)
-    decisions = run(policy, 300_000, 0, 20)
+    decisions = run(policy, SHORT, 0, 20)
     first_pause = next(i for i, d in enumerate(decisions) if d)
     # Not while the estimate ramps up, and only once it stayed short long enough.
     assert first_pause == config.startup_grace_s + config.pause_after_s
@@ -50,15 +59,15 @@ def test_a_short_link_keeps_only_speaker_and_therapist_after_the_grace_and_the_w
 def test_a_brief_dip_does_not_pause() -> None:
     policy = LastNPolicy()
     run(policy, EVERYTHING * 2, 0, 15)
-    assert set(run(policy, 300_000, 15, 2)) == {frozenset()}
+    assert set(run(policy, SHORT, 15, 2)) == {frozenset()}
     assert set(run(policy, EVERYTHING * 2, 17, 5)) == {frozenset()}
-    assert set(run(policy, 300_000, 22, 2)) == {frozenset()}
+    assert set(run(policy, SHORT, 22, 2)) == {frozenset()}
 
 
 def test_hysteresis_resume_needs_room_to_spare() -> None:
     config = LastNConfig()
     policy = LastNPolicy(config)
-    run(policy, 300_000, 0, 15)
+    run(policy, SHORT, 0, 15)
     assert policy.constrained
     # Enough for everything, but not with the margin: stays paused (until a probe).
     assert all(run(policy, AUDIO + sum(CAMERAS.values()) * 1.1, 15, 10))
@@ -69,7 +78,7 @@ def test_hysteresis_resume_needs_room_to_spare() -> None:
 def test_probes_back_off_while_the_link_stays_short() -> None:
     config = LastNConfig(probe_after_s=30, max_probe_after_s=120)
     policy = LastNPolicy(config)
-    decisions = run(policy, 300_000, 0, 600)
+    decisions = run(policy, SHORT, 0, 600)
     resumes = [i for i in range(1, 600) if decisions[i - 1] and not decisions[i]]
     gaps = [b - a for a, b in itertools.pairwise(resumes)]
     # Each failed probe doubles the wait before the next, up to the cap.
@@ -80,10 +89,10 @@ def test_probes_back_off_while_the_link_stays_short() -> None:
 
 def test_the_kept_set_follows_the_speaker() -> None:
     policy = LastNPolicy()
-    run(policy, 300_000, 0, 15)
+    run(policy, SHORT, 0, 15)
     after = policy.decide(
         now=15,
-        estimate_bps=300_000,
+        estimate_bps=SHORT,
         reserved_bps=AUDIO,
         video_bps=CAMERAS,
         keep=frozenset({"ann", "dan"}),
@@ -105,3 +114,37 @@ def test_bitrate_meter_smooths_per_key() -> None:
     assert meter.rate("ann/video") == 600_000
     meter.forget_others(["bob/audio"])
     assert meter.rate("ann/video") == 0
+
+
+def test_a_link_too_short_even_for_the_kept_cameras_gets_audio_only_then_steps_back() -> None:
+    config = LastNConfig()
+    policy = LastNPolicy(config)
+    decisions = run(policy, AUDIO_ONLY_LINK, 0, 30)
+    kept_at = next(i for i, d in enumerate(decisions) if d)
+    assert decisions[kept_at] == {"cat", "dan"}
+    none_at = next(i for i, d in enumerate(decisions) if d == frozenset(CAMERAS))
+    # The same wait again (and the settling after a change) before the next step down.
+    assert none_at - kept_at == config.settle_s + config.pause_after_s
+    assert set(decisions[none_at:]) == {frozenset(CAMERAS)}
+    # Room for the kept cameras (with the margin): one step up, not all the way.
+    assert run(policy, AUDIO + 800_000 * 1.4, 30, 1) == [{"cat", "dan"}]
+
+
+def test_a_link_losing_packets_steps_down_at_once_even_while_ramping_up() -> None:
+    config = LastNConfig()
+    policy = LastNPolicy(config)
+    decisions = run(policy, AUDIO_ONLY_LINK, 0, 6, loss=0.2)
+    # No startup grace: the link overflows, it is not ramping up.
+    kept = frozenset({"cat", "dan"})
+    assert decisions == [frozenset(), kept, kept, *[frozenset(CAMERAS)] * 3]
+    # A small loss is no reason to skip the grace.
+    calm = LastNPolicy(config)
+    assert set(run(calm, AUDIO_ONLY_LINK, 0, 6, loss=0.01)) == {frozenset()}
+
+
+def test_no_probe_while_the_link_still_loses_packets() -> None:
+    config = LastNConfig(probe_after_s=5, max_probe_after_s=5)
+    policy = LastNPolicy(config)
+    run(policy, AUDIO_ONLY_LINK, 0, 10, loss=0.2)
+    assert policy.level == 2
+    assert set(run(policy, AUDIO_ONLY_LINK, 10, 20, loss=0.2)) == {frozenset(CAMERAS)}

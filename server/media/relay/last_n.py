@@ -8,7 +8,12 @@ ones flow (the current speaker and the therapist: the relay decides who they are
 Audio is never paused and its bitrate is reserved first (a screen share's too: it is
 the session's content, never paused by last-N).
 
-Hysteresis, so a subscriber near the line does not flap between the two:
+Audio first, in steps: a link that cannot carry every camera keeps the speaker's and
+the therapist's (level 1); one that cannot carry even those gets no camera (level 2,
+audio only), so the voices are never starved by video. Each step down and up follows
+the same rules.
+
+Hysteresis, so a subscriber near the line does not flap between levels:
 
 * **Pause** when the video budget (estimate minus audio) stays below what every
   camera needs (``pause_below`` x the measured rates) for ``pause_after_s`` in a
@@ -19,6 +24,11 @@ Hysteresis, so a subscriber near the line does not flap between the two:
   REMB follows what it receives (libwebrtc caps it near 1.5x the incoming rate),
   so with cameras paused it may never show room for them. A probe that ends in a
   pause within ``failed_probe_s`` doubles the next wait, up to ``max_probe_after_s``.
+
+**Congestion** cuts both waits short: when the subscriber reports losing
+``congested_loss`` or more of what it is sent (its receiver reports), the link is
+already overflowing, not ramping up: the grace and the settling time do not apply
+and a step down comes after ``congested_pause_after_s``.
 """
 
 from __future__ import annotations
@@ -37,6 +47,8 @@ class LastNConfig:
     max_probe_after_s: float = 240.0
     failed_probe_s: float = 10.0
     settle_s: float = 4.0  # after a resume, the estimate gets this long to catch up
+    congested_loss: float = 0.08  # loss reported by the subscriber that means overflow
+    congested_pause_after_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0 < self.pause_below < self.resume_above:
@@ -79,16 +91,23 @@ class BitrateMeter:
             self._rates.pop(key, None)
 
 
+ALL_CAMERAS, KEPT_CAMERAS, NO_CAMERAS = 0, 1, 2
+
+
 @dataclass
 class LastNPolicy:
     """One subscriber's decision, kept between ticks (the hysteresis needs history)."""
 
     config: LastNConfig = field(default_factory=LastNConfig)
-    constrained: bool = False
+    level: int = ALL_CAMERAS
     _first_estimate_at: float | None = None
     _short_since: float | None = None
     _changed_at: float | None = None
     _probe_after_s: float | None = None
+
+    @property
+    def constrained(self) -> bool:
+        return self.level != ALL_CAMERAS
 
     def decide(
         self,
@@ -98,49 +117,62 @@ class LastNPolicy:
         reserved_bps: float,
         video_bps: Mapping[str, float],
         keep: frozenset[str],
+        loss_fraction: float | None = None,
     ) -> frozenset[str]:
         """The publishers whose camera this subscriber should not get now.
 
         ``video_bps``: each forwarded camera's bitrate (publisher -> bit/s);
         ``reserved_bps``: what flows first whatever happens (all the audio forwarded to
-        the subscriber, and a screen share); ``keep``: cameras that
-        flow whatever the estimate (speaker, therapist). No estimate yet: nothing paused.
+        the subscriber, and a screen share); ``keep``: cameras that flow while any
+        camera does (speaker, therapist); ``loss_fraction``: what the subscriber lost
+        of what it was sent lately. No estimate yet: nothing paused.
         """
         config = self.config
         if estimate_bps is None:
             return frozenset()
         if self._first_estimate_at is None:
             self._first_estimate_at = now
-        needed = sum(video_bps.values())
-        budget = estimate_bps - reserved_bps
         if self._probe_after_s is None:
             self._probe_after_s = config.probe_after_s
-        if not self.constrained:
+        budget = estimate_bps - reserved_bps
+        congested = loss_fraction is not None and loss_fraction >= config.congested_loss
+        since_change = None if self._changed_at is None else now - self._changed_at
+        stepped = False
+        if self.level < NO_CAMERAS:
+            needed = sum(_flowing(self.level, video_bps, keep).values())
             short = needed > 0 and budget < needed * config.pause_below
-            since_change = None if self._changed_at is None else now - self._changed_at
             settling = since_change is not None and since_change < config.settle_s
             ramping = now - self._first_estimate_at < config.startup_grace_s
-            if not short or settling or ramping:
+            if not short or ((settling or ramping) and not congested):
                 self._short_since = None
             else:
                 if self._short_since is None:
                     self._short_since = now
-                if now - self._short_since >= config.pause_after_s:
+                wait = config.congested_pause_after_s if congested else config.pause_after_s
+                if now - self._short_since >= wait:
                     if since_change is not None and since_change < config.failed_probe_s:
                         self._probe_after_s = min(self._probe_after_s * 2, config.max_probe_after_s)
-                    self._set(True, now)
-        else:
+                    self._set(self.level + 1, now)
+                    stepped = True
+        if self.level > ALL_CAMERAS and not stepped:
+            needed = sum(_flowing(self.level - 1, video_bps, keep).values())
             room = needed == 0 or budget >= needed * config.resume_above
             paused_for = now - (self._changed_at or now)
-            if room or paused_for >= self._probe_after_s:
+            if room or (paused_for >= self._probe_after_s and not congested):
                 if room:
                     self._probe_after_s = config.probe_after_s
-                self._set(False, now)
-        if not self.constrained:
-            return frozenset()
-        return frozenset(video_bps) - keep
+                self._set(self.level - 1, now)
+        return frozenset(video_bps) - frozenset(_flowing(self.level, video_bps, keep))
 
-    def _set(self, constrained: bool, now: float) -> None:
-        self.constrained = constrained
+    def _set(self, level: int, now: float) -> None:
+        self.level = level
         self._changed_at = now
         self._short_since = None
+
+
+def _flowing(level: int, video_bps: Mapping[str, float], keep: frozenset[str]) -> dict[str, float]:
+    if level == ALL_CAMERAS:
+        return dict(video_bps)
+    if level == KEPT_CAMERAS:
+        return {member: bps for member, bps in video_bps.items() if member in keep}
+    return {}
