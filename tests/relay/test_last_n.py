@@ -116,7 +116,7 @@ def test_bitrate_meter_smooths_per_key() -> None:
     assert meter.rate("ann/video") == 0
 
 
-def test_a_link_too_short_even_for_the_kept_cameras_gets_audio_only_then_steps_back() -> None:
+def test_a_link_too_short_even_for_the_kept_cameras_keeps_none_then_steps_back() -> None:
     config = LastNConfig()
     policy = LastNPolicy(config)
     decisions = run(policy, AUDIO_ONLY_LINK, 0, 30)
@@ -148,3 +148,29 @@ def test_no_probe_while_the_link_still_loses_packets() -> None:
     run(policy, AUDIO_ONLY_LINK, 0, 10, loss=0.2)
     assert policy.level == 2
     assert set(run(policy, AUDIO_ONLY_LINK, 10, 20, loss=0.2)) == {frozenset(CAMERAS)}
+
+
+def test_a_probe_from_audio_only_tries_every_camera() -> None:
+    config = LastNConfig(probe_after_s=5, max_probe_after_s=5)
+    policy = LastNPolicy(config)
+    run(policy, AUDIO_ONLY_LINK, 0, 20, loss=0.2)  # no probe while it loses packets
+    assert policy.level == 2
+    decisions = run(policy, AUDIO_ONLY_LINK, 20, 6)
+    assert frozenset() in decisions  # straight back to every camera, not one level
+
+
+def test_the_last_step_keeps_the_therapist() -> None:
+    policy = LastNPolicy()
+    decisions = [
+        policy.decide(
+            now=t,
+            estimate_bps=AUDIO_ONLY_LINK,
+            reserved_bps=AUDIO,
+            video_bps=CAMERAS,
+            keep=KEEP,
+            essential=frozenset({"ann"}),
+            loss_fraction=0.2,
+        )
+        for t in range(8)
+    ]
+    assert decisions[-1] == {"bob", "cat", "dan"}

@@ -523,6 +523,7 @@ class GroupRelay:
                 reserved_bps=reserved,
                 video_bps=cameras,
                 keep=keep,
+                essential=frozenset(self._video_priority),
                 loss_fraction=self._recent_loss(leg),
             )
             self._apply_pauses(leg)

@@ -9,8 +9,9 @@ Audio is never paused and its bitrate is reserved first (a screen share's too: i
 the session's content, never paused by last-N).
 
 Audio first, in steps: a link that cannot carry every camera keeps the speaker's and
-the therapist's (level 1); one that cannot carry even those gets no camera (level 2,
-audio only), so the voices are never starved by video. Each step down and up follows
+the therapist's (level 1); one that cannot carry even those keeps the therapist's
+alone (level 2; none when the caller names no essential camera), so the voices are
+not starved by video. Each step down and up follows
 the same rules.
 
 Hysteresis, so a subscriber near the line does not flap between levels:
@@ -20,7 +21,8 @@ Hysteresis, so a subscriber near the line does not flap between levels:
   row, and only once the leg's estimate has had ``startup_grace_s`` to ramp up
   (browsers start low and climb).
 * **Resume** when the budget covers everything with room to spare
-  (``resume_above``), or as a **probe** after ``probe_after_s``: a browser's
+  (``resume_above``; one level up), or as a **probe** after ``probe_after_s`` (every
+  camera again): a browser's
   REMB follows what it receives (libwebrtc caps it near 1.5x the incoming rate),
   so with cameras paused it may never show room for them. A probe that ends in a
   pause within ``failed_probe_s`` doubles the next wait, up to ``max_probe_after_s``.
@@ -91,7 +93,7 @@ class BitrateMeter:
             self._rates.pop(key, None)
 
 
-ALL_CAMERAS, KEPT_CAMERAS, NO_CAMERAS = 0, 1, 2
+ALL_CAMERAS, KEPT_CAMERAS, ESSENTIAL_CAMERAS = 0, 1, 2
 
 
 @dataclass
@@ -117,6 +119,7 @@ class LastNPolicy:
         reserved_bps: float,
         video_bps: Mapping[str, float],
         keep: frozenset[str],
+        essential: frozenset[str] = frozenset(),
         loss_fraction: float | None = None,
     ) -> frozenset[str]:
         """The publishers whose camera this subscriber should not get now.
@@ -124,7 +127,8 @@ class LastNPolicy:
         ``video_bps``: each forwarded camera's bitrate (publisher -> bit/s);
         ``reserved_bps``: what flows first whatever happens (all the audio forwarded to
         the subscriber, and a screen share); ``keep``: cameras that flow while any
-        camera does (speaker, therapist); ``loss_fraction``: what the subscriber lost
+        camera does (speaker, therapist); ``essential``: the ones kept at the last
+        step (the therapist); ``loss_fraction``: what the subscriber lost
         of what it was sent lately. No estimate yet: nothing paused.
         """
         config = self.config
@@ -138,8 +142,8 @@ class LastNPolicy:
         congested = loss_fraction is not None and loss_fraction >= config.congested_loss
         since_change = None if self._changed_at is None else now - self._changed_at
         stepped = False
-        if self.level < NO_CAMERAS:
-            needed = sum(_flowing(self.level, video_bps, keep).values())
+        if self.level < ESSENTIAL_CAMERAS:
+            needed = sum(_flowing(self.level, video_bps, keep, essential).values())
             short = needed > 0 and budget < needed * config.pause_below
             settling = since_change is not None and since_change < config.settle_s
             ramping = now - self._first_estimate_at < config.startup_grace_s
@@ -155,14 +159,17 @@ class LastNPolicy:
                     self._set(self.level + 1, now)
                     stepped = True
         if self.level > ALL_CAMERAS and not stepped:
-            needed = sum(_flowing(self.level - 1, video_bps, keep).values())
+            needed = sum(_flowing(self.level - 1, video_bps, keep, essential).values())
             room = needed == 0 or budget >= needed * config.resume_above
             paused_for = now - (self._changed_at or now)
-            if room or (paused_for >= self._probe_after_s and not congested):
-                if room:
-                    self._probe_after_s = config.probe_after_s
+            if room:
+                self._probe_after_s = config.probe_after_s
                 self._set(self.level - 1, now)
-        return frozenset(video_bps) - frozenset(_flowing(self.level, video_bps, keep))
+            elif paused_for >= self._probe_after_s and not congested:
+                # A probe tries everything: the estimate cannot show room for what it is
+                # not sent, and a link that still cannot carry it steps down again fast.
+                self._set(ALL_CAMERAS, now)
+        return frozenset(video_bps) - frozenset(_flowing(self.level, video_bps, keep, essential))
 
     def _set(self, level: int, now: float) -> None:
         self.level = level
@@ -170,9 +177,10 @@ class LastNPolicy:
         self._short_since = None
 
 
-def _flowing(level: int, video_bps: Mapping[str, float], keep: frozenset[str]) -> dict[str, float]:
+def _flowing(
+    level: int, video_bps: Mapping[str, float], keep: frozenset[str], essential: frozenset[str]
+) -> dict[str, float]:
     if level == ALL_CAMERAS:
         return dict(video_bps)
-    if level == KEPT_CAMERAS:
-        return {member: bps for member, bps in video_bps.items() if member in keep}
-    return {}
+    kept = keep if level == KEPT_CAMERAS else essential
+    return {member: bps for member, bps in video_bps.items() if member in kept}
