@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.browser.browser_support import ServerCommands
 from tests.chromium_support import CHROMIUM, CHROMIUM_ARGS, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
@@ -416,7 +417,7 @@ def server_has_rtc_announce() -> bool:
 
 
 @dataclass
-class LabServer:
+class LabServer(ServerCommands):
     """``telehealth serve`` in the lab's server namespace; same CLI helpers as the
     browser tests' ``Server`` (``create_room``, ``invite``), run in that namespace."""
 
@@ -426,9 +427,6 @@ class LabServer:
     log_path: Path
     base_url: str = f"http://{SERVER_PUBLIC}:{SERVER_PORT}"
     rooms: list[str] = field(default_factory=list)
-
-    def cli(self, *args: str) -> dict[str, Any]:
-        return json.loads(self.cli_text(*args))  # type: ignore[no-any-return]
 
     def cli_text(self, *args: str) -> str:
         result = subprocess.run(
@@ -450,27 +448,6 @@ class LabServer:
         )
         assert result.returncode == 0, f"telehealth {' '.join(args)} failed:\n{result.stderr}"
         return result.stdout.strip()
-
-    def create_room(
-        self, kind: str, *participants: str, admit: str | None = None, **_: Any
-    ) -> dict[str, Any]:
-        args = ["room", "create", "--kind", kind]
-        for name in participants:
-            args += ["--participant", name]
-        if admit:
-            args += ["--admit", admit]
-        room = self.cli(*args)
-        self.rooms.append(room["room"])
-        return room
-
-    def invite(self, room: str, role: str, name: str) -> dict[str, Any]:
-        return self.cli("invite", "--room", room, "--role", role, "--name", name)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
 
 
 def start_server(lab: NetLab, data_dir: Path, *extra: str) -> LabServer:

@@ -31,28 +31,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@dataclass
-class Server:
-    base_url: str
-    data_dir: Path
-    process: subprocess.Popen[bytes]
+class ServerCommands:
+    """The CLI helpers of a running test server; `cli_text` says where the CLI runs."""
+
+    rooms: list[str]
     log_path: Path
-    rooms: list[str] = field(default_factory=list)
+
+    def cli_text(self, *args: str) -> str:
+        raise NotImplementedError
 
     def cli(self, *args: str) -> dict[str, Any]:
         return json.loads(self.cli_text(*args))  # type: ignore[no-any-return]
-
-    def cli_text(self, *args: str) -> str:
-        result = subprocess.run(
-            [*CLI, *args, "--data-dir", str(self.data_dir)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT_S,
-            check=False,
-        )
-        assert result.returncode == 0, f"telehealth {' '.join(args)} failed:\n{result.stderr}"
-        return result.stdout.strip()
 
     def create_room(
         self, kind: str, *participants: str, admit: str | None = None, emergency_info: bool = False
@@ -76,6 +65,27 @@ class Server:
             return self.log_path.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+
+@dataclass
+class Server(ServerCommands):
+    base_url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    rooms: list[str] = field(default_factory=list)
+
+    def cli_text(self, *args: str) -> str:
+        result = subprocess.run(
+            [*CLI, *args, "--data-dir", str(self.data_dir)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+            check=False,
+        )
+        assert result.returncode == 0, f"telehealth {' '.join(args)} failed:\n{result.stderr}"
+        return result.stdout.strip()
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
