@@ -73,6 +73,15 @@ def probe(ns: str, host: str, count: int = 20) -> tuple[int, str]:
     return int(out[0]), out[1]
 
 
+def wait_listening(ns: str, host: str) -> None:
+    """The echo server was only spawned: bounded wait until it answers at all (its first
+    datagrams could arrive before it bound its socket, and the count would be short)."""
+    for _ in range(50):
+        if probe(ns, host, count=1)[0]:
+            return
+    raise AssertionError(f"no echo from {host}")
+
+
 def rtt_ms(ns: str, host: str) -> float:
     out = subprocess.run(
         [IP, "netns", "exec", ns, sys.executable, "-c", RTT, host, str(ECHO_PORT)],
@@ -90,6 +99,8 @@ def test_nat_impairments_and_cleanup(tmp_path: Path) -> None:
         for ns in (lab.ext_ns, lab.server_ns):
             lab.spawn(ns, [sys.executable, "-c", ECHO], tmp_path / f"echo-{ns}.log")
         names = list(lab.namespaces)
+        wait_listening(site.host, EXT_ADDRESS)
+        wait_listening(site.host, SERVER_PUBLIC)
 
         # Home NAT: the internet sees the member's public address, not its own.
         answers, source = probe(site.host, EXT_ADDRESS)
