@@ -23,7 +23,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from server.cluster.leases import LEASE_KEY
-from tests.browser.browser_support import Server, free_port, running_server
+from tests.browser.browser_support import Server, free_port, running_server, token_of
 from tests.chromium_support import stop_process
 from tests.private_redis import PrivateRedis
 
@@ -190,3 +190,27 @@ async def running_cluster(
             yield cluster
     finally:
         await redis.kill()
+
+
+@dataclass
+class SplitGroup:
+    """A group room: its therapist on process 0, Alex and Sam on process 1, all joined
+    (the members waiting)."""
+
+    room_id: str
+    therapist: Any
+    alex: Any
+    sam: Any
+    alex_ack: dict[str, Any]
+    sam_ack: dict[str, Any]
+
+
+async def group_split_over_processes(cluster: Cluster, connect: Any) -> SplitGroup:
+    room = cluster.create_room("group", "Alex", "Sam")
+    t_link, alex_link, sam_link = (token_of(link["url"]) for link in room["links"])
+    therapist = await connect(cluster.url(0), t_link)
+    alex = await connect(cluster.url(1), alex_link)
+    sam = await connect(cluster.url(1), sam_link)
+    await therapist.join()
+    alex_ack, sam_ack = await alex.join(), await sam.join()
+    return SplitGroup(room["room"], therapist, alex, sam, alex_ack, sam_ack)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.browser_support import token_of
-from tests.cluster.cluster_support import running_cluster
+from tests.cluster.cluster_support import group_split_over_processes, running_cluster
 from tests.conftest import Connector
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(120)]
@@ -72,13 +72,9 @@ async def test_a_redis_restart_refuses_commands_then_carries_on(
     tmp_path: Path, connect: Connector
 ) -> None:
     async with running_cluster(tmp_path, 2) as cluster:
-        room = cluster.create_room("group", "Alex", "Sam")
-        t_link, alex_link, sam_link = (token_of(link["url"]) for link in room["links"])
-        therapist = await connect(cluster.url(0), t_link)
-        alex = await connect(cluster.url(1), alex_link)
-        sam = await connect(cluster.url(1), sam_link)
-        await therapist.join()
-        alex_ack, sam_ack = await alex.join(), await sam.join()
+        group = await group_split_over_processes(cluster, connect)
+        therapist, alex, sam = group.therapist, group.alex, group.sam
+        alex_ack, sam_ack = group.alex_ack, group.sam_ack
 
         await cluster.redis.kill()
         await sam.disconnect()  # Sam's network drops while Redis is down
@@ -98,11 +94,11 @@ async def test_a_redis_restart_refuses_commands_then_carries_on(
             await asyncio.sleep(0.3)
         assert reply == {"ok": True}, reply
         await alex.wait_for("lobby.admitted")
-        stored = await cluster.room(room["room"])
+        stored = await cluster.room(group.room_id)
         assert stored.require_member(alex_ack["self"]["id"]).admitted
         # Sam's drop was recorded once Redis answered: the seat is in its grace period.
         deadline = asyncio.get_running_loop().time() + 5
         while stored.require_member(sam_ack["self"]["id"]).presence.value != "disconnected":
             assert asyncio.get_running_loop().time() < deadline, "Sam's disconnect was lost"
             await asyncio.sleep(0.2)
-            stored = await cluster.room(room["room"])
+            stored = await cluster.room(group.room_id)

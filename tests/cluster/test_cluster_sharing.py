@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.browser_support import token_of
-from tests.cluster.cluster_support import running_cluster
+from tests.cluster.cluster_support import group_split_over_processes, running_cluster
 from tests.conftest import Connector
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(120)]
@@ -18,14 +17,10 @@ async def test_chat_off_and_share_permissions_hold_on_every_process(
     tmp_path: Path, connect: Connector
 ) -> None:
     async with running_cluster(tmp_path, 2) as cluster:
-        room = cluster.create_room("group", "Alex", "Sam")
-        t_link, alex_link, sam_link = (token_of(link["url"]) for link in room["links"])
-        therapist = await connect(cluster.url(0), t_link)
-        alex = await connect(cluster.url(1), alex_link)
-        sam = await connect(cluster.url(1), sam_link)
-        await therapist.join()
-        alex_id = (await alex.join())["self"]["id"]
-        sam_id = (await sam.join())["self"]["id"]
+        group = await group_split_over_processes(cluster, connect)
+        therapist, alex, sam = group.therapist, group.alex, group.sam
+        alex_ack, sam_ack = group.alex_ack, group.sam_ack
+        alex_id, sam_id = alex_ack["self"]["id"], sam_ack["self"]["id"]
         for member, client in ((alex_id, alex), (sam_id, sam)):
             assert await therapist.call("lobby.admit", {"member": member}) == {"ok": True}
             await client.wait_for("lobby.admitted")
@@ -48,6 +43,6 @@ async def test_chat_off_and_share_permissions_hold_on_every_process(
         refused = await therapist.call("screen.start", {})
         assert refused["error"]["code"] == "screen_share_busy"
 
-        stored = await cluster.room(room["room"])
+        stored = await cluster.room(group.room_id)
         assert (stored.members_chat, stored.screen_sharer) == (False, alex_id)
         assert stored.share_allowed == frozenset({alex_id})
