@@ -47,8 +47,9 @@ Json = dict[str, Any]
 
 
 def room_to_json(room: Room) -> str:
-    # One command's room is written several times (the save, and with several processes
-    # the fan-out message and the answer): rooms are immutable, so the text is reused.
+    # One command's room may be written more than once (the save, and with several
+    # processes the answer to an `execute` request): rooms are immutable, so the text is
+    # reused.
     cached = _recent.get(id(room))
     if cached is not None and cached[0] is room:
         return cached[1]
