@@ -270,3 +270,32 @@ def test_a_held_back_request_is_due_when_the_interval_ends() -> None:
     assert limiter.pending_delay(10.1) == pytest.approx(0.4)
     assert limiter.request(10.5)
     assert limiter.pending_delay(10.5) is None
+
+
+async def test_the_track_knows_which_of_its_numbers_it_never_sent() -> None:
+    """Gaps the publisher's uplink left (or the relay's own drops) are told apart from
+    what the subscriber's downlink loses (downlink_loss.py reads this)."""
+    track, wire, _ = await started_track("audio")
+    for n in (65530, 65531, 65534, 65535, 3, 4):  # 65532-3 and 0-2 never reached the relay
+        track.push(packet(n, n * 960, kind="audio"))
+    sent = wire.sequence_numbers
+    assert track.skipped_through(sent[0]) == 0
+    assert track.skipped_through(sent[1]) == 0
+    assert track.skipped_through(sent[2]) == 2
+    assert track.skipped_through(sent[4]) == 5  # across the wrap
+    assert track.skipped_through(sent[5]) == 5
+    assert track.skipped_through((sent[5] + 1) & 0xFFFF) is None  # not sent yet
+    wire.answer = BACKLOGGED  # dropped here: never sent, not the downlink's loss either
+    track.push(packet(5, 5 * 960, kind="audio"))
+    wire.answer = SENT
+    track.push(packet(6, 6 * 960, kind="audio"))
+    assert track.skipped_through(wire.sequence_numbers[-1]) == 6
+
+
+async def test_only_the_newest_gaps_are_remembered() -> None:
+    track, wire, _ = await started_track("audio")
+    for n in range(0, 2 * 600, 2):  # every other number lost upstream: 599 gaps
+        track.push(packet(n, n * 960, kind="audio"))
+    sent = wire.sequence_numbers
+    assert track.skipped_through(sent[-1]) == 599
+    assert track.skipped_through(sent[0]) is None  # further back than the marks kept

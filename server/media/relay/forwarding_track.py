@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Protocol
@@ -18,6 +19,9 @@ from server.media.relay.relayed_packet import RelayedPacket
 # Nominal frame durations, used to continue timestamps across a change of source.
 FRAME_STEPS = {"audio": 960, "video": 3_000}
 HALF_SEQUENCE_SPACE = 0x8000
+# Gaps in the numbers sent (the publisher's uplink lost packets, or the relay dropped
+# some) remembered, to tell them apart from what the subscriber's downlink loses.
+SKIP_MARKS = 256
 
 
 def _not_open(sequence_number: int, timestamp: int, packet: RelayedPacket) -> int:
@@ -105,6 +109,11 @@ class ForwardingTrack(MediaStreamTrack):
         self._numbering_started = False
         self._last_timestamp: int | None = None
         self._last_ntp_time = 0  # when the packet with _last_timestamp reached the relay
+        # Our own numbers, extended past 16 bits: the highest sent, how many were
+        # skipped (never sent) so far, and where: (number, skipped through it, skipped there).
+        self._out_highest = 0
+        self._skipped = 0
+        self._skips: deque[tuple[int, int, int]] = deque(maxlen=SKIP_MARKS)
 
     def use_wire(self, open_wire: Callable[[], Wire]) -> None:
         """How to open the wire once the sender has started (set once, by the leg)."""
@@ -157,10 +166,32 @@ class ForwardingTrack(MediaStreamTrack):
         if packet.marker or self._audio:
             counters.frames_forwarded += 1
         if ahead < HALF_SEQUENCE_SPACE:
+            if ahead > 1:  # numbers this subscriber will never get, through no fault of its own
+                self._skipped += ahead - 1
+                self._skips.append((self._out_highest + ahead, self._skipped, ahead - 1))
+            self._out_highest += ahead
             self._highest_extended += ahead
             self._highest_in = packet.sequence_number
             self._last_timestamp = timestamp
             self._last_ntp_time = packet.ntp_time
+
+    def skipped_through(self, sequence_number: int) -> int | None:
+        """How many of our numbers up to ``sequence_number`` (16 bits, one we sent) were
+        never sent: lost on the publisher's uplink or dropped here. None when that is no
+        longer known (further back than the marks kept) or the number is not ours yet."""
+        behind = (self._out_highest - sequence_number) & 0xFFFF
+        if behind >= HALF_SEQUENCE_SPACE:
+            return None
+        extended = self._out_highest - behind
+        skips = self._skips
+        for at, through, _count in reversed(skips):
+            if at <= extended:
+                return through
+        if not skips:
+            return self._skipped
+        if len(skips) == skips.maxlen:
+            return None  # the marks before the oldest kept are gone
+        return skips[0][1] - skips[0][2]
 
     async def retransmit(self, sequence_number: int) -> None:
         """Answer a subscriber's NACK for ``sequence_number`` from the publisher's history."""
@@ -245,6 +276,7 @@ class ForwardingTrack(MediaStreamTrack):
         else:
             next_out = packet.sequence_number
             self._numbering_started = True
+            self._out_highest = next_out - 1
         self._sequence_offset = (next_out - packet.sequence_number) & 0xFFFF
         # Until the packet that opens the epoch is sent, the one before it counts
         # as the highest; nothing before the opening packet is sent in this epoch.

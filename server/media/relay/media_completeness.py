@@ -39,7 +39,7 @@ class ReceptionWatch:
         self._fine_at: float | None = None  # set by the first check
 
     def on_report(self, highest_sequence: int) -> None:
-        """A receiver report for this slot's stream (called from the RTCP path)."""
+        """A receiver report's highest sequence for this slot's stream (RTCP path)."""
         if highest_sequence != self._highest:
             self._highest = highest_sequence
             self._progressed = True

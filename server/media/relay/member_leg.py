@@ -17,6 +17,7 @@ from aiortc import (
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from server.media.relay import aiortc_hooks
+from server.media.relay.downlink_loss import DownlinkLoss
 from server.media.relay.forwarding_track import ForwardingTrack, Wire
 from server.media.relay.media_completeness import ReceptionWatch
 from server.media.relay.published_track import PublishedTrack
@@ -95,6 +96,8 @@ class MemberLeg:
     quality: LegQuality = field(default_factory=LegQuality)
     # The member's latest REMB (bit/s): what its downlink carries, by its browser's estimate.
     downlink_estimate_bps: int | None = None
+    # What the member's receiver reports say it loses of what the relay sends (last-N).
+    downlink_loss: DownlinkLoss = field(default_factory=DownlinkLoss)
     # The last-N pauses the member's page was last told of (``video.paused``).
     reported_paused: frozenset[str] = frozenset()
     _extension_ids: dict[str, int] = field(default_factory=dict)
@@ -338,7 +341,14 @@ class MemberLeg:
         aiortc_hooks.take_over_sender_reports(transceiver.sender)
         track.use_wire(lambda: aiortc_hooks.SenderWire(transceiver.sender, transceiver))
         slot = SenderSlot(kind=kind, transceiver=transceiver, track=track)
-        aiortc_hooks.observe_receiver_reports(transceiver.sender, slot.reception.on_report)
+        stream = len(self.slots)
+
+        def on_receiver_report(highest_sequence: int, cumulative_lost: int) -> None:
+            slot.reception.on_report(highest_sequence)
+            skipped = track.skipped_through(highest_sequence & 0xFFFF)
+            self.downlink_loss.on_report(stream, highest_sequence, cumulative_lost, skipped)
+
+        aiortc_hooks.observe_receiver_reports(transceiver.sender, on_receiver_report)
         if kind == "video":
             aiortc_hooks.observe_bandwidth_estimates(transceiver.sender, self.on_downlink_estimate)
         slot_ref.append(slot)

@@ -384,12 +384,15 @@ def redirect_keyframe_requests(sender: RTCRtpSender, on_request: Callable[[], No
     setattr(sender, SENDER_SEND_KEYFRAME, on_request)
 
 
-def observe_receiver_reports(sender: RTCRtpSender, on_report: Callable[[int], None]) -> None:
-    """Tell ``on_report`` the highest sequence number a subscriber reports receiving.
+def observe_receiver_reports(sender: RTCRtpSender, on_report: Callable[[int, int], None]) -> None:
+    """Tell ``on_report`` what a subscriber reports of the sender's stream: the extended
+    highest sequence number received and the cumulative number of packets lost (RFC
+    3550 6.4.1).
 
-    RTCP receiver reports (RFC 3550 6.4) are the subscriber's own word on what
-    arrives: the relay compares them with what it owes the subscriber
-    (``MediaCompleteness``). aiortc's handler still runs (RTT, stats, NACK, PLI).
+    RTCP receiver reports are the subscriber's own word on what arrives: the relay
+    compares them with what it owes the subscriber (``MediaCompleteness``) and reads
+    its downlink's loss from them as they come (last-N). aiortc's handler still runs
+    (RTT, stats, NACK, PLI).
     """
     handle = getattr(sender, SENDER_HANDLE_RTCP)
 
@@ -398,7 +401,7 @@ def observe_receiver_reports(sender: RTCRtpSender, on_report: Callable[[int], No
             ssrc = getattr(sender, SENDER_SSRC)
             for report in packet.reports:
                 if report.ssrc == ssrc:
-                    on_report(report.highest_sequence)
+                    on_report(report.highest_sequence, report.packets_lost)
         await handle(packet)
 
     setattr(sender, SENDER_HANDLE_RTCP, observe_then_handle)
