@@ -1,6 +1,7 @@
 """Last-N on a real capped link (issue 14): a group member whose downlink netem caps at
-300 kbit/s gets "Video paused to save bandwidth" on some tiles (its Chromium's REMB to
-the relay is the estimate), keeps hearing everyone, and the others are unaffected;
+300 kbit/s gets "Video paused to save bandwidth" on some tiles or all of them (its
+Chromium's REMB to the relay and its loss reports are the estimate; audio comes first),
+keeps hearing everyone, and the others are unaffected;
 with the cap lifted every camera comes back (the relay's probe).
 
 Default flow: the therapist admits from the waiting room. The therapist, Alex and Kim
@@ -72,12 +73,13 @@ async def test_a_member_on_300_kbits_sees_video_paused_and_hears_everyone(
     note = sam.locator('.tile-note[data-reason="bandwidth"]')
     await note.first.wait_for(timeout=PAUSED_TIMEOUT_MS)
     assert await note.first.text_content() == "Video paused to save bandwidth"
-    # Never the therapist's camera.
+    # The therapist's camera is the last to go: paused only with every other one.
     therapist_id = (await therapist.evaluate("() => window.__telehealth.state()"))["self"]["id"]
     paused_tiles = await sam.locator('.tile:has(.tile-note[data-reason="bandwidth"])').evaluate_all(
         "tiles => tiles.map((t) => t.dataset.member)"
     )
-    assert paused_tiles and therapist_id not in paused_tiles, paused_tiles
+    assert paused_tiles, paused_tiles
+    assert therapist_id not in paused_tiles or len(paused_tiles) == len(pages) - 1, paused_tiles
 
     # Sam keeps hearing everyone; the others still see and hear each other and Sam.
     before = [await receptions(page) for page in pages]

@@ -1,6 +1,7 @@
 """Last-N through the relay with aiortc members: a subscriber whose own REMB says its
 downlink is short gets only the speaker's and the therapist's camera, and everyone's
-audio; when its REMB rises again the paused cameras come back (on a keyframe)."""
+audio; shorter still, no camera and everyone's audio; when its REMB rises again the
+paused cameras come back (on a keyframe)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ from tests.relay.relay_members import (
 TEST_LAST_N = LastNConfig(
     startup_grace_s=2.0, pause_after_s=1.0, settle_s=1.0, probe_after_s=600, max_probe_after_s=600
 )
+
+
+KEPT_ONLY_BPS = 500_000
+AUDIO_ONLY_BPS = 60_000
 
 
 class FixedEstimate:
@@ -84,13 +89,15 @@ async def test_a_weak_subscriber_keeps_speaker_and_therapist_video_and_all_audio
     wes = await group.add("wes", QUIET_AMPLITUDE)
     # Each member's receivers exist once it answered the relay's offer.
     await eventually(lambda: everyone_hears_everyone(group), MEDIA_TIMEOUT, "media flows")
-    weak = FixedEstimate(60_000)
+    # About 160 kbit/s of audio (sam speaks) and 135 kbit/s per camera: room for the two
+    # kept cameras, not for four.
+    weak = FixedEstimate(KEPT_ONLY_BPS)
     for member in (tess, sam, ann, bob):  # plenty: nothing is ever paused for them
         estimate_downlink(member, FixedEstimate(50_000_000))
     estimate_downlink(wes, weak)
     others = ("tess", "sam", "ann", "bob")
 
-    await eventually(lambda: relay.downlink_estimate("wes") == 60_000, MEDIA_TIMEOUT, "REMB")
+    await eventually(lambda: relay.downlink_estimate("wes") == KEPT_ONLY_BPS, MEDIA_TIMEOUT, "REMB")
     await eventually(
         lambda: ("wes", frozenset({"ann", "bob"})) in told, MEDIA_TIMEOUT, "wes is told"
     )
@@ -136,4 +143,19 @@ async def test_a_weak_subscriber_keeps_speaker_and_therapist_video_and_all_audio
         lambda: all(wes.received(p, "video") >= stopped[p] + 10 for p in ("ann", "bob")),
         MEDIA_TIMEOUT,
         "ann's and bob's cameras are back",
+    )
+
+    # Shorter still: no camera at all, every voice still flows.
+    weak.bitrate = AUDIO_ONLY_BPS
+    # (Its browser then sends no REMB, as it receives no video: only a probe brings
+    # cameras back from here, which tests/relay/test_last_n.py covers.)
+    await eventually(
+        lambda: told[-1] == ("wes", frozenset(others)), MEDIA_TIMEOUT, "wes gets no camera"
+    )
+    await settled(lambda: sum(wes.received(p, "video") for p in others))
+    heard = {p: wes.received(p, "audio") for p in others}
+    await eventually(
+        lambda: all(wes.received(p, "audio") >= heard[p] + 25 for p in others),
+        MEDIA_TIMEOUT,
+        "wes still hears everyone",
     )

@@ -122,9 +122,6 @@ class GroupRelay:
         self._on_video_paused = on_video_paused
         self._last_n_policies: dict[str, LastNPolicy] = {}
         self._last_n_paused: dict[str, frozenset[str]] = {}
-        # Per member: packets it reported lost and packets sent to it, as last read, and
-        # the loss over the interval before that.
-        self._loss_marks: dict[str, tuple[int, int, float | None]] = {}
         self._meter = BitrateMeter()
         # Cameras every subscriber keeps under last-N (the therapists), and the
         # members who chose audio only (they are sent no camera at all).
@@ -197,7 +194,6 @@ class GroupRelay:
                 self._report_voice(member_id, False)
             self._last_n_policies.pop(member_id, None)
             self._last_n_paused.pop(member_id, None)
-            self._loss_marks.pop(member_id, None)
             if member_id in self._speakers:
                 self._speakers.remove(member_id)
             for publication in publications.values():
@@ -517,6 +513,7 @@ class GroupRelay:
             speaker = next((m for m in self._speakers if m != member_id), None)
             keep = self._video_priority | ({speaker} if speaker is not None else set())
             policy = self._last_n_policies.setdefault(member_id, LastNPolicy(self._last_n))
+            was, loss = policy.level, leg.downlink_loss.take()
             self._last_n_paused[member_id] = policy.decide(
                 now=now,
                 estimate_bps=leg.downlink_estimate_bps,
@@ -524,24 +521,22 @@ class GroupRelay:
                 video_bps=cameras,
                 keep=keep,
                 essential=frozenset(self._video_priority),
-                loss_fraction=self._recent_loss(leg),
+                loss_fraction=loss,
             )
+            if policy.level != was:
+                # Figures only (ids are opaque): why a member's cameras paused or came back.
+                logger.info(
+                    "last-N in room %s: a leg from level %d to %d (estimate %s bit/s, "
+                    "reserved %d bit/s, cameras %d bit/s, loss %s)",
+                    self.room_id,
+                    was,
+                    policy.level,
+                    leg.downlink_estimate_bps,
+                    reserved,
+                    sum(cameras.values()),
+                    loss,
+                )
             self._apply_pauses(leg)
-
-    def _recent_loss(self, leg: MemberLeg) -> float | None:
-        """What the member reported losing of what the relay sent it, over the last
-        interval the leg's quality was read (every QUALITY_INTERVAL; held in between)."""
-        quality = leg.quality
-        lost, sent = quality.packets_lost_by_member, quality.packets_sent_to_member
-        previous = self._loss_marks.get(leg.member_id)
-        if previous is None or sent < previous[1]:
-            self._loss_marks[leg.member_id] = (lost, sent, None)
-            return None
-        if sent == previous[1]:
-            return previous[2]  # not read again yet
-        fraction = max(0, lost - previous[0]) / (sent - previous[1])
-        self._loss_marks[leg.member_id] = (lost, sent, fraction)
-        return fraction
 
     def _apply_pauses(self, leg: MemberLeg) -> None:
         """Pause the cameras this leg should not get: all of them for an audio-only member,

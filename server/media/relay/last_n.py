@@ -10,19 +10,24 @@ the session's content, never paused by last-N).
 
 Audio first, in steps: a link that cannot carry every camera keeps the speaker's and
 the therapist's (level 1); one that cannot carry even those keeps the therapist's
-alone (level 2; none when the caller names no essential camera), so the voices are
-not starved by video. Each step down and up follows
-the same rules.
+alone (level 2); one that cannot carry that either gets no camera (level 3), so the
+voices are never starved by video. A step down goes straight to the first level the
+budget carries (a 300 kbit/s link with four voices on it skips the two steps that
+would each cost it seconds of lost audio); a step up is one level at a time.
 
 Hysteresis, so a subscriber near the line does not flap between levels:
 
 * **Pause** when the video budget (estimate minus audio) stays below what every
   camera needs (``pause_below`` x the measured rates) for ``pause_after_s`` in a
   row, and only once the leg's estimate has had ``startup_grace_s`` to ramp up
-  (browsers start low and climb).
+  (browsers start low and climb). A budget short by less than
+  ``delay_only_pause_below`` pauses only while the subscriber also loses packets
+  (``lossy``): a delay-based estimate a little under the incoming rate, with nothing
+  lost, is as often a busy receiver (its CPU, not its link, delays the packets) as a
+  link filling up, and a link that fills up soon loses packets or falls further.
 * **Resume** when the budget covers everything with room to spare
   (``resume_above``; one level up), or as a **probe** after ``probe_after_s`` (every
-  camera again): a browser's
+  camera again; from no camera, the therapists' first): a browser's
   REMB follows what it receives (libwebrtc caps it near 1.5x the incoming rate),
   so with cameras paused it may never show room for them. A probe that ends in a
   pause within ``failed_probe_s`` doubles the next wait, up to ``max_probe_after_s``.
@@ -41,7 +46,9 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class LastNConfig:
-    pause_below: float = 1.0  # budget / needed below this: the link cannot carry it
+    pause_below: float = 1.0  # budget / needed below this: the link cannot carry it...
+    lossy: float = 0.02  # ...if the subscriber loses this much of what it is sent,
+    delay_only_pause_below: float = 0.7  # ...or by the estimate alone, below this
     resume_above: float = 1.3  # budget / needed at or above this: room for everything
     pause_after_s: float = 3.0
     startup_grace_s: float = 10.0
@@ -55,6 +62,8 @@ class LastNConfig:
     def __post_init__(self) -> None:
         if not 0 < self.pause_below < self.resume_above:
             raise ValueError("need 0 < pause_below < resume_above (hysteresis)")
+        if not 0 < self.delay_only_pause_below <= self.pause_below:
+            raise ValueError("need 0 < delay_only_pause_below <= pause_below")
         if self.probe_after_s <= 0 or self.max_probe_after_s < self.probe_after_s:
             raise ValueError("need 0 < probe_after_s <= max_probe_after_s")
 
@@ -93,7 +102,7 @@ class BitrateMeter:
             self._rates.pop(key, None)
 
 
-ALL_CAMERAS, KEPT_CAMERAS, ESSENTIAL_CAMERAS = 0, 1, 2
+ALL_CAMERAS, KEPT_CAMERAS, ESSENTIAL_CAMERAS, NO_CAMERAS = 0, 1, 2, 3
 
 
 @dataclass
@@ -106,6 +115,7 @@ class LastNPolicy:
     _short_since: float | None = None
     _changed_at: float | None = None
     _probe_after_s: float | None = None
+    _follow_up_at: float | None = None  # a probe to the therapists' camera held: try all
 
     @property
     def constrained(self) -> bool:
@@ -127,8 +137,8 @@ class LastNPolicy:
         ``video_bps``: each forwarded camera's bitrate (publisher -> bit/s);
         ``reserved_bps``: what flows first whatever happens (all the audio forwarded to
         the subscriber, and a screen share); ``keep``: cameras that flow while any
-        camera does (speaker, therapist); ``essential``: the ones kept at the last
-        step (the therapist); ``loss_fraction``: what the subscriber lost
+        camera does (speaker, therapist); ``essential``: the ones kept one step
+        further down (the therapist); ``loss_fraction``: what the subscriber lost
         of what it was sent lately. No estimate yet: nothing paused.
         """
         config = self.config
@@ -140,11 +150,13 @@ class LastNPolicy:
             self._probe_after_s = config.probe_after_s
         budget = estimate_bps - reserved_bps
         congested = loss_fraction is not None and loss_fraction >= config.congested_loss
+        losing = loss_fraction is not None and loss_fraction >= config.lossy
+        pause_below = config.pause_below if losing else config.delay_only_pause_below
         since_change = None if self._changed_at is None else now - self._changed_at
         stepped = False
-        if self.level < ESSENTIAL_CAMERAS:
+        if self.level < NO_CAMERAS:
             needed = sum(_flowing(self.level, video_bps, keep, essential).values())
-            short = needed > 0 and budget < needed * config.pause_below
+            short = needed > 0 and budget < needed * pause_below
             settling = since_change is not None and since_change < config.settle_s
             ramping = now - self._first_estimate_at < config.startup_grace_s
             if not short or ((settling or ramping) and not congested):
@@ -156,7 +168,7 @@ class LastNPolicy:
                 if now - self._short_since >= wait:
                     if since_change is not None and since_change < config.failed_probe_s:
                         self._probe_after_s = min(self._probe_after_s * 2, config.max_probe_after_s)
-                    self._set(self.level + 1, now)
+                    self._set(self._fitting_level_below(budget, video_bps, keep, essential), now)
                     stepped = True
         if self.level > ALL_CAMERAS and not stepped:
             needed = sum(_flowing(self.level - 1, video_bps, keep, essential).values())
@@ -165,16 +177,45 @@ class LastNPolicy:
             if room:
                 self._probe_after_s = config.probe_after_s
                 self._set(self.level - 1, now)
-            elif paused_for >= self._probe_after_s and not congested:
+            elif not congested and (
+                paused_for >= self._probe_after_s
+                or (self._follow_up_at is not None and now >= self._follow_up_at)
+            ):
                 # A probe tries everything: the estimate cannot show room for what it is
                 # not sent, and a link that still cannot carry it steps down again fast.
-                self._set(ALL_CAMERAS, now)
+                # From no camera at all, only the therapists': that link was too short
+                # for even one camera, and every camera at once would bury its voices
+                # for the seconds a step down takes; with one flowing, its browser's
+                # estimate speaks again and, once that held for ``failed_probe_s``,
+                # a follow-up probe tries everything.
+                therapists = sum(_flowing(ESSENTIAL_CAMERAS, video_bps, keep, essential).values())
+                from_nothing = self.level == NO_CAMERAS and therapists > 0
+                self._set(ESSENTIAL_CAMERAS if from_nothing else ALL_CAMERAS, now)
+                if from_nothing:
+                    self._follow_up_at = now + config.failed_probe_s
         return frozenset(video_bps) - frozenset(_flowing(self.level, video_bps, keep, essential))
+
+    def _fitting_level_below(
+        self,
+        budget: float,
+        video_bps: Mapping[str, float],
+        keep: frozenset[str],
+        essential: frozenset[str],
+    ) -> int:
+        """The first level below this one whose cameras the budget carries (else none)."""
+        level = self.level + 1
+        while level < NO_CAMERAS:
+            needed = sum(_flowing(level, video_bps, keep, essential).values())
+            if budget >= needed * self.config.pause_below:
+                break
+            level += 1
+        return level
 
     def _set(self, level: int, now: float) -> None:
         self.level = level
         self._changed_at = now
         self._short_since = None
+        self._follow_up_at = None
 
 
 def _flowing(
@@ -182,5 +223,7 @@ def _flowing(
 ) -> dict[str, float]:
     if level == ALL_CAMERAS:
         return dict(video_bps)
+    if level == NO_CAMERAS:
+        return {}
     kept = keep if level == KEPT_CAMERAS else essential
     return {member: bps for member, bps in video_bps.items() if member in kept}
