@@ -16,6 +16,8 @@ EVERYTHING = AUDIO + sum(CAMERAS.values())
 SHORT = AUDIO + 1_000_000.0
 # Carries the audio alone.
 AUDIO_ONLY_LINK = 300_000.0
+# What a short link's subscriber reports losing: more than `lossy`, less than congested.
+LOSING = 0.03
 
 
 def run(
@@ -23,7 +25,7 @@ def run(
     estimate: float | None,
     start: float,
     seconds: int,
-    loss: float | None = None,
+    loss: float | None = LOSING,
 ) -> list[frozenset[str]]:
     """One decision a second, as the relay's ticker asks."""
     return [
@@ -81,8 +83,9 @@ def test_probes_back_off_while_the_link_stays_short() -> None:
     decisions = run(policy, SHORT, 0, 600)
     resumes = [i for i in range(1, 600) if decisions[i - 1] and not decisions[i]]
     gaps = [b - a for a, b in itertools.pairwise(resumes)]
-    # Each failed probe doubles the wait before the next, up to the cap.
-    pause = config.settle_s + config.pause_after_s
+    # Each failed probe doubles the wait before the next, up to the cap; a probe that
+    # meets loss ends at the next decision.
+    pause = 1
     assert gaps[:3] == [60 + pause, 120 + pause, 120 + pause]
     assert all(decisions[r] == frozenset() for r in resumes)
 
@@ -193,7 +196,7 @@ def test_a_slightly_low_estimate_pauses_only_while_packets_are_lost() -> None:
     # like this on a clear link; with loss it is a link filling up.
     slightly_low = AUDIO + sum(CAMERAS.values()) * 0.85
     assert set(run(LastNPolicy(), slightly_low, 0, 60, loss=0.0)) == {frozenset()}
-    assert set(run(LastNPolicy(), slightly_low, 0, 60)) == {frozenset()}
+    assert set(run(LastNPolicy(), slightly_low, 0, 60, loss=None)) == {frozenset()}
     decisions = run(LastNPolicy(), slightly_low, 0, 30, loss=0.03)
     assert decisions[-1] == {"cat", "dan"}
 
@@ -211,6 +214,7 @@ def test_a_probe_from_no_camera_tries_the_therapists_first() -> None:
             video_bps=CAMERAS,
             keep=KEEP,
             essential=frozenset({"ann"}),
+            loss_fraction=LOSING,
         )
 
     decisions = [decide(t) for t in range(80)]
@@ -247,3 +251,23 @@ def test_once_the_therapists_camera_holds_a_follow_up_probe_tries_every_camera()
     assert decisions[probe] == {"bob", "cat", "dan"}
     everything = next(t for t, d in decisions.items() if d == frozenset())
     assert everything - probe == config.failed_probe_s
+
+
+def test_a_far_short_estimate_pauses_without_loss_after_a_longer_wait() -> None:
+    config = LastNConfig()
+    decisions = run(LastNPolicy(config), SHORT, 0, 40, loss=None)
+    first_pause = next(i for i, d in enumerate(decisions) if d)
+    assert first_pause == config.startup_grace_s + config.delay_only_pause_after_s
+
+
+def test_severe_loss_steps_down_at_the_first_decision() -> None:
+    assert run(LastNPolicy(), AUDIO_ONLY_LINK, 0, 2, loss=0.5) == [frozenset(CAMERAS)] * 2
+
+
+def test_a_probe_that_meets_loss_ends_at_once_whatever_the_estimate() -> None:
+    config = LastNConfig(probe_after_s=5, max_probe_after_s=5)
+    policy = LastNPolicy(config)
+    run(policy, SHORT, 0, 15)
+    probe = next(t for t in range(15, 40) if not run(policy, SHORT, t, 1)[0])
+    # The estimate is stale and high (no new REMB yet); the loss decides.
+    assert run(policy, EVERYTHING * 2, probe + 1, 1, loss=LOSING) == [{"cat", "dan"}]

@@ -194,6 +194,22 @@ async def test_a_nack_is_answered_from_the_publishers_history() -> None:
     assert len(wire.retransmitted) == 1
 
 
+async def test_a_held_track_answers_no_nack_until_it_restarts() -> None:
+    track, wire, requests = await started_track()
+    history = PacketHistory()
+    track.follow(history)
+    for p in (packet(500, 0, KEY_START), packet(501, 3000, DELTA_START)):
+        history.add(p)
+        track.push(p)
+    asked = len(requests)
+    track.hold()  # paused: what the pause cut off is not sent again
+    await track.retransmit(wire.sent[1][0])
+    assert wire.retransmitted == []
+    assert len(requests) == asked  # holding asks the publisher for nothing
+    track.restart()
+    assert len(requests) == asked + 1  # resuming starts on a keyframe
+
+
 async def test_a_nack_from_before_the_current_epoch_is_not_answered() -> None:
     track, wire, _ = await started_track()
     history = PacketHistory()

@@ -27,7 +27,12 @@ from tests.relay.relay_members import (
 
 # Quick to decide, so the test is short; probes are kept out of its way.
 TEST_LAST_N = LastNConfig(
-    startup_grace_s=2.0, pause_after_s=1.0, settle_s=1.0, probe_after_s=600, max_probe_after_s=600
+    startup_grace_s=2.0,
+    pause_after_s=1.0,
+    delay_only_pause_after_s=1.0,  # loopback loses nothing: the estimate alone decides
+    settle_s=1.0,
+    probe_after_s=600,
+    max_probe_after_s=600,
 )
 
 

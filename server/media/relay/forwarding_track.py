@@ -141,6 +141,12 @@ class ForwardingTrack(MediaStreamTrack):
         if not self._audio and self.flowing:
             self._request_keyframe()
 
+    def hold(self) -> None:
+        """Paused (last-N, audio only): answer no NACK until ``restart``. A paused
+        subscriber's browser keeps asking for what the pause cut off, and answering
+        would fill the very link the pause is there to relieve."""
+        self._live_origin = None
+
     def push(self, packet: RelayedPacket) -> None:
         if packet.origin != self._live_origin and not self._begin_epoch(packet):
             return

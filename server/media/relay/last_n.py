@@ -22,9 +22,10 @@ Hysteresis, so a subscriber near the line does not flap between levels:
   row, and only once the leg's estimate has had ``startup_grace_s`` to ramp up
   (browsers start low and climb). A budget short by less than
   ``delay_only_pause_below`` pauses only while the subscriber also loses packets
-  (``lossy``): a delay-based estimate a little under the incoming rate, with nothing
-  lost, is as often a busy receiver (its CPU, not its link, delays the packets) as a
-  link filling up, and a link that fills up soon loses packets or falls further.
+  (``lossy``), and one short by more pauses without loss only after
+  ``delay_only_pause_after_s``: a delay-based estimate under the incoming rate, with
+  nothing lost, is as often a busy receiver (its CPU, not its link, delays the
+  packets) as a link filling up, and a link that fills up soon loses packets.
 * **Resume** when the budget covers everything with room to spare
   (``resume_above``; one level up), or as a **probe** after ``probe_after_s`` (every
   camera again; from no camera, the therapists' first): a browser's
@@ -35,7 +36,9 @@ Hysteresis, so a subscriber near the line does not flap between levels:
 **Congestion** cuts both waits short: when the subscriber reports losing
 ``congested_loss`` or more of what it is sent (its receiver reports), the link is
 already overflowing, not ramping up: the grace and the settling time do not apply
-and a step down comes after ``congested_pause_after_s``.
+and a step down comes after ``congested_pause_after_s``, or at once when it loses
+``severe_loss`` or more. A probe is an experiment: loss of ``lossy`` or more within
+``failed_probe_s`` of it steps down at once, whatever the estimate says.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class LastNConfig:
     pause_below: float = 1.0  # budget / needed below this: the link cannot carry it...
     lossy: float = 0.02  # ...if the subscriber loses this much of what it is sent,
     delay_only_pause_below: float = 0.7  # ...or by the estimate alone, below this
+    delay_only_pause_after_s: float = 10.0  # for this long (weaker evidence, longer wait)
     resume_above: float = 1.3  # budget / needed at or above this: room for everything
     pause_after_s: float = 3.0
     startup_grace_s: float = 10.0
@@ -58,6 +62,7 @@ class LastNConfig:
     settle_s: float = 4.0  # after a resume, the estimate gets this long to catch up
     congested_loss: float = 0.08  # loss reported by the subscriber that means overflow
     congested_pause_after_s: float = 1.0
+    severe_loss: float = 0.25  # so much lost that one report is enough: step down now
 
     def __post_init__(self) -> None:
         if not 0 < self.pause_below < self.resume_above:
@@ -116,6 +121,7 @@ class LastNPolicy:
     _changed_at: float | None = None
     _probe_after_s: float | None = None
     _follow_up_at: float | None = None  # a probe to the therapists' camera held: try all
+    _probing_until: float | None = None  # a probe runs: any loss before this ends it
 
     @property
     def constrained(self) -> bool:
@@ -151,20 +157,28 @@ class LastNPolicy:
         budget = estimate_bps - reserved_bps
         congested = loss_fraction is not None and loss_fraction >= config.congested_loss
         losing = loss_fraction is not None and loss_fraction >= config.lossy
+        severe = loss_fraction is not None and loss_fraction >= config.severe_loss
+        # A probe is an experiment: any loss while it runs ends it at once.
+        failing_probe = losing and self._probing_until is not None and now < self._probing_until
         pause_below = config.pause_below if losing else config.delay_only_pause_below
         since_change = None if self._changed_at is None else now - self._changed_at
         stepped = False
         if self.level < NO_CAMERAS:
             needed = sum(_flowing(self.level, video_bps, keep, essential).values())
-            short = needed > 0 and budget < needed * pause_below
+            short = needed > 0 and (budget < needed * pause_below or failing_probe)
             settling = since_change is not None and since_change < config.settle_s
             ramping = now - self._first_estimate_at < config.startup_grace_s
-            if not short or ((settling or ramping) and not congested):
+            if not short or ((settling or ramping) and not (congested or failing_probe)):
                 self._short_since = None
             else:
                 if self._short_since is None:
                     self._short_since = now
-                wait = config.congested_pause_after_s if congested else config.pause_after_s
+                if severe or failing_probe:
+                    wait = 0.0
+                elif congested:
+                    wait = config.congested_pause_after_s
+                else:
+                    wait = config.pause_after_s if losing else config.delay_only_pause_after_s
                 if now - self._short_since >= wait:
                     if since_change is not None and since_change < config.failed_probe_s:
                         self._probe_after_s = min(self._probe_after_s * 2, config.max_probe_after_s)
@@ -173,7 +187,7 @@ class LastNPolicy:
         if self.level > ALL_CAMERAS and not stepped:
             needed = sum(_flowing(self.level - 1, video_bps, keep, essential).values())
             room = needed == 0 or budget >= needed * config.resume_above
-            paused_for = now - (self._changed_at or now)
+            paused_for = 0.0 if since_change is None else since_change
             if room:
                 self._probe_after_s = config.probe_after_s
                 self._set(self.level - 1, now)
@@ -191,6 +205,7 @@ class LastNPolicy:
                 therapists = sum(_flowing(ESSENTIAL_CAMERAS, video_bps, keep, essential).values())
                 from_nothing = self.level == NO_CAMERAS and therapists > 0
                 self._set(ESSENTIAL_CAMERAS if from_nothing else ALL_CAMERAS, now)
+                self._probing_until = now + config.failed_probe_s
                 if from_nothing:
                     self._follow_up_at = now + config.failed_probe_s
         return frozenset(video_bps) - frozenset(_flowing(self.level, video_bps, keep, essential))
@@ -216,6 +231,7 @@ class LastNPolicy:
         self._changed_at = now
         self._short_since = None
         self._follow_up_at = None
+        self._probing_until = None
 
 
 def _flowing(

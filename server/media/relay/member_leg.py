@@ -216,6 +216,7 @@ class MemberLeg:
             changed, slot.paused = True, pause
             if pause:
                 publication.unsubscribe(slot.track)
+                slot.track.hold()
             else:
                 publication.subscribe(slot.track)
                 slot.track.restart()
