@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -16,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from rooms.room import Room
 from server.stores.base import RoomExists, StoreUnavailable
+from server.stores.redis_connection import PromptWriteConnection
 from server.stores.room_codec import room_from_json, room_to_json
 from server.stores.sealed import Sealer
 
@@ -88,14 +90,16 @@ class RedisRoomStore:
         # Documents hold display names: sealed like the SQLite store's when a key is given.
         self._sealer = sealer
         self.fence: Fence | None = None
-        self.redis = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 1),
-            health_check_interval=10,
-            max_connections=64,
-        )
+        options: dict[str, Any] = {
+            "socket_timeout": timeout_s,
+            "socket_connect_timeout": timeout_s,
+            "retry": Retry(NoBackoff(), 1),
+            "health_check_interval": 10,
+            "max_connections": 64,
+        }
+        if url.startswith("redis://"):  # rediss:// and unix:// keep redis-py's own classes
+            options["connection_class"] = PromptWriteConnection
+        self.redis = aioredis.Redis.from_url(url, **options)
         self._fenced = self.redis.register_script(_FENCED_SAVE)
 
     async def create(self, room: Room) -> None:
