@@ -67,3 +67,13 @@ def test_wraparound_counts_and_a_stale_report_does_not() -> None:
     assert loss.take() == 0.0
     loss.on_report(0, 90, 30, 0)
     assert loss.take() == 0.25
+
+
+def test_a_resumed_stream_starts_a_new_span() -> None:
+    loss = DownlinkLoss()
+    loss.on_report(0, 100, 0, 0)
+    loss.forget(0)  # paused, then resumed: the next report spans the pause
+    loss.on_report(0, 300, 80, 0)  # what was lost just before the pause: not news
+    assert loss.take() is None
+    loss.on_report(0, 400, 80, 0)
+    assert loss.take() == 0.0

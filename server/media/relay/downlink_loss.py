@@ -72,6 +72,12 @@ class DownlinkLoss:
         self._lost += lost
         self._sent += sent
 
+    def forget(self, stream: int) -> None:
+        """A stream that resumes after a pause: its next report spans the pause and the
+        losses just before it (a paused stream gets no reports), which are not news.
+        The report after that is the first span counted."""
+        self._marks.pop(stream, None)
+
     def take(self) -> float | None:
         """The fraction lost lately, or None when nothing was reported for a while."""
         if self._sent:

@@ -206,7 +206,7 @@ class MemberLeg:
         epoch on a keyframe, which the slot asks the publisher for.
         """
         changed = False
-        for slot in self.slots:
+        for stream, slot in enumerate(self.slots):
             publication = slot.publication
             if publication is None or publication.source != "video":
                 continue
@@ -221,6 +221,7 @@ class MemberLeg:
                 publication.subscribe(slot.track)
                 slot.track.restart()
                 slot.reception.restart()
+                self.downlink_loss.forget(stream)
         return changed
 
     def paused_cameras(self) -> frozenset[str]:
