@@ -29,6 +29,7 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from aiortc.rate import RemoteBitrateEstimator
+from aiortc.rtcdtlstransport import RtpRouter
 
 from server.media.relay import aiortc_hooks
 from tests.relay.mdns_sdp import hide_host_addresses
@@ -260,6 +261,18 @@ def test_the_receive_path_the_relay_takes_over_is_still_aioices_and_aiortcs() ->
     assert "packets = RtcpPacket.parse(data)" in rtcp
     assert "for recipient in self._rtp_router.route_rtcp(packet):" in rtcp
     assert "await recipient._handle_rtcp_packet(packet)" in rtcp
+
+
+def test_the_router_tables_the_relay_completes_are_still_aiortcs() -> None:
+    """_route_unknown_ssrc places what route_rtp drops: an SSRC it cannot tell by
+    payload type (two video m-lines), learned into the same tables route_rtp reads."""
+    router = RtpRouter()
+    assert {"receivers", "mid_table", "ssrc_table", "payload_type_table"} <= set(vars(router))
+    route = inspect.getsource(RtpRouter.route_rtp)
+    assert "ssrc_receiver = self.ssrc_table.get(packet.ssrc)" in route
+    assert "if ssrc_receiver is None and len(pt_receivers) == 1:" in route
+    receive = inspect.getsource(RTCRtpReceiver.receive)
+    assert "self.__rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc" in receive
 
 
 async def test_run_now_finishes_a_coroutine_at_once_or_in_a_task_if_it_waits() -> None:

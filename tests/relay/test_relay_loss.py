@@ -128,6 +128,24 @@ async def test_loss_between_publisher_and_relay_is_repaired_by_the_publisher(
     assert share >= MIN_DECODED_SHARE, f"bob decoded {share:.0%} of ann's frames"
 
 
+async def test_repair_reaches_the_relay_from_a_publisher_with_two_video_m_lines(
+    group: Group,
+) -> None:
+    """A browser's leg carries its camera and its screen m-line, both VP8 with the same
+    payload types: aiortc's router can place a retransmission (an SSRC no packet used
+    before) by payload type only when one receiver has it, so the relay routes it by
+    the RTX SSRC its m-line named."""
+    ann = await group.add("ann", screen=True)
+    bob = await group.add("bob")
+    await eventually(lambda: bob.received("ann", "video") >= 10, MEDIA_TIMEOUT, "ann's camera")
+    link = drop_outgoing_video(ann)
+
+    share = await decoded_share(ann, bob)
+
+    assert link.dropped >= 10
+    assert share >= MIN_DECODED_SHARE, f"bob decoded {share:.0%} of ann's frames"
+
+
 async def test_loss_between_relay_and_subscriber_is_repaired_by_the_relay(group: Group) -> None:
     ann, bob = await two_members_with_video(group)
     retransmitted_before = group.relay.stats().subscribers["bob"].packets_retransmitted

@@ -159,6 +159,7 @@ def _relay_packet_handler(
     rtx_to_media: dict[int, int] = getattr(receiver, RECEIVER_RTX_SSRC)
     remote_streams: dict[int, StreamStatistics] = getattr(receiver, RECEIVER_REMOTE_STREAMS)
     pass_on = pass_through.add
+    unknown_rtx: set[int] = set()
 
     async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
         on_rtp(packet, rtx_to_media.get(packet.ssrc, packet.ssrc))
@@ -176,6 +177,10 @@ def _relay_packet_handler(
             original_ssrc = rtx_to_media.get(packet.ssrc)
             apt = codec.parameters.get("apt")
             if original_ssrc is None or len(packet.payload) < 2 or apt not in codecs:
+                if original_ssrc is None and packet.ssrc not in unknown_rtx:
+                    # Every repair from this publisher is lost: worth one line per stream.
+                    unknown_rtx.add(packet.ssrc)
+                    logger.warning("relay: retransmissions on an SSRC no m-line named")
                 return
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
         nack_generator = getattr(state, RECEIVER_NACK_GENERATOR)
@@ -241,11 +246,37 @@ def _handle_rtp_now(dtls: Any, data: bytes) -> None:
         packet = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
     except ValueError:
         return
-    receiver = dtls._rtp_router.route_rtp(packet)
+    router = dtls._rtp_router
+    receiver = router.route_rtp(packet) or _route_unknown_ssrc(router, packet)
     if receiver is None:
         return
     arrival_time_ms = time.monotonic_ns() // 1_000_000  # only differences are used
     run_now(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms))
+
+
+def _route_unknown_ssrc(router: Any, packet: RtpPacket) -> Any:
+    """The receiver of a packet aiortc's router could not place, learned for next time.
+
+    aiortc routes a new SSRC by payload type only while a single receiver has that
+    type. A browser's relay leg has two video m-lines (camera and screen) with the
+    same payload types, so the first retransmission (RTX, an SSRC no packet used
+    before) was dropped, and with it every repair of the publisher's uplink loss:
+    3 frames a second reached the others from a member on a 5 % lossy link. Placed
+    here by the receiver whose m-line named that RTX SSRC (``a=ssrc-group:FID``),
+    else by the MID header extension (RFC 8843's way to demultiplex a bundle).
+    """
+    receiver = None
+    for candidate in router.receivers:
+        if packet.ssrc in getattr(candidate, RECEIVER_RTX_SSRC):
+            receiver = candidate
+            break
+    mid = packet.extensions.mid
+    if receiver is None and mid is not None:
+        receiver = router.mid_table.get(mid)
+    if receiver is None or receiver not in router.payload_type_table.get(packet.payload_type, ()):
+        return None
+    router.ssrc_table[packet.ssrc] = receiver
+    return receiver
 
 
 def _handle_rtcp_now(dtls: Any, data: bytes) -> None:
