@@ -34,7 +34,8 @@ cost belongs in the figure. Last-N may pause a camera for a capped member before
 first frame: it then counts as arrived once its audio does and its tile says why.
 
     flock /tmp/telehealth-browser.lock .venv/bin/python benchmarks/network.py \
-        [--seconds 40] [--paths p2p,relay,turn] [--profiles clear,loss,delay,cap300,outage]
+        [--seconds 40] [--paths p2p,relay,turn] [--profiles clear,loss,delay,cap300,outage] \
+        [--logs DIR]
 
 Needs root (namespaces), Chromium and coturn (scripts/test installs both). The last
 line of output is one JSON object.
@@ -47,6 +48,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import shutil
 import signal
 import sys
 import tempfile
@@ -368,6 +370,9 @@ def main() -> int:
     parser.add_argument("--paths", default="p2p,relay,turn")
     parser.add_argument("--profiles", default=",".join(PROFILES))
     parser.add_argument("--no-group-of-five", action="store_true")
+    parser.add_argument(
+        "--logs", type=Path, help="keep each path's server log here (last-N decisions, ...)"
+    )
     args = parser.parse_args()
     # SIGTERM unwinds like Ctrl-C, so the lab (namespaces, coturn, the server) goes.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -401,6 +406,9 @@ async def run(args: argparse.Namespace) -> int:
                     print(f"group of 5, one capped at 300 kbit/s: {json.dumps(five)}", flush=True)
             finally:
                 stop_process(server.process)
+                if args.logs is not None:
+                    args.logs.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(server.log_path, args.logs / f"server-{path}.log")
     results["targets"] = targets(results)
     results["seconds"] = round(time.monotonic() - started, 1)
     for name, verdict in results["targets"].items():
