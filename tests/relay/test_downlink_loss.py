@@ -49,12 +49,12 @@ def test_unknown_gaps_count_as_sent() -> None:
     assert loss.take() == 0.1
 
 
-def test_the_value_holds_while_reports_are_missing_then_goes() -> None:
-    loss = DownlinkLoss(hold_ticks=2)
+def test_nothing_new_is_none_not_the_last_value_again() -> None:
+    loss = DownlinkLoss()
     loss.on_report(0, 0, 0, 0)
     loss.on_report(0, 100, 50, 0)
     assert loss.take() == 0.5
-    assert [loss.take() for _ in range(3)] == [0.5, 0.5, None]
+    assert loss.take() is None
 
 
 def test_wraparound_counts_and_a_stale_report_does_not() -> None:

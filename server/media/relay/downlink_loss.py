@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SEQUENCE_MODULUS = 1 << 32  # extended highest sequence numbers (RFC 3550 A.1)
-HOLD_TICKS = 5
 
 
 @dataclass(frozen=True)
@@ -36,16 +35,14 @@ class _Mark:
 class DownlinkLoss:
     """Downlink loss over the reports that arrived since the previous ``take``, over
     every stream (each weighed by the packets it was sent: a paused camera's stream
-    counts for nothing). Without new reports the last value holds for ``hold_ticks``
-    ticks, since a link losing most packets also loses reports, then is forgotten."""
+    counts for nothing). Nothing new reported is None, not the last value again: the
+    policy counts a loss that lasts by decisions in a row, and one report counted
+    twice would make a burst look lasting."""
 
-    def __init__(self, hold_ticks: int = HOLD_TICKS) -> None:
-        self._hold_ticks = hold_ticks
+    def __init__(self) -> None:
         self._marks: dict[int, _Mark] = {}
         self._lost = 0
         self._sent = 0
-        self._held: float | None = None
-        self._quiet_ticks = 0
 
     def on_report(
         self, stream: int, highest_sequence: int, cumulative_lost: int, skipped: int | None
@@ -79,13 +76,7 @@ class DownlinkLoss:
         self._marks.pop(stream, None)
 
     def take(self) -> float | None:
-        """The fraction lost lately, or None when nothing was reported for a while."""
-        if self._sent:
-            self._held = self._lost / self._sent
-            self._quiet_ticks = 0
-        elif self._held is not None:
-            self._quiet_ticks += 1
-            if self._quiet_ticks > self._hold_ticks:
-                self._held = None
+        """The fraction lost since the previous call, or None when nothing was reported."""
+        fraction = self._lost / self._sent if self._sent else None
         self._lost, self._sent = 0, 0
-        return self._held
+        return fraction

@@ -36,8 +36,9 @@ Hysteresis, so a subscriber near the line does not flap between levels:
 **Congestion** cuts both waits short: when the subscriber reports losing
 ``congested_loss`` or more of what it is sent (its receiver reports), the link is
 already overflowing, not ramping up: the grace and the settling time do not apply
-and a step down comes after ``congested_pause_after_s``, or at once when it loses
-``severe_loss`` or more. A probe is an experiment: loss of ``lossy`` or more within
+and a step down comes after ``congested_pause_after_s`` (two decisions in a row
+with fresh reports of that loss: one report alone may be a burst of keyframes when
+someone joins). A probe is an experiment: loss of ``lossy`` or more within
 ``failed_probe_s`` of it steps down at once, whatever the estimate says.
 """
 
@@ -62,7 +63,6 @@ class LastNConfig:
     settle_s: float = 4.0  # after a resume, the estimate gets this long to catch up
     congested_loss: float = 0.08  # loss reported by the subscriber that means overflow
     congested_pause_after_s: float = 1.0
-    severe_loss: float = 0.25  # so much lost that one report is enough: step down now
 
     def __post_init__(self) -> None:
         if not 0 < self.pause_below < self.resume_above:
@@ -157,7 +157,6 @@ class LastNPolicy:
         budget = estimate_bps - reserved_bps
         congested = loss_fraction is not None and loss_fraction >= config.congested_loss
         losing = loss_fraction is not None and loss_fraction >= config.lossy
-        severe = loss_fraction is not None and loss_fraction >= config.severe_loss
         # A probe is an experiment: any loss while it runs ends it at once.
         failing_probe = losing and self._probing_until is not None and now < self._probing_until
         pause_below = config.pause_below if losing else config.delay_only_pause_below
@@ -173,7 +172,7 @@ class LastNPolicy:
             else:
                 if self._short_since is None:
                     self._short_since = now
-                if severe or failing_probe:
+                if failing_probe:
                     wait = 0.0
                 elif congested:
                     wait = config.congested_pause_after_s
