@@ -20,25 +20,37 @@ AUDIO_ONLY_LINK = 300_000.0
 LOSING = 0.03
 
 
+THERAPIST = frozenset({"ann"})
+
+
+def decide(
+    policy: LastNPolicy,
+    now: float,
+    estimate: float | None,
+    loss: float | None = LOSING,
+    essential: frozenset[str] = frozenset(),
+) -> frozenset[str]:
+    return policy.decide(
+        now=now,
+        estimate_bps=estimate,
+        reserved_bps=AUDIO,
+        video_bps=CAMERAS,
+        keep=KEEP,
+        essential=essential,
+        loss_fraction=loss,
+    )
+
+
 def run(
     policy: LastNPolicy,
     estimate: float | None,
     start: float,
     seconds: int,
     loss: float | None = LOSING,
+    essential: frozenset[str] = frozenset(),
 ) -> list[frozenset[str]]:
     """One decision a second, as the relay's ticker asks."""
-    return [
-        policy.decide(
-            now=start + t,
-            estimate_bps=estimate,
-            reserved_bps=AUDIO,
-            video_bps=CAMERAS,
-            keep=KEEP,
-            loss_fraction=loss,
-        )
-        for t in range(seconds)
-    ]
+    return [decide(policy, start + t, estimate, loss, essential) for t in range(seconds)]
 
 
 def test_nothing_is_paused_without_an_estimate_or_while_it_carries_everything() -> None:
@@ -166,19 +178,7 @@ def test_a_probe_from_audio_only_tries_every_camera() -> None:
 
 
 def therapist_first(estimate: float) -> list[frozenset[str]]:
-    policy = LastNPolicy()
-    return [
-        policy.decide(
-            now=t,
-            estimate_bps=estimate,
-            reserved_bps=AUDIO,
-            video_bps=CAMERAS,
-            keep=KEEP,
-            essential=frozenset({"ann"}),
-            loss_fraction=0.2,
-        )
-        for t in range(8)
-    ]
+    return run(LastNPolicy(), estimate, 0, 8, loss=0.2, essential=THERAPIST)
 
 
 def test_the_therapist_is_the_last_camera_a_short_link_keeps() -> None:
@@ -204,20 +204,7 @@ def test_a_slightly_low_estimate_pauses_only_while_packets_are_lost() -> None:
 def test_a_probe_from_no_camera_tries_the_therapists_first() -> None:
     # Probes come less often than a failed one takes to step down (settle, then wait).
     config = LastNConfig(probe_after_s=10, max_probe_after_s=10)
-    policy = LastNPolicy(config)
-
-    def decide(t: int) -> frozenset[str]:
-        return policy.decide(
-            now=t,
-            estimate_bps=AUDIO_ONLY_LINK,
-            reserved_bps=AUDIO,
-            video_bps=CAMERAS,
-            keep=KEEP,
-            essential=frozenset({"ann"}),
-            loss_fraction=LOSING,
-        )
-
-    decisions = [decide(t) for t in range(80)]
+    decisions = run(LastNPolicy(config), AUDIO_ONLY_LINK, 0, 80, essential=THERAPIST)
     first_none = decisions.index(frozenset(CAMERAS))
     probes = [d for d in decisions[first_none:] if d != frozenset(CAMERAS)]
     # The therapist's camera alone, never every camera at once.
@@ -227,24 +214,12 @@ def test_a_probe_from_no_camera_tries_the_therapists_first() -> None:
 def test_once_the_therapists_camera_holds_a_follow_up_probe_tries_every_camera() -> None:
     config = LastNConfig()
     policy = LastNPolicy(config)
-
-    def decide(t: int, estimate: float, loss: float | None) -> frozenset[str]:
-        return policy.decide(
-            now=t,
-            estimate_bps=estimate,
-            reserved_bps=AUDIO,
-            video_bps=CAMERAS,
-            keep=KEEP,
-            essential=frozenset({"ann"}),
-            loss_fraction=loss,
-        )
-
-    assert [decide(t, AUDIO_ONLY_LINK, 0.3) for t in range(3)][-1] == frozenset(CAMERAS)
+    assert run(policy, AUDIO_ONLY_LINK, 0, 3, 0.3, THERAPIST)[-1] == frozenset(CAMERAS)
     # The link recovers. Its browser sends no new estimate while it gets no video,
     # and one that carries the therapist's camera (not more) once it does.
     estimate, decisions = AUDIO_ONLY_LINK, {}
     for t in range(3, 60):
-        decisions[t] = decide(t, estimate, 0.0)
+        decisions[t] = decide(policy, t, estimate, 0.0, THERAPIST)
         if decisions[t] != frozenset(CAMERAS):
             estimate = AUDIO + CAMERAS["ann"] * 1.2
     probe = next(t for t, d in decisions.items() if d != frozenset(CAMERAS))
@@ -264,17 +239,7 @@ def test_one_lossy_report_is_no_congestion() -> None:
     # A burst of keyframes when someone joins: one decision sees loss, the next none.
     policy = LastNPolicy()
     losses = [0.5, None, None, None]
-    decisions = [
-        policy.decide(
-            now=t,
-            estimate_bps=AUDIO_ONLY_LINK,
-            reserved_bps=AUDIO,
-            video_bps=CAMERAS,
-            keep=KEEP,
-            loss_fraction=loss,
-        )
-        for t, loss in enumerate(losses)
-    ]
+    decisions = [decide(policy, t, AUDIO_ONLY_LINK, loss) for t, loss in enumerate(losses)]
     assert set(decisions) == {frozenset()}
 
 
