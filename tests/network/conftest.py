@@ -36,8 +36,14 @@ def remote(lab: NetLab) -> Site:
 
 
 @pytest.fixture
-def lab_server(lab: NetLab, tmp_path: Path) -> LabServer:
-    return start_server(lab, tmp_path / "data")
+def lab_server(lab: NetLab, tmp_path: Path) -> Iterator[LabServer]:
+    server = start_server(lab, tmp_path / "data")
+    yield server
+    # pytest shows this only when the test failed: the relay's own account (last-N
+    # decisions, warnings) is what a failure on a CI machine can be read from.
+    lines = server.log_path.read_text(errors="replace").splitlines()
+    told = [line for line in lines if "WARNING" in line or "ERROR" in line or "last-N" in line]
+    print("server log, warnings and last-N decisions:", *told[-80:], sep="\n")
 
 
 @pytest_asyncio.fixture
