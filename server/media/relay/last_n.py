@@ -38,8 +38,16 @@ Hysteresis, so a subscriber near the line does not flap between levels:
 already overflowing, not ramping up: the grace and the settling time do not apply
 and a step down comes after ``congested_pause_after_s`` (two decisions in a row
 with fresh reports of that loss: one report alone may be a burst of keyframes when
-someone joins). A probe is an experiment: loss of ``lossy`` or more within
-``failed_probe_s`` of it steps down at once, whatever the estimate says.
+someone joins). A probe is an experiment: a loss of ``failed_probe_loss`` or more
+(the mean of its reports) within ``failed_probe_s`` of it steps down at once,
+whatever the estimate says.
+
+**The link's own loss.** Loss counts (as lossy, congested or a failed probe) only
+above what the link loses while it carries less than it can: a paused level whose
+cameras fit, the relay's deliberate underuse. A lossy radio or a busy Wi-Fi loses a
+few percent whatever it is sent, and no pause relieves that; an overflowing link
+loses more the more it is sent. Without this, a link with 5% random loss failed
+every probe and stayed without cameras for good.
 """
 
 from __future__ import annotations
@@ -50,7 +58,10 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class LastNConfig:
-    pause_below: float = 1.0  # budget / needed below this: the link cannot carry it...
+    # budget / needed below this: the link cannot carry it... (not 1.0: on a 200 ms
+    # RTT link the estimate climbs slowly and sat at 0.98 of a group's cameras that it
+    # carried, while random loss looked like overflow)
+    pause_below: float = 0.9
     lossy: float = 0.02  # ...if the subscriber loses this much of what it is sent,
     delay_only_pause_below: float = 0.7  # ...or by the estimate alone, below this
     delay_only_pause_after_s: float = 10.0  # for this long (weaker evidence, longer wait)
@@ -63,6 +74,8 @@ class LastNConfig:
     settle_s: float = 4.0  # after a resume, the estimate gets this long to catch up
     congested_loss: float = 0.08  # loss reported by the subscriber that means overflow
     congested_pause_after_s: float = 1.0
+    failed_probe_loss: float = 0.04  # a probe's loss (mean of its reports) that ends it
+    background_smoothing: float = 0.3  # of each report, in the link's own loss
 
     def __post_init__(self) -> None:
         if not 0 < self.pause_below < self.resume_above:
@@ -121,7 +134,13 @@ class LastNPolicy:
     _changed_at: float | None = None
     _probe_after_s: float | None = None
     _follow_up_at: float | None = None  # a probe to the therapists' camera held: try all
-    _probing_until: float | None = None  # a probe runs: any loss before this ends it
+    _probing_until: float | None = None  # a probe runs: its loss before this ends it
+    _probe_losses: list[float] = field(default_factory=list)  # its reports' excess loss
+    # What the link loses while it carries less than it can (a paused level that fits):
+    # its own loss (a lossy radio, a busy Wi-Fi), which no pause relieves. Loss is
+    # overflow only above it: without this, a link with 5% random loss failed every
+    # probe and stayed without cameras for good.
+    background_loss: float | None = None
 
     @property
     def constrained(self) -> bool:
@@ -155,17 +174,28 @@ class LastNPolicy:
         if self._probe_after_s is None:
             self._probe_after_s = config.probe_after_s
         budget = estimate_bps - reserved_bps
-        congested = loss_fraction is not None and loss_fraction >= config.congested_loss
-        losing = loss_fraction is not None and loss_fraction >= config.lossy
-        # A probe is an experiment: any loss while it runs ends it at once.
-        failing_probe = losing and self._probing_until is not None and now < self._probing_until
+        excess = None if loss_fraction is None else loss_fraction - (self.background_loss or 0.0)
+        congested = excess is not None and excess >= config.congested_loss
+        losing = excess is not None and excess >= config.lossy
+        # A probe is an experiment: loss above the link's own while it runs ends it at
+        # once (the mean of its reports: one report of a random-loss link may be high).
+        probing = self._probing_until is not None and now < self._probing_until
+        if probing and excess is not None:
+            self._probe_losses.append(excess)
+        failing_probe = (
+            probing
+            and bool(self._probe_losses)
+            and sum(self._probe_losses) / len(self._probe_losses) >= config.failed_probe_loss
+        )
         pause_below = config.pause_below if losing else config.delay_only_pause_below
         since_change = None if self._changed_at is None else now - self._changed_at
         stepped = False
+        settling = since_change is not None and since_change < config.settle_s
+        if self.level > ALL_CAMERAS and not probing and not settling:
+            self._learn_background(loss_fraction, budget, video_bps, keep, essential)
         if self.level < NO_CAMERAS:
             needed = sum(_flowing(self.level, video_bps, keep, essential).values())
             short = needed > 0 and (budget < needed * pause_below or failing_probe)
-            settling = since_change is not None and since_change < config.settle_s
             ramping = now - self._first_estimate_at < config.startup_grace_s
             if not short or ((settling or ramping) and not (congested or failing_probe)):
                 self._short_since = None
@@ -187,13 +217,13 @@ class LastNPolicy:
             needed = sum(_flowing(self.level - 1, video_bps, keep, essential).values())
             room = needed == 0 or budget >= needed * config.resume_above
             paused_for = 0.0 if since_change is None else since_change
+            # The therapists' camera held: it flowed and the estimate carries it.
+            held = budget >= sum(_flowing(self.level, video_bps, keep, essential).values())
+            follow_up = self._follow_up_at is not None and now >= self._follow_up_at and held
             if room:
                 self._probe_after_s = config.probe_after_s
                 self._set(self.level - 1, now)
-            elif not congested and (
-                paused_for >= self._probe_after_s
-                or (self._follow_up_at is not None and now >= self._follow_up_at)
-            ):
+            elif not congested and (paused_for >= self._probe_after_s or follow_up):
                 # A probe tries everything: the estimate cannot show room for what it is
                 # not sent, and a link that still cannot carry it steps down again fast.
                 # From no camera at all, only the therapists': that link was too short
@@ -208,6 +238,27 @@ class LastNPolicy:
                 if from_nothing:
                     self._follow_up_at = now + config.failed_probe_s
         return frozenset(video_bps) - frozenset(_flowing(self.level, video_bps, keep, essential))
+
+    def _learn_background(
+        self,
+        loss_fraction: float | None,
+        budget: float,
+        video_bps: Mapping[str, float],
+        keep: frozenset[str],
+        essential: frozenset[str],
+    ) -> None:
+        """A paused level whose cameras the budget carries: what is lost now is the
+        link's own loss, not overflow."""
+        if loss_fraction is None:
+            return
+        needed = sum(_flowing(self.level, video_bps, keep, essential).values())
+        if budget < needed * self.config.pause_below:
+            return
+        previous = self.background_loss
+        smoothing = self.config.background_smoothing
+        self.background_loss = (
+            loss_fraction if previous is None else previous + smoothing * (loss_fraction - previous)
+        )
 
     def _fitting_level_below(
         self,
@@ -231,6 +282,7 @@ class LastNPolicy:
         self._short_since = None
         self._follow_up_at = None
         self._probing_until = None
+        self._probe_losses = []
 
 
 def _flowing(
