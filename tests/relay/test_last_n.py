@@ -213,6 +213,18 @@ def test_a_link_with_random_loss_gets_its_cameras_back_and_keeps_them() -> None:
     assert later[-20:] == [frozenset()] * 20
 
 
+def test_a_link_that_got_better_forgets_its_old_loss() -> None:
+    # Paused on a lossy radio (40% whatever it is sent), then the member moves to a
+    # clean link and every camera comes back.
+    policy = LastNPolicy()
+    run(policy, AUDIO_ONLY_LINK, 0, 20, loss=0.4)
+    assert policy.background_loss == pytest.approx(0.4, abs=0.01)
+    assert run(policy, EVERYTHING * 2, 20, 12, loss=0.0)[-1] == frozenset()
+    assert policy.background_loss is not None and policy.background_loss < 0.02
+    # Its new link overflows: 20% lost is congestion again, not the old radio's loss.
+    assert run(policy, AUDIO_ONLY_LINK, 32, 3, loss=0.2)[-1] == frozenset(CAMERAS)
+
+
 def test_a_probe_from_audio_only_tries_every_camera() -> None:
     config = LastNConfig(probe_after_s=5, max_probe_after_s=5)
     policy = LastNPolicy(config)

@@ -191,10 +191,12 @@ class LastNPolicy:
         since_change = None if self._changed_at is None else now - self._changed_at
         stepped = False
         settling = since_change is not None and since_change < config.settle_s
-        if self.level > ALL_CAMERAS and not probing and not settling:
-            self._learn_background(loss_fraction, budget, video_bps, keep, essential)
+        needed_here = sum(_flowing(self.level, video_bps, keep, essential).values())
+        if loss_fraction is not None:
+            fits = budget >= needed_here * config.pause_below
+            self._learn_background(loss_fraction, fits and not probing and not settling)
         if self.level < NO_CAMERAS:
-            needed = sum(_flowing(self.level, video_bps, keep, essential).values())
+            needed = needed_here
             short = needed > 0 and (budget < needed * pause_below or failing_probe)
             ramping = now - self._first_estimate_at < config.startup_grace_s
             if not short or ((settling or ramping) and not (congested or failing_probe)):
@@ -218,7 +220,7 @@ class LastNPolicy:
             room = needed == 0 or budget >= needed * config.resume_above
             paused_for = 0.0 if since_change is None else since_change
             # The therapists' camera held: it flowed and the estimate carries it.
-            held = budget >= sum(_flowing(self.level, video_bps, keep, essential).values())
+            held = budget >= needed_here
             follow_up = self._follow_up_at is not None and now >= self._follow_up_at and held
             if room:
                 self._probe_after_s = config.probe_after_s
@@ -239,26 +241,20 @@ class LastNPolicy:
                     self._follow_up_at = now + config.failed_probe_s
         return frozenset(video_bps) - frozenset(_flowing(self.level, video_bps, keep, essential))
 
-    def _learn_background(
-        self,
-        loss_fraction: float | None,
-        budget: float,
-        video_bps: Mapping[str, float],
-        keep: frozenset[str],
-        essential: frozenset[str],
-    ) -> None:
-        """A paused level whose cameras the budget carries: what is lost now is the
-        link's own loss, not overflow."""
-        if loss_fraction is None:
-            return
-        needed = sum(_flowing(self.level, video_bps, keep, essential).values())
-        if budget < needed * self.config.pause_below:
-            return
+    def _learn_background(self, loss_fraction: float, underused: bool) -> None:
+        """``underused``: a paused level whose cameras the budget carries, settled, no
+        probe running: what is lost now is the link's own loss, not overflow. At any
+        level, a loss under half the figure shows the link got better (a member who
+        moved off a lossy radio): it lowers the figure too, or overflow would have to
+        climb above the old radio's loss before it counted."""
         previous = self.background_loss
-        smoothing = self.config.background_smoothing
-        self.background_loss = (
-            loss_fraction if previous is None else previous + smoothing * (loss_fraction - previous)
-        )
+        if previous is None:
+            if underused and self.level > ALL_CAMERAS:
+                self.background_loss = loss_fraction
+            return
+        if (underused and self.level > ALL_CAMERAS) or loss_fraction < previous / 2:
+            smoothing = self.config.background_smoothing
+            self.background_loss = previous + smoothing * (loss_fraction - previous)
 
     def _fitting_level_below(
         self,
