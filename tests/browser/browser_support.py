@@ -486,21 +486,19 @@ async def assert_media_complete(
         await asyncio.sleep(0.5)
     await asyncio.sleep(HELD_WINDOW_S)
     second = [await receptions(page) for page in pages]
-    stalled = _held_media_flowing(ids, names, first, second, expected, silent, no_video)
+    stopped, stalled = _flow_problems(ids, names, first, second, expected, silent, no_video)
     # Media owed must rise; it may take a few seconds on a loaded machine (a renderer
     # that skipped a beat), but a stream paused or lost does not come back in that time.
     flowing_deadline = time.monotonic() + FLOWING_WITHIN_S
-    while True:
-        stopped = _stopped_media(ids, names, first, second, expected, silent, no_video)
-        if not stopped or time.monotonic() >= flowing_deadline:
-            break
+    while stopped and time.monotonic() < flowing_deadline:
         await asyncio.sleep(0.5)
         second = [await receptions(page) for page in pages]
+        stopped, _ = _flow_problems(ids, names, first, second, expected, silent, no_video)
     stalled += stopped
     assert not stalled, f"media stalled: {stalled}"
 
 
-def _stopped_media(
+def _flow_problems(
     ids: list[str],
     names: dict[str, str],
     first: list[dict[str, Reception]],
@@ -508,46 +506,27 @@ def _stopped_media(
     expected: list[set[str]],
     silent: set[str],
     no_video: set[str],
-) -> list[str]:
-    """Media owed that did not rise between the two snapshots (or whose tile went)."""
-    stopped = []
+) -> tuple[list[str], list[str]]:
+    """Between two snapshots: media owed that did not rise (or whose tile went), and
+    media held back (audio-only video, a closed gate's audio) that still arrived."""
+    stopped, leaks = [], []
     for own, before, after, want in zip(ids, first, second, expected, strict=True):
         for member in want:
             if member not in after:
                 stopped.append(f"{names[own]}: the tile of {names[member]} went away")
                 continue
-            video_owed = own not in no_video and member not in no_video
             video_rise = after[member].frames_presented - before[member].frames_presented
-            if video_owed and video_rise <= 0:
+            if own in no_video or member in no_video:
+                if video_rise > HELD_VIDEO_SLACK:
+                    leaks.append(f"{names[own]}: still gets video of {names[member]}")
+            elif video_rise <= 0:
                 stopped.append(f"{names[own]}: video of {names[member]} stopped")
             audio_rise = after[member].audio_packets - before[member].audio_packets
             if member not in silent and audio_rise <= 0:
                 stopped.append(f"{names[own]}: audio of {names[member]} stopped")
-    return stopped
-
-
-def _held_media_flowing(
-    ids: list[str],
-    names: dict[str, str],
-    first: list[dict[str, Reception]],
-    second: list[dict[str, Reception]],
-    expected: list[set[str]],
-    silent: set[str],
-    no_video: set[str],
-) -> list[str]:
-    """Media held back (audio-only video, a closed gate's audio) that still arrived."""
-    leaks = []
-    for own, before, after, want in zip(ids, first, second, expected, strict=True):
-        for member in want:
-            if member not in after:
-                continue
-            video_rise = after[member].frames_presented - before[member].frames_presented
-            if (own in no_video or member in no_video) and video_rise > HELD_VIDEO_SLACK:
-                leaks.append(f"{names[own]}: still gets video of {names[member]}")
-            audio_rise = after[member].audio_packets - before[member].audio_packets
             if member in silent and audio_rise > HELD_AUDIO_SLACK:
                 leaks.append(
                     f"{names[own]}: hears {names[member]}, whose audio is held "
                     f"({audio_rise} packets)"
                 )
-    return leaks
+    return stopped, leaks
