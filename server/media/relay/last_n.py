@@ -194,10 +194,10 @@ class LastNPolicy:
         needed_here = sum(_flowing(self.level, video_bps, keep, essential).values())
         if loss_fraction is not None:
             fits = budget >= needed_here * config.pause_below
-            self._learn_background(loss_fraction, fits and not probing and not settling)
+            underused = self.level > ALL_CAMERAS and fits and not probing and not settling
+            self._learn_background(loss_fraction, underused)
         if self.level < NO_CAMERAS:
-            needed = needed_here
-            short = needed > 0 and (budget < needed * pause_below or failing_probe)
+            short = needed_here > 0 and (budget < needed_here * pause_below or failing_probe)
             ramping = now - self._first_estimate_at < config.startup_grace_s
             if not short or ((settling or ramping) and not (congested or failing_probe)):
                 self._short_since = None
@@ -242,17 +242,17 @@ class LastNPolicy:
         return frozenset(video_bps) - frozenset(_flowing(self.level, video_bps, keep, essential))
 
     def _learn_background(self, loss_fraction: float, underused: bool) -> None:
-        """``underused``: a paused level whose cameras the budget carries, settled, no
-        probe running: what is lost now is the link's own loss, not overflow. At any
-        level, a loss under half the figure shows the link got better (a member who
-        moved off a lossy radio): it lowers the figure too, or overflow would have to
-        climb above the old radio's loss before it counted."""
+        """``underused`` (the caller checks): a paused level whose cameras the budget
+        carries, settled, no probe running: what is lost now is the link's own loss,
+        not overflow. At any level, a loss under half the figure shows the link got
+        better (a member who moved off a lossy radio): it lowers the figure too, or
+        overflow would have to climb above the old radio's loss before it counted."""
         previous = self.background_loss
         if previous is None:
-            if underused and self.level > ALL_CAMERAS:
+            if underused:
                 self.background_loss = loss_fraction
             return
-        if (underused and self.level > ALL_CAMERAS) or loss_fraction < previous / 2:
+        if underused or loss_fraction < previous / 2:
             smoothing = self.config.background_smoothing
             self.background_loss = previous + smoothing * (loss_fraction - previous)
 
