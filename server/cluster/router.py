@@ -9,6 +9,13 @@ only after its result is saved. A room nobody owns (its owner died, or it is new
 taken by whichever process needs it first, including the housekeeping beat of every
 process, which claims the ownerless rooms so that timers never stop.
 
+A room follows its first member: an owner asked to seat someone in a room where nobody
+is seated (a room housekeeping claimed before anyone came, or one its members all left)
+hands the room to the asking process instead, which takes it and seats the member. The
+balancer sends a room's members to one process (docs/operations.md), so the room's
+commands and fan-out then stay in that process; nothing is lost in the move, as no one
+holds a seat, a relay leg or a timer there.
+
 Taking a room over: seats held by connections of a process that is gone start their
 grace period (their pages reconnect elsewhere and resume), and members still
 connected elsewhere are told to open a fresh relay leg, because the relay lived in
@@ -24,7 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from rooms.commands import AnyCommand, Disconnect, Tick
+from rooms.commands import AnyCommand, Disconnect, Join, Tick
 from rooms.errors import DomainError, ErrorCode
 from rooms.events import DomainEvent
 from rooms.room import Room
@@ -276,7 +283,10 @@ class ClusteredRooms(RoomService):
                     await self._lose(room_id)
                     continue
             if answer_wanted:
-                request: Message = {"command": command_to_json(command)}
+                request: Message = {
+                    "command": command_to_json(command),
+                    "can_own": not self._draining,
+                }
                 result = await self._ask(owner, "execute", room_id, request)
                 if result == MOVED:
                     continue
@@ -286,6 +296,7 @@ class ClusteredRooms(RoomService):
             body: Message = {
                 "command": command_to_json(command),
                 "answer_on_room": self._bus.hears(room_id),
+                "can_own": not self._draining,
             }
             if await self._ask(owner, "perform", room_id, body) == MOVED:
                 continue
@@ -328,17 +339,42 @@ class ClusteredRooms(RoomService):
             return MOVED
         return await handler(room_id, body)
 
+    async def _hand_to_first_member(self, room_id: str, command: AnyCommand, body: Message) -> bool:
+        """Whether this request seats the first member of an empty room from another
+        process that can own it: then the room is released here for that process to
+        take (see the module's docstring), and the request answers MOVED."""
+        if not isinstance(command, Join) or body.get("can_own") is not True:
+            return False
+        if body.get("from") == self.node_id:
+            return False
+        async with self._lock(room_id):
+            room = await self._load(room_id)
+            if room is None or room.seated() or room_id not in self._owned:
+                return False
+            await self._release(room_id)
+        log.info("room handed to its first member's process", extra={"room": room_id})
+        for hook in self._on_lost:
+            with contextlib.suppress(Exception):
+                await hook(room_id)
+        return True
+
     async def _execute_request(self, room_id: str, body: Message) -> Any:
+        command = command_from_json(body["command"])
+        if await self._hand_to_first_member(room_id, command, body):
+            return MOVED
         try:
-            room, events = await super().execute(room_id, command_from_json(body["command"]))
+            room, events = await super().execute(room_id, command)
         except LeaseLost:
             await self._lose(room_id)
             return MOVED
         return {"room": room_to_json(room), "events": events_to_data(events)}
 
     async def _perform_request(self, room_id: str, body: Message) -> Any:
+        command = command_from_json(body["command"])
+        if await self._hand_to_first_member(room_id, command, body):
+            return MOVED
         try:
-            await super().execute(room_id, command_from_json(body["command"]))
+            await super().execute(room_id, command)
         except LeaseLost:
             await self._lose(room_id)
             return MOVED

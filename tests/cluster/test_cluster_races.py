@@ -5,10 +5,6 @@ stalled owner's fenced writes are refused and its commands follow the room)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,47 +15,11 @@ from hypothesis import strategies as st
 from rooms.commands import Join, SetMedia
 from rooms.roles import Role
 from rooms.room import RoomKind, RoomPolicy
-from server.cluster.bus import ClusterBus
-from server.cluster.leases import LEASE_KEY, Leases, Nodes, SeatNodes
-from server.cluster.router import ClusteredRooms
-from server.stores.redis_store import LeaseLost, RedisRoomStore
-from server.stores.sealed import Sealer
+from server.cluster.leases import LEASE_KEY
+from server.stores.redis_store import LeaseLost
+from tests.cluster.in_process import two_processes
 
 pytestmark = [pytest.mark.cluster, pytest.mark.redis]
-
-REDIS_URL = os.environ.get("TELEHEALTH_TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
-
-
-async def _no_room_messages(room_id: str, message: dict[str, Any]) -> None:
-    return None
-
-
-@asynccontextmanager
-async def two_processes(data_dir: Path) -> AsyncIterator[list[ClusteredRooms]]:
-    sealer = Sealer.in_data_dir(data_dir)
-    nodes: list[tuple[RedisRoomStore, ClusterBus, ClusteredRooms]] = []
-    for index in range(2):
-        store = RedisRoomStore(REDIS_URL, sealer=sealer)
-        node_id = f"race{index}-{os.getpid()}-{secrets.token_hex(3)}"
-        bus = ClusterBus(store.redis, node_id, sealer)
-        rooms = ClusteredRooms(
-            store,
-            leases=Leases(store.redis, node_id),
-            nodes=Nodes(store.redis, node_id),
-            seats=SeatNodes(store.redis, node_id),
-            bus=bus,
-        )
-        bus.serve(rooms.handle_request, _no_room_messages)
-        await bus.start()
-        await rooms.renew()
-        nodes.append((store, bus, rooms))
-    try:
-        yield [rooms for _, _, rooms in nodes]
-    finally:
-        for store, bus, _ in nodes:
-            await bus.close()
-            await store.close()
-
 
 # Each member: which process its connection is on, then its mic toggles in order.
 member_plans = st.lists(

@@ -1,0 +1,66 @@
+"""A room follows its first member: an owner asked to seat someone in a room where
+nobody is seated hands the room to the asking process (server/cluster/router.py), so a
+room whose members the balancer sends to one process runs in that process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rooms.commands import Join, Leave
+from rooms.roles import Role
+from rooms.room import RoomKind, RoomPolicy
+from tests.cluster.in_process import two_processes
+
+pytestmark = [pytest.mark.cluster, pytest.mark.redis]
+
+
+async def test_an_empty_room_moves_to_its_first_members_process(tmp_path: Path) -> None:
+    async with two_processes(tmp_path) as (first, second):
+        room = await first.create(RoomKind.GROUP, RoomPolicy())
+        await first.tick([room.id])  # housekeeping claims it before anyone comes
+        assert first.owns(room.id)
+
+        await second.execute(room.id, Join("t", Role.THERAPIST, "T", 1.0))
+        assert second.owns(room.id)
+        assert not first.owns(room.id)
+        # Now someone is seated: a join through the first process runs on the second.
+        await first.execute(room.id, Join("a", Role.PARTICIPANT, "A", 2.0))
+        assert second.owns(room.id)
+        stored = await first.get(room.id)
+        assert stored is not None
+        assert {m.id for m in stored.seated()} == {"t", "a"}
+
+
+async def test_a_room_with_a_member_seated_stays_with_its_owner(tmp_path: Path) -> None:
+    async with two_processes(tmp_path) as (first, second):
+        room = await first.create(RoomKind.GROUP, RoomPolicy())
+        await first.execute(room.id, Join("t", Role.THERAPIST, "T", 1.0))
+        await second.execute(room.id, Join("a", Role.PARTICIPANT, "A", 2.0))
+        assert first.owns(room.id)
+        assert not second.owns(room.id)
+
+
+async def test_a_room_everyone_left_moves_with_the_next_first_member(tmp_path: Path) -> None:
+    async with two_processes(tmp_path) as (first, second):
+        room = await first.create(RoomKind.INDIVIDUAL, RoomPolicy())
+        await first.execute(room.id, Join("t", Role.THERAPIST, "T", 1.0))
+        await first.execute(room.id, Leave("t", 2.0))
+        await second.execute(room.id, Join("t", Role.THERAPIST, "T", 3.0))
+        assert second.owns(room.id)
+        stored = await second.get(room.id)
+        assert stored is not None
+        assert [m.id for m in stored.seated()] == ["t"]
+
+
+async def test_a_draining_process_does_not_take_the_room(tmp_path: Path) -> None:
+    async with two_processes(tmp_path) as (first, second):
+        room = await first.create(RoomKind.GROUP, RoomPolicy())
+        await first.tick([room.id])
+        await second.hand_over()  # SIGTERM: it owns nothing, and takes nothing now
+        await second.execute(room.id, Join("t", Role.THERAPIST, "T", 1.0))
+        assert first.owns(room.id)
+        stored = await first.get(room.id)
+        assert stored is not None
+        assert [m.id for m in stored.seated()] == ["t"]
