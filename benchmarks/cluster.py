@@ -7,20 +7,28 @@ How it is measured
 * Servers are `telehealth serve` processes on loopback; the two-process deployment
   shares one data directory and a redis-server of the benchmark's own (append-only,
   as docs/operations.md asks), whose CPU is counted with the servers'.
-* Load: `--participants` per process, idle and joined (individual rooms, both seats,
-  spread over the processes), opened through a small Engine.IO client (RawSocket,
-  benchmarks/signaling.py) so the servers, not the clients, saturate. Joins per second
-  counts connect + authenticate + session.join acknowledged, 32 in flight.
+* Two processes are measured twice. As deployed (docs/operations.md): HAProxy in front
+  (tests/cluster/cluster_support.py's configuration), every client sending its room as
+  the routing hint pages send, so a room's members meet in the process that owns it.
+  And spread: each room's members connected straight to alternate processes, the case
+  of a room whose members are split (a process that came back after a failover takes
+  new connections of rooms that moved away): its speaker is never on the owner.
+* Load: `--participants` per process, idle and joined (individual rooms), opened
+  through a small Engine.IO client (RawSocket, benchmarks/signaling.py) so the servers,
+  not the clients, saturate. Joins per second counts connect + authenticate +
+  session.join acknowledged, 32 in flight.
 * Memory per participant: each server's VmRSS after the load, minus before, divided
   by the participants it holds.
-* Fan-out: a 16-member group room (admitted on arrival) with its members spread over
-  the processes; one member toggles its microphone `--toggles` times, 20 a second, and
-  the time from the emit to each other member's `peer.media` is one sample (15 per
-  toggle). Delivered messages are those samples; CPU-seconds per 1,000 delivered
-  messages are the servers' (and Redis's) CPU over the fan-out phase, with the idle
-  load connected, less their CPU in idle spells of the same length between bursts
-  of 40 toggles. `cluster_cpu_ratio` divides the two-process figure by the one-process
-  figure measured in the same run.
+* Fan-out: a 16-member group room (admitted on arrival); one member toggles its
+  microphone `--toggles` times, 20 a second, and the time from the emit to each other
+  member's `peer.media` is one sample (15 per toggle). Delivered messages are those
+  samples; CPU-seconds per 1,000 delivered messages are the servers' (and Redis's)
+  CPU over the fan-out phase, with the idle load connected, less their CPU in idle
+  spells of the same length between bursts of 40 toggles. `cluster_cpu_ratio` divides
+  the two-process figure (as deployed) by the one-process figure measured in the same
+  run; `cluster_cpu_ratio_spread`, the
+  spread figure. HAProxy's CPU is not in them (a single process sits behind a TLS
+  proxy too) and is reported on its own, `balancer_cpu_s_per_1000`.
 * Failover: a group room of three aiortc members (therapist and two members, audio and
   video through the relay), connected to the process that does not own the room; the
   owner is killed with SIGKILL, and the time until every member receives every other's
@@ -35,6 +43,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,9 +59,15 @@ import aiohttp
 from benchmarks.signaling import RawSocket, new_session, percentile, token_of
 from benchmarks.signaling import _cpu_seconds as cpu_seconds
 from benchmarks.signaling import _rss_kib as rss_kib
-from tests.browser.browser_support import Server, running_server
+from tests.browser.browser_support import Server, free_port, running_server
+from tests.chromium_support import stop_process
 from tests.cluster.cluster_members import RelayMember, all_receive, fresh_counts
-from tests.cluster.cluster_support import Cluster
+from tests.cluster.cluster_support import (
+    Cluster,
+    leave_placeholder,
+    owner_held_by_a_placeholder,
+    start_balancer,
+)
 from tests.conftest import Connector
 from tests.private_redis import PrivateRedis
 
@@ -64,13 +79,17 @@ SERVE_ARGS = ("--max-connections-per-address", "0", "--log-level", "WARNING")
 
 
 class Deployment:
-    """N server processes (one data directory); with Redis when N > 1."""
+    """N server processes (one data directory); with Redis when N > 1, and HAProxy in
+    front when `balanced`."""
 
-    def __init__(self, workdir: Path, processes: int) -> None:
+    def __init__(self, workdir: Path, processes: int, *, balanced: bool = False) -> None:
         self.workdir = workdir
         self.processes = processes
         self.redis: PrivateRedis | None = None
         self.servers: list[Server] = []
+        self.balancer: subprocess.Popen[bytes] | None = None
+        self._balancer_url = ""
+        self._balanced = balanced
         self._stack = contextlib.ExitStack()
 
     async def __aenter__(self) -> Deployment:
@@ -87,6 +106,11 @@ class Deployment:
                     running_server(data_dir, *args, log_name=f"server-{index}.log")
                 )
             )
+        if self._balanced:
+            port = free_port()
+            self.balancer = start_balancer(self.workdir, port, [s.base_url for s in self.servers])
+            self._stack.callback(stop_process, self.balancer)
+            self._balancer_url = f"http://127.0.0.1:{port}"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -107,6 +131,15 @@ class Deployment:
     def cpu(self) -> float:
         return sum(cpu_seconds(pid) for pid in self.pids())
 
+    def balancer_cpu(self) -> float:
+        return 0.0 if self.balancer is None else cpu_seconds(self.balancer.pid)
+
+    def entry(self, index: int) -> tuple[str, bool]:
+        """Where the `index`th client connects, and whether it sends its room."""
+        if self.balancer is not None:
+            return self._balancer_url, True
+        return self.servers[index % self.processes].base_url, False
+
     async def create_room(
         self, http: aiohttp.ClientSession, kind: str, names: list[str], admit: str
     ) -> tuple[str, list[str]]:
@@ -121,8 +154,11 @@ class Deployment:
         return str(room["room"]), [token_of(link["url"]) for link in room["links"]]
 
 
-async def joined(http: aiohttp.ClientSession, url: str, token: str) -> tuple[RawSocket, Any]:
-    socket = await RawSocket.open(http, url, {"token": token})
+async def joined(
+    http: aiohttp.ClientSession, entry: tuple[str, bool], room: str, token: str
+) -> tuple[RawSocket, Any]:
+    url, hinted = entry
+    socket = await RawSocket.open(http, url, {"token": token}, room if hinted else None)
     ack = await socket.call("session.join", {"resume": False})
     assert ack["ok"], ack
     return socket, ack
@@ -133,26 +169,25 @@ async def idle_load(
 ) -> tuple[list[RawSocket], float, int]:
     """`per_process` joined participants on each process: sockets, joins/s, errors."""
     rooms = per_process * deployment.processes // 2
-    tokens: list[list[str]] = []
+    seats: list[tuple[str, str]] = []  # (room, token)
     for _ in range(rooms):
-        tokens.append((await deployment.create_room(http, "individual", [], "manual"))[1])
+        room_id, tokens = await deployment.create_room(http, "individual", [], "manual")
+        seats += [(room_id, token) for token in tokens]
     semaphore = asyncio.Semaphore(JOINS_IN_FLIGHT)
     errors = 0
 
-    async def one(index: int, token: str) -> RawSocket | None:
+    async def one(index: int, room_id: str, token: str) -> RawSocket | None:
         nonlocal errors
-        url = deployment.servers[index % deployment.processes].base_url
         async with semaphore:
             try:
-                return (await joined(http, url, token))[0]
-            except Exception:
+                return (await joined(http, deployment.entry(index), room_id, token))[0]
+            except Exception as error:
                 errors += 1
+                print(f"a join failed: {error!r:.300}", file=sys.stderr)
                 return None
 
     started = time.monotonic()
-    results = await asyncio.gather(
-        *(one(i, t) for i, t in enumerate(token for pair in tokens for token in pair))
-    )
+    results = await asyncio.gather(*(one(i, room, token) for i, (room, token) in enumerate(seats)))
     rate = len(results) / (time.monotonic() - started)
     return [s for s in results if s is not None], rate, errors
 
@@ -161,9 +196,9 @@ async def fan_out(
     deployment: Deployment, http: aiohttp.ClientSession, toggles: int
 ) -> dict[str, float]:
     names = [f"M{i}" for i in range(GROUP_SIZE - 1)]
-    _, tokens = await deployment.create_room(http, "group", names, "auto")
+    room_id, tokens = await deployment.create_room(http, "group", names, "auto")
     members = [
-        (await joined(http, deployment.servers[i % deployment.processes].base_url, token))[0]
+        (await joined(http, deployment.entry(i), room_id, token))[0]
         for i, token in enumerate(tokens)
     ]
     samples: list[float] = []
@@ -175,10 +210,11 @@ async def fan_out(
     # with idle spells of the same length, and the idle spells' CPU is subtracted: a
     # drift or a beat then weighs on both sides alike (one idle reading before the
     # toggles made the ratio swing by a third between runs).
-    busy_cpu = idle_cpu = busy_s = idle_s = 0.0
+    busy_cpu = idle_cpu = busy_s = idle_s = busy_balancer = idle_balancer = 0.0
     toggle = 0
     while toggle < toggles:
         started, cpu_before = time.monotonic(), deployment.cpu()
+        balancer_before = deployment.balancer_cpu()
         for _ in range(min(TOGGLES_PER_BURST, toggles - toggle)):
             sent = time.monotonic()
             # Off first: members join with their microphone on; no change sends nothing.
@@ -192,12 +228,16 @@ async def fan_out(
             await asyncio.sleep(max(0.0, 0.05 - (time.monotonic() - sent)))
         busy_s += time.monotonic() - started
         busy_cpu += deployment.cpu() - cpu_before
+        busy_balancer += deployment.balancer_cpu() - balancer_before
         started, cpu_before = time.monotonic(), deployment.cpu()
+        balancer_before = deployment.balancer_cpu()
         await asyncio.sleep(TOGGLES_PER_BURST * 0.05)
         idle_s += time.monotonic() - started
         idle_cpu += deployment.cpu() - cpu_before
+        idle_balancer += deployment.balancer_cpu() - balancer_before
     idle_rate = idle_cpu / idle_s
     cpu = busy_cpu - idle_rate * busy_s
+    balancer_cpu = busy_balancer - idle_balancer / idle_s * busy_s
     for member in members:
         await member.close()
     return {
@@ -207,6 +247,7 @@ async def fan_out(
         "errors": errors,
         "cpu_s_per_1000": cpu / max(1, len(samples)) * 1000,
         "idle_cpu_s_per_s": idle_rate,
+        "balancer_cpu_s_per_1000": balancer_cpu / max(1, len(samples)) * 1000,
     }
 
 
@@ -216,9 +257,12 @@ async def _arrival(listener: RawSocket, sent: float) -> float:
 
 
 async def load_and_fan_out(
-    workdir: Path, processes: int, per_process: int, toggles: int
+    workdir: Path, processes: int, per_process: int, toggles: int, *, balanced: bool = False
 ) -> dict[str, float]:
-    async with Deployment(workdir, processes) as deployment, new_session() as http:
+    async with (
+        Deployment(workdir, processes, balanced=balanced) as deployment,
+        new_session() as http,
+    ):
         before = [rss_kib(s.process.pid) for s in deployment.servers]
         sockets, joins_per_s, errors = await idle_load(deployment, http, per_process)
         await asyncio.sleep(1.0)
@@ -250,14 +294,16 @@ async def failover(workdir: Path, kills: int) -> dict[str, Any]:
         for _ in range(kills):
             async with new_session() as http:
                 room_id, tokens = await deployment.create_room(
-                    http, "group", ["Alex", "Sam"], "auto"
+                    http, "group", ["Alex", "Sam", "Pat"], "auto"
                 )
-            owner = await cluster.owner_index(room_id)
+            # Pat keeps the room on its owner while the others join the other process.
+            owner, pat = await owner_held_by_a_placeholder(cluster, connector, room_id, tokens[3])
             url = cluster.url(1 - owner)
             members = []
-            for name, token in zip(("Therapist", "Alex", "Sam"), tokens, strict=True):
+            for name, token in zip(("Therapist", "Alex", "Sam"), tokens, strict=False):
                 client = await connector(url, token)
                 members.append(RelayMember(name, client, await client.join()))
+            await leave_placeholder(pat)
             for member in members:
                 member.follow_restarts()
                 await member.open_leg()
@@ -304,14 +350,22 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
         root = Path(tmp)
-        (root / "one").mkdir()
-        (root / "two").mkdir()
-        (root / "failover").mkdir()
+        for name in ("one", "two", "spread", "failover"):
+            (root / name).mkdir()
         one = asyncio.run(load_and_fan_out(root / "one", 1, args.participants, args.toggles))
-        two = asyncio.run(load_and_fan_out(root / "two", 2, args.participants, args.toggles))
+        two = asyncio.run(
+            load_and_fan_out(root / "two", 2, args.participants, args.toggles, balanced=True)
+        )
+        spread = asyncio.run(load_and_fan_out(root / "spread", 2, args.participants, args.toggles))
         kills = asyncio.run(failover(root / "failover", args.kills))
     ratio = two["cpu_s_per_1000"] / one["cpu_s_per_1000"]
-    for label, figures in (("one process", one), ("two processes on Redis", two)):
+    spread_ratio = spread["cpu_s_per_1000"] / one["cpu_s_per_1000"]
+    labelled = (
+        ("one process", one),
+        ("two processes on Redis behind HAProxy", two),
+        ("two processes, each room's members split", spread),
+    )
+    for label, figures in labelled:
         print(
             f"{label}: {figures['participants']} participants, {figures['joins_per_s']:.0f} "
             f"joins/s, {figures['join_errors']} join errors, "
@@ -319,13 +373,23 @@ def main() -> None:
             f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, "
             f"{figures['errors']} errors, {figures['cpu_s_per_1000']:.3f} CPU-s per 1000"
         )
-    print(f"cluster CPU per delivered message: {ratio:.2f}x one process (target <= 1.5x)")
+    print(
+        f"cluster CPU per delivered message: {ratio:.2f}x one process as deployed (target "
+        f"<= 1.5x; HAProxy adds {two['balancer_cpu_s_per_1000']:.3f} CPU-s per 1000), "
+        f"{spread_ratio:.2f}x with each room's members split"
+    )
     print(
         f"failover over {kills['kills']} owner kills: p50 {kills['p50_s']:.1f} s, "
         f"p95 {kills['p95_s']:.1f} s, max {kills['max_s']:.1f} s; state intact "
         f"{kills['state_intact']}/{kills['kills']} (target p95 <= 10 s)"
     )
-    figures = {"one_process": one, "two_processes": two, "cluster_cpu_ratio": ratio}
+    figures = {
+        "one_process": one,
+        "two_processes": two,
+        "two_processes_spread": spread,
+        "cluster_cpu_ratio": ratio,
+        "cluster_cpu_ratio_spread": spread_ratio,
+    }
     print(json.dumps({**figures, "failover": kills}))
 
 

@@ -211,9 +211,15 @@ class RawSocket:
 
     @classmethod
     async def open(
-        cls, session: aiohttp.ClientSession, base_url: str, auth: dict[str, Any] | None = None
+        cls,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        auth: dict[str, Any] | None = None,
+        room: str | None = None,
     ) -> RawSocket:
-        url = base_url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+        """`room`: the routing hint pages send (docs/protocol.md, Connecting)."""
+        hint = f"room={room}&" if room else ""
+        url = base_url.replace("http", "ws", 1) + f"/socket.io/?{hint}EIO=4&transport=websocket"
         ws = await session.ws_connect(url, autoping=False, max_msg_size=0)
         opening = await asyncio.wait_for(ws.receive_str(), WAIT_S)
         assert opening.startswith("0"), opening

@@ -58,6 +58,9 @@ MAX_HOPS = 3
 # while its owner lives answers MOVED, which forgets the entry at once).
 OWNER_CACHE_S = 0.5
 MOVED = {"moved": True}
+# How long housekeeping leaves a room alone after handing it to its first member's
+# process, which takes it within a round trip.
+HANDED_OVER_QUIET_S = 5.0
 
 # Called with a room this process just took from another owner (the relay restart push).
 TakeoverHook = Callable[[Room], Awaitable[None]]
@@ -97,6 +100,9 @@ class ClusteredRooms(RoomService):
         self._taking: dict[str, asyncio.Lock] = {}
         # Rooms owned elsewhere: (node, monotonic time until which it is trusted).
         self._owners: dict[str, tuple[str, float]] = {}
+        # Rooms handed to their first member's process: monotonic time until which
+        # housekeeping here leaves them alone.
+        self._handed_over: dict[str, float] = {}
         self._on_takeover: list[TakeoverHook] = []
         self._on_lost: list[LostHook] = []
         self._requests: dict[str, LocalRequest] = {
@@ -170,6 +176,11 @@ class ClusteredRooms(RoomService):
     def _forget_owner(self, room_id: str) -> None:
         self._owners.pop(room_id, None)
 
+    def _forget_stale_hand_overs(self) -> None:
+        now = time.monotonic()
+        for room_id in [r for r, until in self._handed_over.items() if until <= now]:
+            del self._handed_over[room_id]
+
     def _forget_stale_owners(self) -> None:
         now = time.monotonic()
         for room_id in [r for r, (_, until) in self._owners.items() if until <= now]:
@@ -200,13 +211,16 @@ class ClusteredRooms(RoomService):
             raise DomainError(ErrorCode.UNAVAILABLE)
         if await self.get(room_id) is None:
             raise DomainError(ErrorCode.ROOM_NOT_FOUND, "This session does not exist.")
-        lease = await self._leases.acquire(room_id)
-        if lease is not None:
-            return lease
-        holder = await self._leases.holder(room_id)
-        if holder is None:
-            raise DomainError(ErrorCode.UNAVAILABLE)
-        return holder.node
+        # Twice: a holder may let go between our try and our read (a room handed to
+        # its first member's process, a lease that lapsed).
+        for _ in range(2):
+            lease = await self._leases.acquire(room_id)
+            if lease is not None:
+                return lease
+            holder = await self._leases.holder(room_id)
+            if holder is not None:
+                return holder.node
+        raise DomainError(ErrorCode.UNAVAILABLE)
 
     async def _settle(self, room_id: str) -> None:
         """After a takeover: seats of dead processes into grace; members re-open legs."""
@@ -352,6 +366,8 @@ class ClusteredRooms(RoomService):
             if room is None or room.seated() or room_id not in self._owned:
                 return False
             await self._release(room_id)
+        # Not claimed back by this process's housekeeping before the other takes it.
+        self._handed_over[room_id] = time.monotonic() + HANDED_OVER_QUIET_S
         log.info("room handed to its first member's process", extra={"room": room_id})
         for hook in self._on_lost:
             with contextlib.suppress(Exception):
@@ -390,8 +406,9 @@ class ClusteredRooms(RoomService):
         """Claim the live rooms nobody owns, then tick those this process owns."""
         now = self.clock()
         holders = await self._leases.holders(list(room_ids))
+        self._forget_stale_hand_overs()
         for room_id, lease in holders.items():
-            if lease is None and not self._draining:
+            if lease is None and not self._draining and room_id not in self._handed_over:
                 with contextlib.suppress(DomainError):
                     await self._take(room_id)
         for room_id in list(self._owned):

@@ -26,6 +26,23 @@ const PASSTHROUGH_EVENTS = [
   "lobby.state", "room.locked", "floor.state", "talk.report", "quality.update", "media.gaps",
   "chat.message", "chat.state", "checkin.info", "video.paused",
 ];
+/**
+ * The room a link's token opens (its `room` claim), or null. Several processes behind
+ * one balancer route on it (docs/operations.md) so that a room's members meet in one
+ * process; only a hint, never trusted: the server authenticates the token itself.
+ * @param {string} token
+ * @returns {string | null}
+ */
+export function roomOf(token) {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, "=")));
+    return typeof claims.room === "string" && /^[\w-]{1,64}$/.test(claims.room) ? claims.room : null;
+  } catch {
+    return null;
+  }
+}
+
 export class SessionClient extends Emitter {
   #socket = null;
   #linkToken;
@@ -102,8 +119,11 @@ export class SessionClient extends Emitter {
   /** Open the socket now, so a bad link is reported before the device check. */
   connect() {
     this.#setState("connecting");
+    const room = roomOf(this.#linkToken);
     const socket = io(location.origin, {
       auth: (cb) => cb({ token: this.#token }),
+      // A routing hint: the balancer sends a room's members to one process.
+      query: room ? { room } : {},
       transports: ["websocket", "polling"],
       tryAllTransports: true,
       reconnectionDelay: 500,

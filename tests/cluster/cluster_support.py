@@ -22,7 +22,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from server.cluster.leases import LEASE_KEY
+from server.cluster.leases import LEASE_KEY, SEATS_KEY
 from tests.browser.browser_support import Server, free_port, running_server, token_of
 from tests.chromium_support import stop_process
 from tests.private_redis import PrivateRedis
@@ -47,13 +47,22 @@ defaults
     option redispatch
 frontend sessions
     bind 127.0.0.1:{port}
+    # Pages send their room as a query parameter on the socket (`room`): a room's
+    # members meet in one process, which owns the room, so its commands and fan-out
+    # stay there. Consistent hashing moves only a dead process's rooms, and keeps every
+    # request of a long-polling connection on one process while the set is unchanged.
+    use_backend rooms if {{ urlp(room) -m found }}
     default_backend telehealth
+backend rooms
+    balance url_param room
+    hash-type consistent
+{room_servers}
 backend telehealth
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    # Engine.IO long-polling (a browser that cannot open a WebSocket) needs every
-    # request of one connection on one process: a cookie pins it.
+    # Engine.IO long-polling without a room (the ops dashboard behind a proxy that
+    # refuses WebSockets) needs every request of one connection on one process.
     cookie srv insert indirect nocache
     default-server inter {interval}ms fall 2 rise 2
 {servers}
@@ -98,6 +107,19 @@ class Cluster:
                         return index
             await asyncio.sleep(0.1)
         raise AssertionError(f"nobody owns {room_id} after {within_s}s")
+
+    async def seat_indexes(self, room_id: str) -> dict[str, int]:
+        """Which of `servers` holds each member's seat (member id -> index)."""
+        client = aioredis.Redis.from_url(self.redis.url, socket_timeout=2, decode_responses=True)
+        try:
+            holders = await client.hgetall(SEATS_KEY.format(room_id=room_id))
+        finally:
+            await client.aclose()
+        return {str(member): self._index_of(str(node)) for member, node in holders.items()}
+
+    def _index_of(self, node: str) -> int:
+        pid = int(node.split("-")[-2])
+        return next(i for i, s in enumerate(self.servers) if s.process.pid == pid)
 
     async def room(self, room_id: str) -> Any:
         """The room as stored in Redis (sealed with the deployment's key)."""
@@ -148,11 +170,29 @@ def _wait_balancer(url: str, process: subprocess.Popen[bytes]) -> None:
         time.sleep(0.1)
 
 
-def _start_balancer(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
+def start_balancer(workdir: Path, port: int, urls: list[str]) -> subprocess.Popen[bytes]:
+    """HAProxy on `port` in front of the processes at `urls`, serving once it returns
+    (the caller stops it)."""
+    addresses = [url.removeprefix("http://") for url in urls]
+    servers = "\n".join(
+        f"    server p{i} {address} check cookie p{i}" for i, address in enumerate(addresses)
+    )
+    # The room backend follows the other's health checks (`track`).
+    room_servers = "\n".join(
+        f"    server p{i} {address} track telehealth/p{i}" for i, address in enumerate(addresses)
+    )
+    config = workdir / "haproxy.cfg"
+    config.write_text(
+        HAPROXY_CONFIG.format(
+            port=port, interval=CHECK_INTERVAL_MS, servers=servers, room_servers=room_servers
+        )
+    )
+    with (workdir / "haproxy.log").open("wb") as log:
+        balancer = subprocess.Popen(
             [HAPROXY, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=log
         )
+    _wait_balancer(f"http://127.0.0.1:{port}", balancer)
+    return balancer
 
 
 @contextlib.asynccontextmanager
@@ -174,19 +214,8 @@ async def running_cluster(
                     running_server(data_dir, *args, log_name=f"server-{index}.log")
                 )
                 cluster.servers.append(server)
-            servers = "\n".join(
-                f"    server p{i} {s.base_url.removeprefix('http://')} check cookie p{i}"
-                for i, s in enumerate(cluster.servers)
-            )
-            config = workdir / "haproxy.cfg"
-            config.write_text(
-                HAPROXY_CONFIG.format(
-                    port=balancer_port, interval=CHECK_INTERVAL_MS, servers=servers
-                )
-            )
-            balancer = _start_balancer(config, workdir / "haproxy.log")
+            balancer = start_balancer(workdir, balancer_port, [s.base_url for s in cluster.servers])
             cluster.stack.callback(stop_process, balancer)
-            _wait_balancer(balancer_url, balancer)
             yield cluster
     finally:
         await redis.kill()
@@ -214,3 +243,23 @@ async def group_split_over_processes(cluster: Cluster, connect: Any) -> SplitGro
     await therapist.join()
     alex_ack, sam_ack = await alex.join(), await sam.join()
     return SplitGroup(room["room"], therapist, alex, sam, alex_ack, sam_ack)
+
+
+async def owner_held_by_a_placeholder(
+    cluster: Cluster, connect: Any, room_id: str, placeholder_token: str
+) -> tuple[int, Any]:
+    """(owner index, the placeholder's client): the room's owner, kept as owner by a
+    member seated there first. A room follows its first member (server/cluster/router.py),
+    so a test that wants everyone else connected away from the owner seats one member
+    on it first, and has it leave once the others sit (`leave_placeholder`)."""
+    owner = await cluster.owner_index(room_id)  # housekeeping claims a new room
+    placeholder = await connect(cluster.url(owner), placeholder_token)
+    await placeholder.join()
+    assert await cluster.owner_index(room_id) == owner
+    return owner, placeholder
+
+
+async def leave_placeholder(placeholder: Any) -> None:
+    reply = await placeholder.call("session.leave", {})
+    assert reply.get("ok") is True, reply
+    await placeholder.disconnect()

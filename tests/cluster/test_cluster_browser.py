@@ -51,6 +51,8 @@ async def test_chromium_members_survive_kill_9_of_the_owner(tmp_path: Path, chro
         await assert_media_complete(list(pages.values()))
 
         owner = await cluster.owner_index(room["room"])
+        # The pages sent their room to the balancer: all three met in the owner.
+        assert set((await cluster.seat_indexes(room["room"])).values()) == {owner}
         killed_at = time.monotonic()
         cluster.kill(owner)
         # Each page opens a second leg, to the new owner's relay, and it connects.

@@ -11,7 +11,12 @@ import pytest
 
 from tests.browser.browser_support import token_of
 from tests.cluster.cluster_members import RelayMember, all_receive, fresh_counts
-from tests.cluster.cluster_support import Cluster, running_cluster
+from tests.cluster.cluster_support import (
+    Cluster,
+    leave_placeholder,
+    owner_held_by_a_placeholder,
+    running_cluster,
+)
 from tests.conftest import Connector
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(150)]
@@ -28,17 +33,19 @@ async def _group_away_from_its_owner(
     """A group room whose therapist and members are connected to the processes that do
     not own it, all admitted from the waiting room, each with a relay leg."""
     names = ["Alex", "Sam"]
-    room = cluster.create_room("group", *names)
+    room = cluster.create_room("group", *names, "Pat")
     room_id = str(room["room"])
-    # Whichever process's housekeeping claims the room first owns it.
-    owner = await cluster.owner_index(room_id)
+    owner, pat = await owner_held_by_a_placeholder(
+        cluster, connect, room_id, token_of(room["links"][3]["url"])
+    )
     others = [i for i in range(len(cluster.servers)) if i != owner]
     placement = {"Therapist": others[0], "Alex": others[-1], "Sam": others[0]}
-    links = dict(zip(["Therapist", *names], room["links"], strict=True))
+    links = dict(zip(["Therapist", *names], room["links"], strict=False))
     members: list[RelayMember] = []
     for name, index in placement.items():
         client = await connect(cluster.url(index), token_of(links[name]["url"]))
         members.append(RelayMember(name, client, await client.join()))
+    await leave_placeholder(pat)
     therapist = members[0]
     for member in members[1:]:
         reply = await therapist.client.call("lobby.admit", {"member": member.id})

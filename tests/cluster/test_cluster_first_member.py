@@ -11,6 +11,7 @@ import pytest
 from rooms.commands import Join, Leave
 from rooms.roles import Role
 from rooms.room import RoomKind, RoomPolicy
+from server.cluster.leases import LEASE_KEY
 from tests.cluster.in_process import two_processes
 
 pytestmark = [pytest.mark.cluster, pytest.mark.redis]
@@ -64,3 +65,15 @@ async def test_a_draining_process_does_not_take_the_room(tmp_path: Path) -> None
         stored = await first.get(room.id)
         assert stored is not None
         assert [m.id for m in stored.seated()] == ["t"]
+
+
+async def test_housekeeping_does_not_claim_back_a_room_it_handed_over(tmp_path: Path) -> None:
+    async with two_processes(tmp_path) as (first, second):
+        room = await first.create(RoomKind.GROUP, RoomPolicy())
+        await first.tick([room.id])
+        await second.execute(room.id, Join("t", Role.THERAPIST, "T", 1.0))
+        # As if the second process had not taken the room yet when the first one's beat
+        # came: the first leaves it for the process it handed it to.
+        await first.store.redis.delete(LEASE_KEY.format(room_id=room.id))  # type: ignore[attr-defined]
+        await first.tick([room.id])
+        assert not first.owns(room.id)

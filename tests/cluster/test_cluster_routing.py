@@ -53,6 +53,29 @@ async def test_members_on_different_processes_share_one_room(
         assert owner in (0, 1)
 
 
+async def test_a_rooms_members_meet_in_the_process_that_owns_it(
+    tmp_path: Path, connect: Connector
+) -> None:
+    """Through the balancer with the room hint (as pages connect): every member of a
+    room on one process, and that process owns the room, whichever process
+    housekeeping gave the new room to. Without the hint, round robin splits them."""
+    async with running_cluster(tmp_path, 2) as cluster:
+        rooms = [cluster.create_room("group", "Alex", "Sam") for _ in range(4)]
+        for room in rooms:  # booked ahead: housekeeping claims each before anyone comes
+            await cluster.owner_index(room["room"])
+        for room in rooms:
+            url = f"{cluster.balancer_url}/?room={room['room']}"
+            members = [await connect(url, token_of(link["url"])) for link in room["links"]]
+            for member in members:
+                await member.join()
+            seats = await cluster.seat_indexes(room["room"])
+            assert len(seats) == 3, seats
+            owner = await cluster.owner_index(room["room"])
+            assert set(seats.values()) == {owner}, (seats, owner)
+            for member in members:
+                await member.disconnect()
+
+
 async def test_the_same_link_on_two_processes_the_newest_wins(
     tmp_path: Path, connect: Connector
 ) -> None:
