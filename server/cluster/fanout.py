@@ -78,6 +78,10 @@ class RoomConnections(ConnectionRegistry):
     def rooms(self) -> set[str]:
         return set(self._by_room)
 
+    def has_room(self, room_id: str) -> bool:
+        """Whether any connection here is for this room (joined or not yet)."""
+        return room_id in self._by_room
+
 
 class ClusterFanout(Fanout):
     def __init__(

@@ -50,8 +50,14 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return 1
 """
 
+# Letting go is final: the epoch moves on, so a renewal already on its way (the renew
+# beat runs beside commands) finds the counter no longer ours and does not take the
+# room back from the process it was handed to.
 _RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('INCR', KEYS[2])
+  return redis.call('DEL', KEYS[1])
+end
 return 0
 """
 

@@ -63,9 +63,11 @@ class ClusterNode:
             bus=bus,
             clock=clock,
         )
-        fanout = ClusterFanout(sio, RoomConnections(), observer, clock, bus=bus, seats=seats)
+        connections = RoomConnections()
+        fanout = ClusterFanout(sio, connections, observer, clock, bus=bus, seats=seats)
         bus.serve(rooms.handle_request, fanout.deliver)
         rooms.announce_with_saves(fanout.announcement)
+        rooms.connected_here = connections.has_room
         rooms.late_disconnects = LateDisconnects(
             seats,
             holds_here=lambda room_id, member_id: (

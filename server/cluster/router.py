@@ -10,8 +10,9 @@ taken by whichever process needs it first, including the housekeeping beat of ev
 process, which claims the ownerless rooms so that timers never stop.
 
 A room follows its first member: an owner asked to seat someone in a room where nobody
-is seated (a room housekeeping claimed before anyone came, or one its members all left)
-hands the room to the asking process instead, which takes it and seats the member. The
+is seated (a room housekeeping claimed before anyone came, or one its members all left),
+and with no connection of that room of its own, hands the room to the asking process
+instead, which takes it and seats the member. The
 balancer sends a room's members to one process (docs/operations.md), so the room's
 commands and fan-out then stay in that process; nothing is lost in the move, as no one
 holds a seat, a relay leg or a timer there.
@@ -115,6 +116,8 @@ class ClusteredRooms(RoomService):
         self._redis_store = store
         # Who holds a seat on this process: set by the process's fan-out.
         self.late_disconnects = LateDisconnects(seats, holds_here=lambda room, member: False)
+        # Whether any connection of the room is on this process (set likewise).
+        self.connected_here: Callable[[str], bool] = lambda room_id: False
 
     # --- ownership ---------------------------------------------------------------------
 
@@ -359,7 +362,9 @@ class ClusteredRooms(RoomService):
         take (see the module's docstring), and the request answers MOVED."""
         if not isinstance(command, Join) or body.get("can_own") is not True:
             return False
-        if body.get("from") == self.node_id:
+        if body.get("from") == self.node_id or self.connected_here(room_id):
+            # Someone here is about to sit down too (two first members at once on two
+            # processes): the room stays, or the two would pass it back and forth.
             return False
         async with self._lock(room_id):
             room = await self._load(room_id)

@@ -77,3 +77,31 @@ async def test_housekeeping_does_not_claim_back_a_room_it_handed_over(tmp_path: 
         await first.store.redis.delete(LEASE_KEY.format(room_id=room.id))  # type: ignore[attr-defined]
         await first.tick([room.id])
         assert not first.owns(room.id)
+
+
+async def test_a_renewal_on_its_way_does_not_take_back_a_released_room(tmp_path: Path) -> None:
+    """The renew beat snapshots the owned leases, then writes: a room released in
+    between (handed over, ended, SIGTERM), and not yet taken by anyone, must stay
+    released, or nobody can take it until the resurrected lease lapses."""
+    async with two_processes(tmp_path) as (first, second):
+        room = await first.create(RoomKind.GROUP, RoomPolicy())
+        await first.tick([room.id])
+        leases = first._leases
+        lease = await leases.holder(room.id)  # what the renew beat holds on to
+        assert lease is not None
+        await first._release(room.id)
+        assert await leases.renew([lease]) == [False]
+        assert await leases.holder(room.id) is None
+        await second.execute(room.id, Join("t", Role.THERAPIST, "T", 1.0))
+        assert second.owns(room.id)
+
+
+async def test_an_owner_with_a_connection_of_the_room_keeps_it(tmp_path: Path) -> None:
+    """Two first members at once on two processes: the owner, whose own member is about
+    to sit down, keeps the room (else the two would pass it back and forth)."""
+    async with two_processes(tmp_path) as (first, second):
+        room = await first.create(RoomKind.GROUP, RoomPolicy())
+        await first.tick([room.id])
+        first.connected_here = lambda room_id: True  # its member connected, not yet seated
+        await second.execute(room.id, Join("a", Role.PARTICIPANT, "A", 1.0))
+        assert first.owns(room.id)
