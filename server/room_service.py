@@ -74,16 +74,21 @@ class RoomService:
         self, room_id: str, command: AnyCommand
     ) -> tuple[Room, tuple[DomainEvent, ...]]:
         """Apply the command under the room's lock; listeners run after the save."""
-        lock = self._lock(room_id)
-        async with lock:
-            room = await self._load(room_id)
-            if room is None:
-                raise DomainError(ErrorCode.ROOM_NOT_FOUND, "This session does not exist.")
-            updated, events = apply(room, command)
-            if updated is not room and not _quiet_tick(command, events):
-                await self._save(updated, events)
-            self._applied(updated)
-            await self._notify(updated, events)
+        async with self._lock(room_id):
+            return await self._execute_locked(room_id, command)
+
+    async def _execute_locked(
+        self, room_id: str, command: AnyCommand
+    ) -> tuple[Room, tuple[DomainEvent, ...]]:
+        """`execute`, for a caller that holds the room's lock already."""
+        room = await self._load(room_id)
+        if room is None:
+            raise DomainError(ErrorCode.ROOM_NOT_FOUND, "This session does not exist.")
+        updated, events = apply(room, command)
+        if updated is not room and not _quiet_tick(command, events):
+            await self._save(updated, events)
+        self._applied(updated)
+        await self._notify(updated, events)
         return updated, events
 
     async def perform(self, room_id: str, command: AnyCommand) -> None:

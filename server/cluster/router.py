@@ -191,6 +191,7 @@ class ClusteredRooms(RoomService):
 
     async def _take(self, room_id: str) -> str:
         lock = self._taking.setdefault(room_id, asyncio.Lock())
+        settled: Room | None = None
         try:
             async with lock:
                 if room_id in self._owned:
@@ -199,13 +200,21 @@ class ClusteredRooms(RoomService):
                 if isinstance(lease, str):
                     return lease  # another process holds it
                 self._rooms.pop(room_id, None)  # load afresh: others wrote it meanwhile
-                self._owned[room_id] = lease
+                # No command of ours runs on the room before it is settled: a member
+                # who comes back here during the takeover sits down after the settle's
+                # "your process is gone", not before it (which would leave a member
+                # who is here marked as away, and out of the room once grace ends).
+                async with self._lock(room_id):
+                    self._owned[room_id] = lease
+                    log.info("room taken", extra={"room": room_id, "epoch": lease.epoch})
+                    if lease.epoch > 1:
+                        settled = await self._settle(room_id)
         finally:
             if not lock.locked():
                 self._taking.pop(room_id, None)
-        log.info("room taken", extra={"room": room_id, "epoch": lease.epoch})
-        if lease.epoch > 1:
-            await self._settle(room_id)
+        if settled is not None:
+            for hook in self._on_takeover:
+                await hook(settled)
         return self.node_id
 
     async def _acquire(self, room_id: str) -> Lease | str:
@@ -225,20 +234,20 @@ class ClusteredRooms(RoomService):
                 return holder.node
         raise DomainError(ErrorCode.UNAVAILABLE)
 
-    async def _settle(self, room_id: str) -> None:
-        """After a takeover: seats of dead processes into grace; members re-open legs."""
+    async def _settle(self, room_id: str) -> Room | None:
+        """After a takeover, under the room's lock: seats of dead processes into grace.
+        The room then, for the takeover hooks (members re-open their relay legs)."""
         alive = await self._nodes.alive()
         holders = await self._seats.all(room_id)
-        room = await self.get(room_id)
+        room = await self._load(room_id)
         if room is None:
-            return
+            return None
         now = self.clock()
         for member in room.connected():
             if holders.get(member.id) not in alive:
                 with contextlib.suppress(DomainError):
-                    room, _ = await super().execute(room_id, Disconnect(member.id, now))
-        for hook in self._on_takeover:
-            await hook(room)
+                    room, _ = await self._execute_locked(room_id, Disconnect(member.id, now))
+        return room
 
     async def _lose(self, room_id: str) -> None:
         self._rooms.pop(room_id, None)

@@ -15,6 +15,10 @@ from tests.e2e.wire_member import WireMember
 # A member "receives" another when this many frames of each kind arrived on the leg.
 FRAMES = 10
 LEG_ATTEMPTS = 4
+# The page's schedule after its socket drops (static/protocol/client.js).
+PAGE_RECONNECT_DELAY_S = 0.5
+PAGE_RETRY_S = 0.5
+PAGE_RETRY_MAX_S = 4.0
 
 
 @dataclass(eq=False)
@@ -72,6 +76,23 @@ class RelayMember:
         self.follow_restarts()
         if self.ack.get("relay_leg") is False:
             await self.open_leg()
+
+    async def come_back_as_a_page(self, connect: Connector, url: str, within_s: float) -> None:
+        """`come_back` on the page's schedule: socket.io's first reconnect after its
+        delay, then, while refused (`unavailable`: the room is changing owner), again
+        after a delay that doubles (static/protocol/client.js)."""
+        deadline = time.monotonic() + within_s
+        await asyncio.sleep(PAGE_RECONNECT_DELAY_S)
+        delay = PAGE_RETRY_S
+        while True:
+            try:
+                await self.come_back(connect, url)
+                return
+            except AssertionError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, PAGE_RETRY_MAX_S)
 
     def receives_from(self, other: RelayMember) -> bool:
         if self.leg is None:

@@ -4,6 +4,7 @@ room whose members the balancer sends to one process runs in that process."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,28 @@ async def test_an_owner_with_a_connection_of_the_room_keeps_it(tmp_path: Path) -
         first.connected_here = lambda room_id: True  # its member connected, not yet seated
         await second.execute(room.id, Join("a", Role.PARTICIPANT, "A", 1.0))
         assert first.owns(room.id)
+
+
+async def test_members_back_during_a_takeover_are_seated_after_it_settles(
+    tmp_path: Path,
+) -> None:
+    """The owner died; its members come back to another process at once. The takeover
+    puts the dead process's seats into grace before anyone sits down again, so all of
+    them end up connected (none left marked away, to time out of the room)."""
+    async with two_processes(tmp_path) as (first, second):
+        room = await first.create(RoomKind.GROUP, RoomPolicy())
+        for member_id in ("t", "a", "b"):
+            role = Role.THERAPIST if member_id == "t" else Role.PARTICIPANT
+            await first.execute(room.id, Join(member_id, role, member_id.upper(), 1.0))
+        # The owner is gone: its lease lapsed (the seats it held are nobody's now).
+        await first.store.redis.delete(LEASE_KEY.format(room_id=room.id))  # type: ignore[attr-defined]
+        await asyncio.gather(
+            *(
+                second.execute(room.id, Join(m, Role.PARTICIPANT, m.upper(), 2.0, resume=True))
+                for m in ("a", "b")
+            )
+        )
+        stored = await second.get(room.id)
+        assert stored is not None
+        presence = {m.id: m.presence.value for m in stored.members}
+        assert presence == {"t": "disconnected", "a": "connected", "b": "connected"}, presence
