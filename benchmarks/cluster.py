@@ -30,11 +30,14 @@ How it is measured
   spread figure. HAProxy's CPU is not in them (a single process sits behind a TLS
   proxy too) and is reported on its own, `balancer_cpu_s_per_1000`.
 * Failover: a group room of three aiortc members (therapist and two members, audio and
-  video through the relay), connected to the process that does not own the room; the
-  owner is killed with SIGKILL, and the time until every member receives every other's
-  audio and video again (10 frames of each on a fresh leg) is one sample; then the
-  killed process is started again. Room state (members, admission) is compared before
-  and after every kill.
+  video through the relay); the owner is killed with SIGKILL, and the time until every
+  member receives every other's audio and video again (10 frames of each on a fresh
+  leg) is one sample; then the killed process is started again. Room state (members,
+  admission, presence) is compared before and after every kill. Two cases, `--kills`
+  each: members connected to the process that does not own the room (only the relay
+  moves), and as deployed, members through HAProxy and so on the owner: they lose their
+  socket too and come back through the balancer on the page's schedule (first try
+  after 0.5 s, then after 0.5, 1, 2, 4 s while refused).
 """
 
 from __future__ import annotations

@@ -63,6 +63,14 @@ class RemoteRefusal(DomainError):
     """The owner refused the request: its code and message, as the owner said them."""
 
 
+class Unreachable(DomainError):
+    """Nobody listens on that process's channel (it died, or its pub/sub connection is
+    coming back): the request reached no one, so no answer will come."""
+
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.UNAVAILABLE)
+
+
 @dataclass
 class _Answerable:
     """A request being run here whose answer may ride on the room's fan-out."""
@@ -168,7 +176,8 @@ class ClusterBus:
         self._pending[request_id] = reply
         request = {"kind": kind, "id": request_id, "from": self.node_id, "room": room_id, **body}
         try:
-            await self._publish(RPC_CHANNEL.format(node=node), request)
+            if await self._publish(RPC_CHANNEL.format(node=node), request) == 0:
+                raise Unreachable
             answer = await asyncio.wait_for(reply, timeout_s)
         except TimeoutError:
             raise DomainError(ErrorCode.UNAVAILABLE) from None
@@ -182,10 +191,11 @@ class ClusterBus:
 
     # --- wire ------------------------------------------------------------------------
 
-    async def _publish(self, channel: str, message: Message) -> None:
+    async def _publish(self, channel: str, message: Message) -> int:
+        """How many processes heard it."""
         sealed = self._sealed(channel, message)
         with answering("publish"):
-            await self._redis.publish(channel, sealed)
+            return int(await self._redis.publish(channel, sealed))
 
     def _sealed(self, channel: str, message: Message) -> bytes:
         message["sender"] = self.node_id

@@ -36,7 +36,7 @@ from rooms.commands import AnyCommand, Disconnect, Join, Tick
 from rooms.errors import DomainError, ErrorCode
 from rooms.events import DomainEvent
 from rooms.room import Room
-from server.cluster.bus import RPC_TIMEOUT_S, ClusterBus, Message, SealedRoomMessage
+from server.cluster.bus import RPC_TIMEOUT_S, ClusterBus, Message, SealedRoomMessage, Unreachable
 from server.cluster.domain_codec import (
     command_from_json,
     command_to_json,
@@ -44,7 +44,7 @@ from server.cluster.domain_codec import (
     events_to_data,
 )
 from server.cluster.late_disconnects import LateDisconnects
-from server.cluster.leases import RENEW_EVERY_S, Lease, Leases, Nodes, SeatNodes
+from server.cluster.leases import LEASE_TTL_S, RENEW_EVERY_S, Lease, Leases, Nodes, SeatNodes
 from server.room_service import RoomService
 from server.stores.redis_store import Announcement, LeaseLost, RedisRoomStore
 from server.stores.room_codec import room_from_json, room_to_json
@@ -59,6 +59,8 @@ MAX_HOPS = 3
 # while its owner lives answers MOVED, which forgets the entry at once).
 OWNER_CACHE_S = 0.5
 MOVED = {"moved": True}
+# How often a request for a room whose owner is unreachable looks whether it let go.
+LEASE_POLL_S = 0.1
 # How long housekeeping leaves a room alone after handing it to its first member's
 # process, which takes it within a round trip.
 HANDED_OVER_QUIET_S = 5.0
@@ -336,6 +338,14 @@ class ClusteredRooms(RoomService):
         answer is not asked again before the lease is read afresh."""
         try:
             result = await self._bus.call(owner, kind, room_id, body, timeout_s)
+        except Unreachable:
+            # The owner is most likely dead (kill -9): its lease lapses within the TTL,
+            # and then this process takes the room. Waiting here answers a member who
+            # came back from the dead process as soon as that happens, where a refusal
+            # would have the page retry on a growing delay.
+            self._forget_owner(room_id)
+            await self._until_released_by(owner, room_id)
+            return MOVED
         except DomainError as refusal:
             if refusal.code is ErrorCode.UNAVAILABLE:
                 self._forget_owner(room_id)
@@ -343,6 +353,17 @@ class ClusteredRooms(RoomService):
         if result == MOVED:
             self._forget_owner(room_id)
         return result
+
+    async def _until_released_by(self, node: str, room_id: str) -> None:
+        """Until `node` no longer holds the room; `unavailable` if it still does after a
+        lease's lifetime (it is alive after all, and renewing)."""
+        deadline = time.monotonic() + LEASE_TTL_S + LEASE_POLL_S
+        while time.monotonic() < deadline:
+            holder = await self._leases.holder(room_id)
+            if holder is None or holder.node != node:
+                return
+            await asyncio.sleep(LEASE_POLL_S)
+        raise DomainError(ErrorCode.UNAVAILABLE)
 
     async def on_owner(
         self, room_id: str, kind: str, body: Message, timeout_s: float = RPC_TIMEOUT_S

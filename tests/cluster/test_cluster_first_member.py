@@ -131,3 +131,17 @@ async def test_members_back_during_a_takeover_are_seated_after_it_settles(
         assert stored is not None
         presence = {m.id: m.presence.value for m in stored.members}
         assert presence == {"t": "disconnected", "a": "connected", "b": "connected"}, presence
+
+
+async def test_a_command_for_a_dead_owner_runs_here_once_its_lease_lapses(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of the owner: nobody hears its channel any more. A member who comes back
+    to another process is seated as soon as the dead owner's lease lapses, instead of
+    being refused after a request timeout and retrying on the page's growing delay."""
+    async with two_processes(tmp_path) as (first, second):
+        room = await first.create(RoomKind.GROUP, RoomPolicy())
+        await first.execute(room.id, Join("t", Role.THERAPIST, "T", 1.0))
+        await first._bus.close()  # the owner is gone; its lease runs out (no renewals)
+        await second.execute(room.id, Join("t", Role.THERAPIST, "T", 2.0, resume=True))
+        assert second.owns(room.id)
