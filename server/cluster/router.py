@@ -12,10 +12,10 @@ process, which claims the ownerless rooms so that timers never stop.
 A room follows its first member: an owner asked to seat someone in a room where nobody
 is seated (a room housekeeping claimed before anyone came, or one its members all left),
 and with no connection of that room of its own, hands the room to the asking process
-instead, which takes it and seats the member. The
-balancer sends a room's members to one process (docs/operations.md), so the room's
-commands and fan-out then stay in that process; nothing is lost in the move, as no one
-holds a seat, a relay leg or a timer there.
+instead, which takes it and seats the member. The balancer sends a room's members to
+one process (docs/operations.md), so the room's commands and fan-out then stay in that
+process; nothing is lost in the move, as no one holds a seat, a relay leg or a timer
+there.
 
 Taking a room over: seats held by connections of a process that is gone start their
 grace period (their pages reconnect elsewhere and resume), and members still
@@ -164,12 +164,14 @@ class ClusteredRooms(RoomService):
     def owned(self) -> list[str]:
         return list(self._owned)
 
-    async def owner(self, room_id: str) -> str:
-        """The node that runs this room now; takes it when nobody does."""
+    async def owner(self, room_id: str, *, fresh: bool = False) -> str:
+        """The node that runs this room now; takes it when nobody does. `fresh`: read
+        the lease, not what another request here cached (a request that was just told
+        the room moved: a read begun before the move may have cached the old owner)."""
         if room_id in self._owned:
             return self.node_id
         known = self._owners.get(room_id)
-        if known is not None and known[1] > time.monotonic():
+        if not fresh and known is not None and known[1] > time.monotonic():
             return known[0]
         lease = await self._leases.holder(room_id)
         if lease is not None:
@@ -302,8 +304,8 @@ class ClusteredRooms(RoomService):
     async def _execute_on_owner(
         self, room_id: str, command: AnyCommand, answer_wanted: bool
     ) -> tuple[Room, tuple[DomainEvent, ...]] | None:
-        for _ in range(MAX_HOPS):
-            owner = await self.owner(room_id)
+        for hop in range(MAX_HOPS):
+            owner = await self.owner(room_id, fresh=hop > 0)
             if owner == self.node_id:
                 try:
                     return await super().execute(room_id, command)
@@ -369,8 +371,8 @@ class ClusteredRooms(RoomService):
         self, room_id: str, kind: str, body: Message, timeout_s: float = RPC_TIMEOUT_S
     ) -> Any:
         """Run request `kind` (served with serve_request) on the room's owner."""
-        for _ in range(MAX_HOPS):
-            owner = await self.owner(room_id)
+        for hop in range(MAX_HOPS):
+            owner = await self.owner(room_id, fresh=hop > 0)
             if owner == self.node_id:
                 return await self._requests[kind](room_id, body)
             result = await self._ask(owner, kind, room_id, body, timeout_s)

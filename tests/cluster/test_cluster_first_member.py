@@ -145,3 +145,16 @@ async def test_a_command_for_a_dead_owner_runs_here_once_its_lease_lapses(
         await first._bus.close()  # the owner is gone; its lease runs out (no renewals)
         await second.execute(room.id, Join("t", Role.THERAPIST, "T", 2.0, resume=True))
         assert second.owns(room.id)
+
+
+async def test_a_request_told_the_room_moved_reads_the_lease_afresh(tmp_path: Path) -> None:
+    """Another request here may cache the old owner again just after this one was told
+    the room moved (its read of the lease began before the move): the retry reads the
+    lease itself. Simulated by a cache that forgets nothing."""
+    async with two_processes(tmp_path) as (first, second):
+        room = await first.create(RoomKind.GROUP, RoomPolicy())
+        await first.tick([room.id])
+        assert await second.owner(room.id) == first.node_id  # cached for 0.5 s
+        second._forget_owner = lambda room_id: None  # type: ignore[method-assign]
+        await second.execute(room.id, Join("t", Role.THERAPIST, "T", 1.0))  # handed over
+        assert second.owns(room.id)
