@@ -180,6 +180,7 @@ class ClusterBus:
                 raise Unreachable
             answer = await asyncio.wait_for(reply, timeout_s)
         except TimeoutError:
+            log.warning("cluster bus: a request went unanswered", extra={"room": room_id})
             raise DomainError(ErrorCode.UNAVAILABLE) from None
         finally:
             self._pending.pop(request_id, None)

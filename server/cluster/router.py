@@ -236,6 +236,7 @@ class ClusteredRooms(RoomService):
             holder = await self._leases.holder(room_id)
             if holder is not None:
                 return holder.node
+        log.warning("cluster: the room's lease came and went twice", extra={"room": room_id})
         raise DomainError(ErrorCode.UNAVAILABLE)
 
     async def _settle(self, room_id: str) -> Room | None:
@@ -331,6 +332,7 @@ class ClusteredRooms(RoomService):
             if await self._ask(owner, "perform", room_id, body) == MOVED:
                 continue
             return None
+        log.warning("cluster: the room's owner could not be reached", extra={"room": room_id})
         raise DomainError(ErrorCode.UNAVAILABLE)
 
     async def _ask(
@@ -365,6 +367,7 @@ class ClusteredRooms(RoomService):
             if holder is None or holder.node != node:
                 return
             await asyncio.sleep(LEASE_POLL_S)
+        log.warning("cluster: an owner nobody hears still holds its room", extra={"room": room_id})
         raise DomainError(ErrorCode.UNAVAILABLE)
 
     async def on_owner(
@@ -460,11 +463,16 @@ class ClusteredRooms(RoomService):
                 await self._release(room_id)
 
     async def _release(self, room_id: str) -> None:
-        self._rooms.pop(room_id, None)
-        lease = self._owned.pop(room_id, None)
+        # Ours until Redis has let go: a request that met the room meanwhile and was
+        # answered MOVED would read the lease still there, come back, and use up its
+        # hops; while we hold the lease, requests run here.
+        lease = self._owned.get(room_id)
         if lease is not None:
             with contextlib.suppress(DomainError):
                 await self._leases.release(lease)
+        self._rooms.pop(room_id, None)
+        if self._owned.get(room_id) is lease:
+            self._owned.pop(room_id, None)
 
     async def hand_over(self) -> int:
         """SIGTERM: stop taking rooms; give each owned room to another live process."""
