@@ -260,6 +260,10 @@ class ClusteredRooms(RoomService):
         if self._owned.pop(room_id, None) is None:
             return
         log.info("room lease lost", extra={"room": room_id})
+        await self._closed_here(room_id)
+
+    async def _closed_here(self, room_id: str) -> None:
+        """This process no longer owns the room: its relay here closes (the lost hooks)."""
         for hook in self._on_lost:
             with contextlib.suppress(Exception):
                 await hook(room_id)
@@ -314,26 +318,22 @@ class ClusteredRooms(RoomService):
                     await self._lose(room_id)
                     continue
             if answer_wanted:
-                request: Message = {
-                    "command": command_to_json(command),
-                    "can_own": not self._draining,
-                }
-                result = await self._ask(owner, "execute", room_id, request)
+                result = await self._ask(owner, "execute", room_id, self._request(command))
                 if result == MOVED:
                     continue
                 return room_from_json(result["room"]), events_from_data(result["events"])
             # No room travels back; when this process hears the room's channel, the
             # owner's fan-out of the events is the answer (bus.py).
-            body: Message = {
-                "command": command_to_json(command),
-                "answer_on_room": self._bus.hears(room_id),
-                "can_own": not self._draining,
-            }
+            body = {**self._request(command), "answer_on_room": self._bus.hears(room_id)}
             if await self._ask(owner, "perform", room_id, body) == MOVED:
                 continue
             return None
         log.warning("cluster: the room's owner could not be reached", extra={"room": room_id})
         raise DomainError(ErrorCode.UNAVAILABLE)
+
+    def _request(self, command: AnyCommand) -> Message:
+        """A command for the owner; `can_own`: the owner may hand an empty room to us."""
+        return {"command": command_to_json(command), "can_own": not self._draining}
 
     async def _ask(
         self, owner: str, kind: str, room_id: str, body: Message, timeout_s: float = RPC_TIMEOUT_S
@@ -409,9 +409,7 @@ class ClusteredRooms(RoomService):
         # Not claimed back by this process's housekeeping before the other takes it.
         self._handed_over[room_id] = time.monotonic() + HANDED_OVER_QUIET_S
         log.info("room handed to its first member's process", extra={"room": room_id})
-        for hook in self._on_lost:
-            with contextlib.suppress(Exception):
-                await hook(room_id)
+        await self._closed_here(room_id)
         return True
 
     async def _execute_request(self, room_id: str, body: Message) -> Any:
@@ -483,9 +481,7 @@ class ClusteredRooms(RoomService):
         rooms = list(self._owned)
         for room_id in rooms:
             await self._release(room_id)
-            for hook in self._on_lost:
-                with contextlib.suppress(Exception):
-                    await hook(room_id)
+            await self._closed_here(room_id)
         if not others:
             return 0
         # Spread the rooms; each adopter takes its room at once instead of at its

@@ -100,16 +100,15 @@ class Cluster:
         deadline = time.monotonic() + within_s
         while time.monotonic() < deadline:
             holder = await self.lease_holder(room_id)
-            if holder is not None:
-                pid = int(holder.rsplit("|", 1)[0].split("-")[-2])
-                for index, server in enumerate(self.servers):
-                    if server.process.pid == pid and server.process.poll() is None:
-                        return index
+            index = None if holder is None else self._index_of(holder.rsplit("|", 1)[0])
+            if index is not None:
+                return index
             await asyncio.sleep(0.1)
         raise AssertionError(f"nobody owns {room_id} after {within_s}s")
 
-    async def seat_indexes(self, room_id: str) -> dict[str, int]:
-        """Which of `servers` holds each member's seat (member id -> index)."""
+    async def seat_indexes(self, room_id: str) -> dict[str, int | None]:
+        """Which of `servers` holds each member's seat (member id -> index; None: a
+        process that is gone)."""
         client = aioredis.Redis.from_url(self.redis.url, socket_timeout=2, decode_responses=True)
         try:
             holders = await client.hgetall(SEATS_KEY.format(room_id=room_id))
@@ -117,9 +116,13 @@ class Cluster:
             await client.aclose()
         return {str(member): self._index_of(str(node)) for member, node in holders.items()}
 
-    def _index_of(self, node: str) -> int:
+    def _index_of(self, node: str) -> int | None:
+        """Which live one of `servers` a node id names (node ids carry the process id)."""
         pid = int(node.split("-")[-2])
-        return next(i for i, s in enumerate(self.servers) if s.process.pid == pid)
+        for index, server in enumerate(self.servers):
+            if server.process.pid == pid and server.process.poll() is None:
+                return index
+        return None
 
     async def room(self, room_id: str) -> Any:
         """The room as stored in Redis (sealed with the deployment's key)."""
